@@ -1,0 +1,31 @@
+/**
+ * bedrock-embed — every AWS Bedrock embedding model behind one typed, OpenAI-format call.
+ *
+ * ```ts
+ * import { embedding } from "bedrock-embed"
+ * const response = await embedding({ model: "bedrock/amazon.titan-embed-text-v2:0", input: ["a", "b"], dimensions: 256 })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export { embedding, make, layer, registry } from "./BedrockEmbed.ts"
+export type { CallOptions, Client, Options } from "./BedrockEmbed.ts"
+/** @since 0.1.0 */
+export * as BedrockEmbed from "./BedrockEmbed.ts"
+/** @since 0.1.0 */
+export {
+  AwsCredentials,
+  BedrockRuntime,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  Embeddings,
+  Errors,
+  Media,
+  ModelRoute,
+  ModelSpec,
+  Pricing,
+  ProviderRegistry
+} from "@bedrock-embed/core"
+export * from "@bedrock-embed/core/Errors"
+/** @since 0.1.0 */
+export * as Titan from "@bedrock-embed/provider-titan"

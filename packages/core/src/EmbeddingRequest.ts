@@ -1,0 +1,148 @@
+/**
+ * The embedding request: OpenAI's embeddings request plus LiteLLM's Bedrock extras, under the
+ * same names, so one schema serves the Promise API and the HTTP gateway. Keys the schema does not
+ * name are provider-specific parameters (`normalize`, `embeddingTypes`, …), checked against the
+ * model's spec by the engine.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import { InvalidRequestError } from "./Errors.ts"
+
+const OptionalString = Schema.optional(Schema.String)
+
+/**
+ * One input item: a string (text, data URL, base64 media, `s3://` URI) or a `{ text, image }` pair.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const InputItem = Schema.Union([
+  Schema.String,
+  Schema.Struct({ text: OptionalString, image: OptionalString })
+])
+
+/**
+ * The fields of a request that bedrock-embed itself understands.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const KnownFields = {
+  /** `bedrock/<model id>` or `bedrock/async_invoke/<model id>`. */
+  model: Schema.String,
+  /** One input or a list of inputs. */
+  input: Schema.Union([InputItem, Schema.Array(InputItem)]),
+  /** Output vector size, for models that offer several. */
+  dimensions: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
+  /** `float` (default): arrays of numbers; `base64`: little-endian float32 bytes, base64-encoded, as OpenAI does. */
+  encoding_format: Schema.optional(Schema.Literals(["float", "base64"])),
+  /** A modality (`image`, `video`, `audio`) for bare base64 inputs, or a model's own input type. */
+  input_type: OptionalString,
+  /** OpenAI's end-user id; accepted and not sent to Bedrock. */
+  user: OptionalString,
+  /** Where an async-invoke job writes its output. */
+  output_s3_uri: OptionalString,
+  /** Drop parameters the model does not support instead of failing. */
+  drop_params: Schema.optional(Schema.Boolean),
+  /** The id or ARN to invoke instead of the route's model (application inference profiles). */
+  model_id: OptionalString,
+  /** A Bedrock API key, sent as a bearer token. */
+  api_key: OptionalString,
+  aws_region_name: OptionalString,
+  aws_access_key_id: OptionalString,
+  aws_secret_access_key: OptionalString,
+  aws_session_token: OptionalString,
+  aws_profile_name: OptionalString,
+  aws_role_name: OptionalString,
+  aws_session_name: OptionalString,
+  aws_web_identity_token: OptionalString,
+  aws_external_id: OptionalString,
+  aws_bedrock_runtime_endpoint: OptionalString
+}
+
+/**
+ * The schema of the known part of a request.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const EmbeddingRequestSchema = Schema.Struct(KnownFields)
+
+/**
+ * The known part of a request.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Known = typeof EmbeddingRequestSchema.Type
+
+/**
+ * An embedding request as callers write it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type EmbeddingRequest = typeof EmbeddingRequestSchema.Encoded & {
+  /** Provider-specific parameters, passed to the model's codec. */
+  readonly [param: string]: unknown
+}
+
+/**
+ * A checked request: the known fields, and the provider-specific rest.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Decoded {
+  readonly known: Known
+  readonly extras: Readonly<Record<string, unknown>>
+}
+
+const knownKeys = new Set(Object.keys(KnownFields))
+
+const describe = (request: unknown): string | undefined => {
+  if (typeof request !== "object" || request === null || Array.isArray(request)) {
+    return "the request must be an object with at least `model` and `input`"
+  }
+  const record = request as Record<string, unknown>
+  if (typeof record.model !== "string") return "`model` is required: a string such as \"bedrock/amazon.titan-embed-text-v2:0\""
+  if (record.input === undefined) return "`input` is required: a string or a list of strings"
+  const input = record.input
+  const items = Array.isArray(input) ? input : [input]
+  if (items.some((item) => typeof item === "number" || Array.isArray(item))) {
+    return "`input` holds token ids; Bedrock models take text, so send the strings instead"
+  }
+  return undefined
+}
+
+/**
+ * Checks a request and splits off its provider-specific parameters.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decode = (request: unknown): Effect.Effect<Decoded, InvalidRequestError> =>
+  Effect.suspend(() => {
+    const problem = describe(request)
+    if (problem !== undefined) return Effect.fail(new InvalidRequestError({ message: `Invalid request: ${problem}` }))
+    const record = request as Record<string, unknown>
+    const known: Record<string, unknown> = {}
+    const extras: Record<string, unknown> = {}
+    for (const key of Object.keys(record)) {
+      // `undefined` means "not given", as JSON would have it.
+      if (record[key] === undefined) continue
+      if (knownKeys.has(key)) known[key] = record[key]
+      else extras[key] = record[key]
+    }
+    return Schema.decodeUnknownEffect(EmbeddingRequestSchema)(known).pipe(
+      Effect.map((decoded) => ({ known: decoded, extras })),
+      Effect.mapError(
+        (error) =>
+          new InvalidRequestError({
+            message: `Invalid request: ${error.message}`,
+            ...(error.issue._tag === "Pointer" ? { param: String(error.issue.path[0]) } : {})
+          })
+      )
+    )
+  })

@@ -1,0 +1,425 @@
+/**
+ * The engine: validate the request → route → pick the model spec → check every input and
+ * parameter → split into calls of the model's batch size → run them with bounded concurrency,
+ * retrying only retryable errors with jittered exponential backoff → decode → one OpenAI-format
+ * response in input order, with the usage Bedrock reported and its cost.
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect, Layer, Result, Schedule, Schema } from "effect"
+import * as AwsCredentials from "./AwsCredentials.ts"
+import * as BedrockRuntime from "./BedrockRuntime.ts"
+import * as EmbeddingRequest from "./EmbeddingRequest.ts"
+import { type EmbeddingData, type EmbeddingResponse, toBase64 } from "./EmbeddingResponse.ts"
+import {
+  type BedrockError,
+  type EmbeddingError,
+  InvalidRequestError,
+  ModelInvocationError,
+  ResponseDecodeError,
+  ThrottlingError
+} from "./Errors.ts"
+import * as Media from "./Media.ts"
+import * as ModelRoute from "./ModelRoute.ts"
+import type * as ModelSpec from "./ModelSpec.ts"
+import * as Pricing from "./Pricing.ts"
+import * as ProviderRegistry from "./ProviderRegistry.ts"
+
+/**
+ * Engine options.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Bedrock calls in flight at once, per request. Default 16. */
+  readonly concurrency?: number | undefined
+  /** Retries of one call on retryable errors. Default 8. */
+  readonly maxRetries?: number | undefined
+  /** First backoff delay; doubles each retry, with jitter. Default 100 ms (throttles: 5× that). */
+  readonly retryBaseDelay?: Duration.Input | undefined
+  /** Longest single backoff delay. Default 20 s. */
+  readonly maxRetryDelay?: Duration.Input | undefined
+}
+
+/**
+ * The engine's interface.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Service {
+  /** Embeds a request; fails with a typed error, never with a partial response. */
+  readonly embed: (request: EmbeddingRequest.EmbeddingRequest) => Effect.Effect<EmbeddingResponse, EmbeddingError>
+}
+
+/**
+ * The embedding engine service.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class Embeddings extends Context.Service<Embeddings, Service>()("@bedrock-embed/core/Embeddings") {}
+
+const env = (name: string): string | undefined => {
+  const value = process.env[name]
+  return value === undefined || value.length === 0 ? undefined : value
+}
+
+const invalid = (message: string, param?: string, modelId?: string) =>
+  new InvalidRequestError({
+    message,
+    ...(param === undefined ? {} : { param }),
+    ...(modelId === undefined ? {} : { modelId })
+  })
+
+const kindName = (kind: Media.InputKind): string => (kind === "text_image" ? "text+image" : kind)
+
+/** The extra keys accepted for a spec, after dropping or rejecting unsupported ones. */
+const resolveParams = (
+  spec: ModelSpec.Any,
+  known: EmbeddingRequest.Known,
+  extras: Readonly<Record<string, unknown>>
+): Result.Result<ModelSpec.CallOptions<unknown>, InvalidRequestError> => {
+  const drop = known.drop_params === true
+  const allowedExtras = Object.keys(spec.params.fields)
+  const supportedList = [
+    ...spec.supportedParams,
+    "encoding_format",
+    ...(spec.capabilities.sync.some((k) => k !== "text") ? ["input_type"] : []),
+    ...allowedExtras
+  ]
+  const unsupported = (param: string) =>
+    invalid(
+      `Parameter "${param}" is not supported by ${spec.id}. Supported parameters: ${[...new Set(supportedList)].join(", ")}. ` +
+        "Remove it, or set drop_params: true to drop unsupported parameters.",
+      param,
+      spec.id
+    )
+
+  let dimensions = known.dimensions
+  if (dimensions !== undefined) {
+    const allowed = spec.capabilities.dimensions
+    if (!spec.supportedParams.includes("dimensions") || allowed === undefined) {
+      if (!drop) return Result.fail(unsupported("dimensions"))
+      dimensions = undefined
+    } else if (!allowed.includes(dimensions)) {
+      return Result.fail(
+        invalid(
+          `dimensions must be one of ${allowed.join(", ")} for ${spec.id}; got ${dimensions}.`,
+          "dimensions",
+          spec.id
+        )
+      )
+    }
+  }
+
+  let inputType = known.input_type
+  if (inputType !== undefined && !["text", "image", "video", "audio"].includes(inputType)) {
+    const allowed = spec.capabilities.inputTypes
+    if (!spec.supportedParams.includes("input_type") || allowed === undefined) {
+      if (!drop) return Result.fail(unsupported("input_type"))
+      inputType = undefined
+    } else if (!allowed.includes(inputType)) {
+      return Result.fail(
+        invalid(`input_type must be one of ${allowed.join(", ")} for ${spec.id}; got "${inputType}".`, "input_type", spec.id)
+      )
+    }
+  }
+
+  const params: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(extras)) {
+    if (allowedExtras.includes(key)) params[key] = value
+    else if (!drop) return Result.fail(unsupported(key))
+  }
+  const decoded = Schema.decodeUnknownExit(spec.params)(params)
+  if (decoded._tag === "Failure") {
+    const error = decoded.cause.reasons.find((r) => r._tag === "Fail")?.error as Schema.SchemaError | undefined
+    return Result.fail(
+      invalid(`Invalid parameter for ${spec.id}: ${error?.message ?? "does not match the model's parameters"}`, undefined, spec.id)
+    )
+  }
+  return Result.succeed({ dimensions, inputType, params: decoded.value, mode: "sync" })
+}
+
+/** Checks one parsed input against the spec's capabilities. */
+const checkInput = (
+  spec: ModelSpec.Any,
+  input: Media.EmbeddingInput,
+  index: number,
+  options: ModelSpec.CallOptions<unknown>
+): InvalidRequestError | undefined => {
+  const caps = spec.capabilities
+  const accepted = options.mode === "sync" ? caps.sync : caps.async
+  const param = `input[${index}]`
+  if (!accepted.includes(input.kind)) {
+    const asyncHint =
+      options.mode === "sync" && caps.async.includes(input.kind)
+        ? ` Input type '${input.kind}' requires async_invoke route. Use model format: 'bedrock/async_invoke/${spec.id}'.`
+        : ""
+    return invalid(
+      `${param} is ${kindName(input.kind)}, but ${spec.id} embeds ${accepted.map(kindName).join(", ")} ` +
+        `${options.mode === "sync" ? "synchronously" : "through async invoke"}.${asyncHint}`,
+      param,
+      spec.id
+    )
+  }
+  const text = Media.textOf(input)
+  if (text !== undefined && caps.maxTextChars !== undefined && text.length > caps.maxTextChars) {
+    return invalid(
+      `${param} has ${text.length} characters; ${spec.id} accepts at most ${caps.maxTextChars}. Split the text into smaller chunks.`,
+      param,
+      spec.id
+    )
+  }
+  const media = Media.mediaOf(input)
+  if (media !== undefined) {
+    const limits = caps.media?.[media.kind]
+    if (limits === undefined) {
+      return invalid(`${param} is ${media.kind}, which ${spec.id} does not embed.`, param, spec.id)
+    }
+    if (!limits.formats.includes(media.format)) {
+      return invalid(
+        `${param} is ${media.mimeType}; ${spec.id} accepts ${media.kind} formats ${limits.formats.join(", ")}.`,
+        param,
+        spec.id
+      )
+    }
+    if (!limits.sources.includes(media.source._tag)) {
+      return invalid(
+        media.source._tag === "S3"
+          ? `${param} is an S3 URI; ${spec.id} takes ${media.kind} inline only: send its bytes as a data URL.`
+          : `${param} is inline ${media.kind}; ${spec.id} takes it from S3 only: pass an s3:// URI.`,
+        param,
+        spec.id
+      )
+    }
+    if (media.source._tag === "Base64" && media.source.byteLength > limits.maxBytes) {
+      return invalid(
+        `${param} is ${media.source.byteLength} bytes; ${spec.id} accepts ${media.kind} up to ${limits.maxBytes} bytes.`,
+        param,
+        spec.id
+      )
+    }
+  }
+  const problem = spec.check?.(input, options)
+  return problem === undefined ? undefined : invalid(`${param}: ${problem}`, param, spec.id)
+}
+
+const chunk = <A>(items: ReadonlyArray<A>, size: number): Array<{ readonly start: number; readonly items: ReadonlyArray<A> }> => {
+  const out: Array<{ start: number; items: ReadonlyArray<A> }> = []
+  for (let start = 0; start < items.length; start += size) out.push({ start, items: items.slice(start, start + size) })
+  return out
+}
+
+const decoder = new TextDecoder()
+
+/**
+ * Makes the engine.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = Effect.fnUntraced(function* (options: Options = {}) {
+  const registry = yield* ProviderRegistry.ProviderRegistry
+  const runtime = yield* BedrockRuntime.BedrockRuntime
+  const credentials = yield* AwsCredentials.AwsCredentials
+  const pricing = yield* Pricing.Pricing
+
+  const concurrency = options.concurrency ?? 16
+  const baseDelay = Duration.fromInputUnsafe(options.retryBaseDelay ?? "100 millis")
+  const maxDelay = Duration.fromInputUnsafe(options.maxRetryDelay ?? "20 seconds")
+  const retrySchedule = Schedule.max([
+    Schedule.exponential(baseDelay, 2).pipe(
+      Schedule.modifyDelay(({ duration, input }: { duration: Duration.Duration; input: BedrockError }) => {
+        // Throttling means the account is at its limit: back off harder, and never sooner than Bedrock asked.
+        let delay = input instanceof ThrottlingError ? Duration.times(duration, 5) : duration
+        delay = Duration.min(delay, maxDelay)
+        if (input instanceof ThrottlingError && input.retryAfter !== undefined) {
+          delay = Duration.max(delay, input.retryAfter)
+        }
+        return Effect.succeed(delay)
+      }),
+      Schedule.jittered
+    ),
+    Schedule.recurs(options.maxRetries ?? 8)
+  ])
+
+  const embed = Effect.fn("Embeddings.embed")(function* (request: EmbeddingRequest.EmbeddingRequest) {
+    const { known, extras } = yield* EmbeddingRequest.decode(request)
+    let route = yield* Effect.fromResult(ModelRoute.parse(known.model))
+    if (known.model_id !== undefined) route = ModelRoute.withModelId(route, known.model_id)
+    const spec = yield* registry.resolve(route)
+    yield* Effect.annotateCurrentSpan({ "bedrock.model_id": route.modelId, "bedrock.family": spec.family })
+
+    if (route.mode === "async") {
+      return yield* invalid(
+        spec.capabilities.async.length === 0
+          ? `${spec.id} has no async-invoke route; call it as "bedrock/${route.modelId}".`
+          : `Async invoke for ${spec.id} is not available in this version.`,
+        "model",
+        spec.id
+      )
+    }
+
+    const callOptions = yield* Effect.fromResult(resolveParams(spec, known, extras))
+    const items = typeof known.input === "string" || !Array.isArray(known.input) ? [known.input] : known.input
+    if (items.length === 0) return yield* invalid("input is empty: pass a string or a non-empty list of inputs", "input")
+    const modality = ["image", "video", "audio"].includes(known.input_type ?? "") ? known.input_type : undefined
+    const inputs = yield* Effect.fromResult(Media.parseInputs(items as ReadonlyArray<Media.InputItem>, modality))
+    for (let i = 0; i < inputs.length; i++) {
+      const problem = checkInput(spec, inputs[i]!, i, callOptions)
+      if (problem !== undefined) return yield* problem
+    }
+
+    const region =
+      known.aws_region_name ??
+      route.region ??
+      env("AWS_REGION") ??
+      env("AWS_REGION_NAME") ??
+      env("AWS_DEFAULT_REGION") ??
+      "us-east-1"
+    if (!ModelRoute.regionPattern.test(region)) {
+      return yield* invalid(
+        `"${region}" is not an AWS region name (expected a name such as us-east-1).`,
+        "aws_region_name",
+        spec.id
+      )
+    }
+    const endpoint =
+      known.aws_bedrock_runtime_endpoint ?? env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") ?? env("AWS_ENDPOINT_URL")
+    const auth = yield* credentials.resolve(known, region)
+    const target: BedrockRuntime.Target = { region, endpoint, auth }
+
+    // Encode every call before sending any, so a body that fails its schema costs nothing.
+    const calls = yield* Effect.forEach(chunk(inputs, spec.capabilities.maxInputsPerCall), (batch) =>
+      Schema.encodeUnknownEffect(spec.request)(spec.encode(batch.items, callOptions)).pipe(
+        Effect.map((wire) => ({ ...batch, body: JSON.stringify(wire) })),
+        Effect.mapError((error) =>
+          invalid(`The request body for ${spec.id} is invalid: ${error.message}`, undefined, spec.id)
+        )
+      )
+    )
+
+    let retries = 0
+    const results = yield* Effect.forEach(
+      calls,
+      (call) =>
+        Effect.gen(function* () {
+          const result = yield* runtime
+            .invokeModel({ modelId: route.modelId, body: call.body, target })
+            .pipe(
+              // Every failed attempt of a call that finally succeeded was followed by a retry.
+              Effect.tapError(() => Effect.sync(() => retries++)),
+              Effect.retry({ schedule: retrySchedule, while: (error: BedrockError) => error.retryable })
+            )
+          const responseError = (message: string) =>
+            new ResponseDecodeError({
+              message: `Bedrock's response for ${spec.id} does not match the documented shape: ${message}`,
+              modelId: route.modelId,
+              ...(result.requestId === undefined ? {} : { requestId: result.requestId })
+            })
+          const json = yield* Effect.try({
+            try: () => JSON.parse(decoder.decode(result.body)) as unknown,
+            catch: () => responseError("the body is not JSON")
+          })
+          const body = yield* Schema.decodeUnknownEffect(spec.response)(json).pipe(
+            Effect.mapError((error) => responseError(error.message))
+          )
+          const decoded = spec.decode(body, call.items, callOptions)
+          if (decoded.failure !== undefined) {
+            return yield* new ModelInvocationError({
+              message: `${spec.id} failed on input[${call.start}]: ${decoded.failure}`,
+              modelId: route.modelId,
+              ...(result.requestId === undefined ? {} : { requestId: result.requestId })
+            })
+          }
+          if (decoded.vectors.length !== call.items.length) {
+            return yield* responseError(`expected ${call.items.length} vectors, got ${decoded.vectors.length}`)
+          }
+          return { call, result, decoded }
+        }),
+      { concurrency }
+    )
+
+    const data: Array<EmbeddingData> = new Array(inputs.length)
+    let inputTokens = 0
+    let images = 0
+    let videoSeconds = 0
+    let audioSeconds = 0
+    const requestIds: Array<string> = []
+    for (const { call, result, decoded } of results) {
+      for (let j = 0; j < decoded.vectors.length; j++) {
+        const index = call.start + j
+        const vector = decoded.vectors[j]!
+        data[index] = {
+          object: "embedding",
+          index,
+          embedding: known.encoding_format === "base64" ? toBase64(vector) : vector
+        }
+      }
+      inputTokens += decoded.inputTokens ?? result.inputTokenCount ?? 0
+      images += decoded.media?.images ?? 0
+      videoSeconds += decoded.media?.videoSeconds ?? 0
+      audioSeconds += decoded.media?.audioSeconds ?? 0
+      if (result.requestId !== undefined) requestIds.push(result.requestId)
+    }
+    const usage: ModelSpec.Usage = { inputTokens, images, videoSeconds, audioSeconds }
+    const hasMedia = images + videoSeconds + audioSeconds > 0
+    return {
+      object: "list",
+      data,
+      model: route.modelId,
+      usage: {
+        prompt_tokens: inputTokens,
+        total_tokens: inputTokens,
+        ...(hasMedia
+          ? {
+              prompt_tokens_details: {
+                ...(images > 0 ? { image_count: images } : {}),
+                ...(videoSeconds > 0 ? { video_seconds: videoSeconds } : {}),
+                ...(audioSeconds > 0 ? { audio_seconds: audioSeconds } : {})
+              }
+            }
+          : {})
+      },
+      _hidden_params: {
+        response_cost: pricing.cost(spec, usage),
+        model_id: route.modelId,
+        family: spec.family,
+        region,
+        calls: calls.length,
+        retries,
+        request_ids: requestIds
+      }
+    } satisfies EmbeddingResponse
+  })
+
+  return Embeddings.of({ embed })
+})
+
+/**
+ * The engine with default options.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<
+  Embeddings,
+  never,
+  ProviderRegistry.ProviderRegistry | BedrockRuntime.BedrockRuntime | AwsCredentials.AwsCredentials | Pricing.Pricing
+> = Layer.effect(Embeddings, make())
+
+/**
+ * The engine with options.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerWith = (
+  options: Options
+): Layer.Layer<
+  Embeddings,
+  never,
+  ProviderRegistry.ProviderRegistry | BedrockRuntime.BedrockRuntime | AwsCredentials.AwsCredentials | Pricing.Pricing
+> => Layer.effect(Embeddings, make(options))

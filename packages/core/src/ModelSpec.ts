@@ -1,0 +1,170 @@
+/**
+ * The provider contract: everything a model family knows, as data plus two pure functions.
+ *
+ * A provider package exports `ModelSpec`s and a layer that registers them. Core validates the
+ * request against the spec's capabilities, encodes each call with `encode`, checks the body
+ * against `request`, decodes Bedrock's answer with `response` and `decode`, and prices it with
+ * `price`. If core ever needs to know which family it talks to, this contract is missing a field.
+ *
+ * @since 0.1.0
+ */
+import type { Schema } from "effect"
+import type { EmbeddingInput, InputKind, Modality } from "./Media.ts"
+import type { Mode } from "./ModelRoute.ts"
+
+/**
+ * Limits for one media modality.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface MediaLimits {
+  /** Accepted formats, in Bedrock's short names (`png`, `jpeg`, `mp4`, …). */
+  readonly formats: ReadonlyArray<string>
+  /** Largest accepted inline payload, in decoded bytes. */
+  readonly maxBytes: number
+  /** Where the media may come from: inline base64, S3, or both. */
+  readonly sources: ReadonlyArray<"Base64" | "S3">
+}
+
+/**
+ * What a model can do, as data the engine enforces before sending anything.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Capabilities {
+  /** Input kinds accepted by InvokeModel. */
+  readonly sync: ReadonlyArray<InputKind>
+  /** Input kinds accepted by StartAsyncInvoke (empty: no async route). */
+  readonly async: ReadonlyArray<InputKind>
+  /** How many inputs one InvokeModel call takes; larger requests are split. */
+  readonly maxInputsPerCall: number
+  /** Output dimensions the caller may pick with `dimensions`; absent when the size is fixed. */
+  readonly dimensions?: ReadonlyArray<number> | undefined
+  /** The output dimension when the caller picks none. */
+  readonly defaultDimension: number
+  /** Longest accepted text, in characters. */
+  readonly maxTextChars?: number | undefined
+  /** Per-modality media limits. */
+  readonly media?: Partial<Record<Modality, MediaLimits>> | undefined
+  /** Accepted `input_type` values other than modality names; absent when the model has none. */
+  readonly inputTypes?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * On-demand prices in USD. Every field is optional: a model bills what it bills.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Price {
+  readonly perInputToken?: number | undefined
+  readonly perImage?: number | undefined
+  readonly perVideoSecond?: number | undefined
+  readonly perAudioSecond?: number | undefined
+}
+
+/**
+ * Billable usage of one response, as Bedrock reported it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Usage {
+  readonly inputTokens: number
+  readonly images: number
+  readonly videoSeconds: number
+  readonly audioSeconds: number
+}
+
+/**
+ * The resolved options one call is encoded with.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CallOptions<P> {
+  /** The requested output dimension, already checked against `capabilities.dimensions`. */
+  readonly dimensions: number | undefined
+  /** The request's `input_type`, already checked against `capabilities.inputTypes`. */
+  readonly inputType: string | undefined
+  /** The provider-specific parameters, decoded with the spec's `params` schema. */
+  readonly params: P
+  readonly mode: Mode
+}
+
+/**
+ * What `decode` extracts from one response.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DecodedBatch {
+  /** One vector per input of the batch, in the batch's order. */
+  readonly vectors: ReadonlyArray<ReadonlyArray<number>>
+  /** Input tokens counted in the body, when the body counts them (else the response header is used). */
+  readonly inputTokens?: number | undefined
+  /** Media usage of the batch (images, seconds of video or audio). */
+  readonly media?: Partial<Omit<Usage, "inputTokens">> | undefined
+  /** What the model said went wrong, when the body reports a failure instead of failing the call. */
+  readonly failure?: string | undefined
+}
+
+/**
+ * A schema of provider-specific parameters, as a struct so the engine can tell known keys.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ParamsSchema<P> extends Schema.Codec<P, unknown> {
+  readonly fields: Readonly<Record<string, unknown>>
+}
+
+/**
+ * The description of one Bedrock embedding model.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ModelSpec<Req = unknown, Res = unknown, P = unknown> {
+  /** The canonical foundation model id, e.g. `amazon.titan-embed-text-v2:0`. */
+  readonly id: string
+  /** The model family, e.g. `titan`. */
+  readonly family: string
+  /** Whether a base model id (no geo prefix, no ARN) names this model. */
+  readonly matches: (baseModelId: string) => boolean
+  readonly capabilities: Capabilities
+  /** OpenAI-level parameters this model maps into its body. */
+  readonly supportedParams: ReadonlyArray<"dimensions" | "input_type">
+  /** Provider-specific parameters accepted as extra request keys. */
+  readonly params: ParamsSchema<P>
+  /** The body sent to Bedrock, checked before sending. */
+  readonly request: Schema.Codec<Req, unknown>
+  /** The body accepted from Bedrock, checked on arrival. */
+  readonly response: Schema.Codec<Res, unknown>
+  /** Builds the body of one call from a batch of at most `maxInputsPerCall` inputs. */
+  readonly encode: (batch: ReadonlyArray<EmbeddingInput>, options: CallOptions<P>) => Req
+  /** Extracts vectors and usage from a checked response body. */
+  readonly decode: (body: Res, batch: ReadonlyArray<EmbeddingInput>, options: CallOptions<P>) => DecodedBatch
+  /** A model-specific check of one input; returns what is wrong, or `undefined`. */
+  readonly check?: ((input: EmbeddingInput, options: CallOptions<P>) => string | undefined) | undefined
+  readonly price: Price
+}
+
+/**
+ * A spec of any model, as the registry holds them.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds specs of every body type
+export type Any = ModelSpec<any, any, any>
+
+/**
+ * Defines a model spec with its types inferred.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = <Req, Res, P>(spec: ModelSpec<Req, Res, P>): ModelSpec<Req, Res, P> => spec
