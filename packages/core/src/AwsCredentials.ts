@@ -189,7 +189,11 @@ export const make = (env: NodeJS.ProcessEnv = process.env): Service => {
       }
       if (staticKeys !== undefined) {
         return Effect.succeed(
-          sigv4(`static:${digest(keyId, secret, params.aws_session_token)}`, "aws_access_key_id", () => async () => staticKeys)
+          sigv4(
+            `static:${digest(keyId, secret, params.aws_session_token)}`,
+            "aws_access_key_id",
+            () => async () => staticKeys
+          )
         )
       }
       const envToken = nonEmpty(env.AWS_BEARER_TOKEN_BEDROCK)

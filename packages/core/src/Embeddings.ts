@@ -122,7 +122,11 @@ const resolveParams = (
       inputType = undefined
     } else if (!allowed.includes(inputType)) {
       return Result.fail(
-        invalid(`input_type must be one of ${allowed.join(", ")} for ${spec.id}; got "${inputType}".`, "input_type", spec.id)
+        invalid(
+          `input_type must be one of ${allowed.join(", ")} for ${spec.id}; got "${inputType}".`,
+          "input_type",
+          spec.id
+        )
       )
     }
   }
@@ -136,7 +140,11 @@ const resolveParams = (
   if (decoded._tag === "Failure") {
     const error = decoded.cause.reasons.find((r) => r._tag === "Fail")?.error as Schema.SchemaError | undefined
     return Result.fail(
-      invalid(`Invalid parameter for ${spec.id}: ${error?.message ?? "does not match the model's parameters"}`, undefined, spec.id)
+      invalid(
+        `Invalid parameter for ${spec.id}: ${error?.message ?? "does not match the model's parameters"}`,
+        undefined,
+        spec.id
+      )
     )
   }
   return Result.succeed({ dimensions, inputType, params: decoded.value, mode: "sync" })
@@ -206,7 +214,10 @@ const checkInput = (
   return problem === undefined ? undefined : invalid(`${param}: ${problem}`, param, spec.id)
 }
 
-const chunk = <A>(items: ReadonlyArray<A>, size: number): Array<{ readonly start: number; readonly items: ReadonlyArray<A> }> => {
+const chunk = <A>(
+  items: ReadonlyArray<A>,
+  size: number
+): Array<{ readonly start: number; readonly items: ReadonlyArray<A> }> => {
   const out: Array<{ start: number; items: ReadonlyArray<A> }> = []
   for (let start = 0; start < items.length; start += size) out.push({ start, items: items.slice(start, start + size) })
   return out
@@ -264,7 +275,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
 
     const callOptions = yield* Effect.fromResult(resolveParams(spec, known, extras))
     const items = typeof known.input === "string" || !Array.isArray(known.input) ? [known.input] : known.input
-    if (items.length === 0) return yield* invalid("input is empty: pass a string or a non-empty list of inputs", "input")
+    if (items.length === 0)
+      return yield* invalid("input is empty: pass a string or a non-empty list of inputs", "input")
     const modality = ["image", "video", "audio"].includes(known.input_type ?? "") ? known.input_type : undefined
     const inputs = yield* Effect.fromResult(Media.parseInputs(items as ReadonlyArray<Media.InputItem>, modality))
     for (let i = 0; i < inputs.length; i++) {
@@ -306,13 +318,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       calls,
       (call) =>
         Effect.gen(function* () {
-          const result = yield* runtime
-            .invokeModel({ modelId: route.modelId, body: call.body, target })
-            .pipe(
-              // Every failed attempt of a call that finally succeeded was followed by a retry.
-              Effect.tapError(() => Effect.sync(() => retries++)),
-              Effect.retry({ schedule: retrySchedule, while: (error: BedrockError) => error.retryable })
-            )
+          const result = yield* runtime.invokeModel({ modelId: route.modelId, body: call.body, target }).pipe(
+            // Every failed attempt of a call that finally succeeded was followed by a retry.
+            Effect.tapError(() => Effect.sync(() => retries++)),
+            Effect.retry({ schedule: retrySchedule, while: (error: BedrockError) => error.retryable })
+          )
           const responseError = (message: string) =>
             new ResponseDecodeError({
               message: `Bedrock's response for ${spec.id} does not match the documented shape: ${message}`,

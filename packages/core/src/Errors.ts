@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Schema } from "effect"
+import { type Duration, Schema } from "effect"
 
 const common = {
   message: Schema.String,

@@ -64,7 +64,9 @@ export const spec = ModelSpec.make({
     return {
       ...(text === undefined ? {} : { inputText: text }),
       ...(image === undefined ? {} : { inputImage: image }),
-      ...(dimensions === undefined ? {} : { embeddingConfig: { outputEmbeddingLength: dimensions as 256 | 384 | 1024 } })
+      ...(dimensions === undefined
+        ? {}
+        : { embeddingConfig: { outputEmbeddingLength: dimensions as 256 | 384 | 1024 } })
     }
   },
   decode: (body, batch) => ({
