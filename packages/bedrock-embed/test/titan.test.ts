@@ -203,7 +203,11 @@ describe("other Titan models", () => {
 })
 
 describe("bad input fails before any network call, with typed errors", () => {
-  const rejects = async (request: Record<string, unknown>, type: new (...args: never) => Error, fragment: string) => {
+  const rejects = async (
+    request: Record<string, unknown>, // biome-ignore lint/suspicious/noExplicitAny: any error class
+    type: new (...args: any) => Error,
+    fragment: string
+  ) => {
     const error = await client.embedding({ ...params, ...request } as never).then(
       () => assert.fail("expected a rejection"),
       (e: unknown) => e

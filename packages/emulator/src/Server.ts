@@ -1,0 +1,304 @@
+/**
+ * The emulator's server: one port speaking HTTP/1.1 and h2c (HTTP/2 with prior knowledge), the
+ * Bedrock Runtime routes, authentication, fault injection and a record of what was invoked.
+ */
+import { randomUUID } from "node:crypto"
+import * as Http from "node:http"
+import * as Http2 from "node:http2"
+import * as Net from "node:net"
+import { Duplex } from "node:stream"
+import { type AuthOptions, authenticate } from "./Auth.ts"
+import { type BedrockFault, render } from "./Errors.ts"
+import { type FaultOptions, Faults, fromEnv, type ScriptedFault } from "./Faults.ts"
+import { baseModelId, isFault, type ModelHandler } from "./ModelHandler.ts"
+import { titanModels } from "./models/Titan.ts"
+
+/** Every model the emulator knows by default. */
+export const defaultModels: ReadonlyArray<ModelHandler> = [...titanModels]
+
+/** Emulator options. */
+export interface EmulatorOptions extends AuthOptions, FaultOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  readonly port?: number | undefined
+  /** Host to bind; default 127.0.0.1. */
+  readonly host?: string | undefined
+  /** Region reported in ARNs; default us-east-1. */
+  readonly region?: string | undefined
+  /** Emulated models; default {@link defaultModels}. */
+  readonly models?: ReadonlyArray<ModelHandler> | undefined
+  /** How many invocations to keep in `invocations`; default 10 000. */
+  readonly recordLimit?: number | undefined
+}
+
+/** One InvokeModel call the emulator received. */
+export interface Invocation {
+  /** The model id as sent (decoded from the path). */
+  readonly modelId: string
+  readonly baseModelId: string | undefined
+  /** The parsed JSON body (or the raw text when it was not JSON). */
+  readonly body: unknown
+  readonly status: number
+  readonly auth: "sigv4" | "bearer"
+  readonly time: number
+}
+
+/** Counters since start. */
+export interface EmulatorStats {
+  requests: number
+  invocations: number
+  throttled: number
+  faults: number
+  byModel: Record<string, number>
+}
+
+/** A running emulator. */
+export interface Emulator {
+  /** `http://host:port`, for `endpoint` / `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`. */
+  readonly url: string
+  readonly port: number
+  readonly region: string
+  /** Received InvokeModel calls, oldest first (capped). */
+  readonly invocations: ReadonlyArray<Invocation>
+  readonly clearInvocations: () => void
+  readonly stats: EmulatorStats
+  /** Changes fault rates at run time. */
+  readonly setFaults: (faults: FaultOptions) => void
+  /** Queues faults answered to the next InvokeModel calls, in order. */
+  readonly injectFaults: (faults: ReadonlyArray<ScriptedFault>) => void
+  /** Stops listening and drops every connection. */
+  readonly close: () => Promise<void>
+}
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+const MAX_BODY = 25_000_000
+
+type Request = Http.IncomingMessage | Http2.Http2ServerRequest
+type Response = Http.ServerResponse | Http2.Http2ServerResponse
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * A stream over `socket` that first yields `head`. The HTTP/2 session reads the socket's handle
+ * directly and would miss bytes given back with `unshift`, so it gets this stream instead.
+ */
+const replaying = (socket: Net.Socket, head: Buffer): Duplex => {
+  const stream = new Duplex({
+    read: () => {
+      socket.resume()
+    },
+    write: (chunk, _encoding, callback) => {
+      socket.write(chunk, callback)
+    },
+    final: (callback) => {
+      socket.end(callback)
+    },
+    destroy: (error, callback) => {
+      socket.destroy(error ?? undefined)
+      callback(error)
+    }
+  })
+  stream.push(head)
+  socket.on("data", (chunk: Buffer) => {
+    if (!stream.push(chunk)) socket.pause()
+  })
+  socket.on("end", () => stream.push(null))
+  socket.on("close", () => stream.destroy())
+  return stream
+}
+
+/** Starts an emulator. */
+export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emulator> => {
+  const env = fromEnv()
+  const faults = new Faults({
+    latencyMs: options.latencyMs ?? env.latencyMs,
+    throttleRps: options.throttleRps ?? env.throttleRps,
+    errorRate: options.errorRate ?? env.errorRate,
+    seed: options.seed ?? env.seed ?? 1
+  })
+  const region = options.region ?? "us-east-1"
+  const models = options.models ?? defaultModels
+  const recordLimit = options.recordLimit ?? 10_000
+  let invocations: Array<Invocation> = []
+  const stats: EmulatorStats = { requests: 0, invocations: 0, throttled: 0, faults: 0, byModel: {} }
+
+  const send = (res: Response, status: number, body: string, headers: Record<string, string | number> = {}) => {
+    ;(res as Http.ServerResponse).writeHead(status, {
+      "content-type": "application/json",
+      "x-amzn-requestid": randomUUID(),
+      "content-length": Buffer.byteLength(body),
+      ...headers
+    })
+    res.end(body)
+  }
+  const sendFault = (res: Response, fault: BedrockFault & { retryAfterSeconds?: number | undefined }) => {
+    const { status, type, body } = render(fault)
+    send(res, status, body, {
+      "x-amzn-errortype": type,
+      ...(fault.retryAfterSeconds === undefined ? {} : { "retry-after": fault.retryAfterSeconds })
+    })
+    return status
+  }
+
+  const record = (invocation: Invocation) => {
+    invocations.push(invocation)
+    if (invocations.length > recordLimit * 2) invocations = invocations.slice(-recordLimit)
+  }
+
+  const invokeModel = async (res: Response, rawId: string, body: Buffer, auth: "sigv4" | "bearer") => {
+    let modelId: string
+    try {
+      modelId = decodeURIComponent(rawId)
+    } catch {
+      return sendFault(res, { error: "ValidationException", message: "The provided model identifier is invalid." })
+    }
+    stats.invocations++
+    stats.byModel[modelId] = (stats.byModel[modelId] ?? 0) + 1
+    const base = baseModelId(modelId)
+    let parsed: unknown
+    let json = true
+    try {
+      parsed = JSON.parse(body.toString("utf8"))
+    } catch {
+      json = false
+      parsed = body.toString("utf8")
+    }
+    const finish = (status: number) => {
+      record({ modelId, baseModelId: base, body: parsed, status, auth, time: Date.now() })
+      return status
+    }
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs)
+    const fault = faults.next(Date.now())
+    if (fault !== undefined) {
+      stats.faults++
+      if (fault.error === "ThrottlingException") stats.throttled++
+      return finish(sendFault(res, fault))
+    }
+    const model = base === undefined ? undefined : models.find((m) => m.matches(base))
+    if (model === undefined) {
+      return finish(
+        sendFault(res, { error: "ValidationException", message: "The provided model identifier is invalid." })
+      )
+    }
+    if (!json) {
+      return finish(
+        sendFault(res, {
+          error: "ValidationException",
+          message: "Malformed input request: the body is not valid JSON, please reformat your input and try again."
+        })
+      )
+    }
+    const started = Date.now()
+    const answer = model.invoke(parsed)
+    if (isFault(answer)) return finish(sendFault(res, answer))
+    send(res, 200, JSON.stringify(answer.body), {
+      "x-amzn-bedrock-invocation-latency": Date.now() - started + faults.latencyMs,
+      "x-amzn-bedrock-input-token-count": answer.inputTokens
+    })
+    return finish(200)
+  }
+
+  const handle = (req: Request, res: Response) => {
+    stats.requests++
+    const chunks: Array<Buffer> = []
+    let size = 0
+    let tooLarge = false
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BODY) tooLarge = true
+      else chunks.push(chunk)
+    })
+    req.on("end", () => {
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+      void route(req, res, body, tooLarge).catch(() => {
+        if (!res.headersSent) sendFault(res, { error: "InternalServerException" })
+      })
+    })
+  }
+
+  const route = async (req: Request, res: Response, body: Buffer, tooLarge: boolean) => {
+    const url = req.url ?? "/"
+    const method = req.method ?? "GET"
+    const auth = await authenticate({ method, url, headers: req.headers, body }, options)
+    if (typeof auth !== "string") return sendFault(res, auth)
+    if (tooLarge) {
+      return sendFault(res, {
+        error: "ValidationException",
+        message: `Input is too long for requested model. The request body exceeds ${MAX_BODY} bytes.`
+      })
+    }
+    // Split the raw path before decoding: an encoded ARN holds `%2F` that must not split.
+    const path = url.split("?")[0]!.split("/")
+    if (method === "POST" && path.length === 4 && path[1] === "model" && path[3] === "invoke") {
+      return invokeModel(res, path[2]!, body, auth)
+    }
+    // StartAsyncInvoke (POST /async-invoke), GetAsyncInvoke (GET /async-invoke/{arn}) and
+    // ListAsyncInvokes (GET /async-invoke) are routed here when async invoke is emulated.
+    return sendFault(res, {
+      error: "UnknownOperationException",
+      message: `No operation at ${method} ${path.join("/")}`
+    })
+  }
+
+  const http1 = Http.createServer({ keepAlive: true, keepAliveTimeout: 65_000 }, handle)
+  const http2 = Http2.createServer({}, handle)
+  const sockets = new Set<Net.Socket>()
+  const sessions = new Set<Http2.Http2Session>()
+  http2.on("session", (session) => {
+    sessions.add(session)
+    session.on("close", () => sessions.delete(session))
+  })
+
+  const tcp = Net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+    sockets.add(socket)
+    socket.on("close", () => sockets.delete(socket))
+    socket.on("error", () => socket.destroy())
+    let seen: Buffer = Buffer.alloc(0)
+    const onData = (chunk: Buffer) => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk])
+      const n = Math.min(seen.length, PREFACE.length)
+      const h2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n))
+      // The first bytes are a prefix of the HTTP/2 preface: wait for the rest before deciding.
+      if (h2 && n < PREFACE.length) return
+      socket.off("data", onData)
+      if (h2) {
+        http2.emit("connection", replaying(socket, seen))
+      } else {
+        socket.pause()
+        socket.unshift(seen)
+        http1.emit("connection", socket)
+        socket.resume()
+      }
+    }
+    socket.on("data", onData)
+    socket.resume()
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject)
+    tcp.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve())
+  })
+  const address = tcp.address() as Net.AddressInfo
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address
+
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    region,
+    get invocations() {
+      return invocations.slice(-recordLimit)
+    },
+    clearInvocations: () => {
+      invocations = []
+    },
+    stats,
+    setFaults: (next) => faults.set(next),
+    injectFaults: (next) => faults.inject(next),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const session of sessions) session.destroy()
+        for (const socket of sockets) socket.destroy()
+        http1.closeAllConnections()
+        tcp.close(() => resolve())
+      })
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Deterministic embeddings by feature hashing: lower-cased words and character trigrams are
+ * hashed into the vector with a hashed sign, so equal inputs give equal vectors and texts that
+ * share words and trigrams point the same way.
+ */
+
+/** FNV-1a, 32 bits: fast, stable, good enough spread for feature hashing. */
+const fnv1a = (text: string, seed: number): number => {
+  let hash = (0x811c9dc5 ^ seed) >>> 0
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return hash >>> 0
+}
+
+const addFeature = (vector: Float64Array, feature: string, weight: number): void => {
+  const hash = fnv1a(feature, 0)
+  const index = hash % vector.length
+  // An independent bit decides the sign, so collisions cancel out on average.
+  vector[index]! += hash & 0x80000000 ? -weight : weight
+}
+
+const normalise = (vector: Float64Array): Float64Array => {
+  let norm = 0
+  for (let i = 0; i < vector.length; i++) norm += vector[i]! * vector[i]!
+  norm = Math.sqrt(norm)
+  if (norm === 0) {
+    vector[0] = 1
+    return vector
+  }
+  for (let i = 0; i < vector.length; i++) vector[i]! /= norm
+  return vector
+}
+
+/** The unit-length embedding of a text. */
+export const embedText = (text: string, dimension: number): Float64Array => {
+  const vector = new Float64Array(dimension)
+  const lower = text.toLowerCase()
+  for (const word of lower.split(/[^\p{L}\p{N}]+/u)) {
+    if (word.length > 0) addFeature(vector, `w:${word}`, 1)
+  }
+  const padded = ` ${lower} `
+  for (let i = 0; i + 3 <= padded.length; i++) addFeature(vector, `t:${padded.slice(i, i + 3)}`, 0.5)
+  return normalise(vector)
+}
+
+/** The unit-length embedding of binary media: its bytes hashed in 64-byte shingles. */
+export const embedBytes = (bytes: Uint8Array, dimension: number): Float64Array => {
+  const vector = new Float64Array(dimension)
+  const step = Math.max(1, Math.floor(bytes.length / 4096))
+  for (let i = 0; i < bytes.length; i += 64 * step) {
+    let hash = 0x811c9dc5
+    const end = Math.min(bytes.length, i + 64)
+    for (let j = i; j < end; j++) {
+      hash ^= bytes[j]!
+      hash = Math.imul(hash, 0x01000193)
+    }
+    hash >>>= 0
+    vector[hash % dimension]! += hash & 0x80000000 ? -1 : 1
+  }
+  vector[fnv1a(`len:${bytes.length}`, 0) % dimension]! += 1
+  return normalise(vector)
+}
+
+/** The normalised mean of unit vectors (text and image embedded together). */
+export const average = (a: Float64Array, b: Float64Array): Float64Array => {
+  const out = new Float64Array(a.length)
+  for (let i = 0; i < a.length; i++) out[i] = (a[i]! + b[i]!) / 2
+  return normalise(out)
+}
+
+/** Rounds to 7 significant decimals, as JSON floats from Bedrock look, and returns plain numbers. */
+export const toJson = (vector: Float64Array, scale = 1): Array<number> => {
+  const out = new Array<number>(vector.length)
+  for (let i = 0; i < vector.length; i++) out[i] = Math.round(vector[i]! * scale * 1e7) / 1e7
+  return out
+}
+
+/**
+ * A deterministic approximation of a subword tokenizer: words of up to four characters are one
+ * token, longer words one token per four characters, every other symbol one token.
+ */
+export const countTokens = (text: string): number => {
+  let tokens = 0
+  for (const match of text.matchAll(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu)) {
+    const piece = match[0]
+    tokens += /[\p{L}\p{N}]/u.test(piece[0]!) ? Math.ceil(piece.length / 4) : 1
+  }
+  return tokens
+}

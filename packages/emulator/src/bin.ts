@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+/** `bedrock-embed-emulator`: starts a local Bedrock Runtime and prints its URL. */
+import { parseArgs } from "node:util"
+import { EMULATOR_CREDENTIALS } from "./Auth.ts"
+import { startEmulator } from "./Server.ts"
+
+const usage = `Usage: bedrock-embed-emulator [options]
+
+  --port N               port to listen on (default 4010; 0 picks a free port)
+  --host H               address to bind (default 127.0.0.1)
+  --region R             region used in ARNs (default us-east-1)
+  --latency-ms N         add N ms to every InvokeModel call   (env BEDROCK_EMULATOR_LATENCY_MS)
+  --throttle-rps N       throttle calls above N per second     (env BEDROCK_EMULATOR_THROTTLE_RPS)
+  --error-rate R         answer a ratio R (0-1) of calls 5xx   (env BEDROCK_EMULATOR_ERROR_RATE)
+  --seed N               seed of the fault generator           (env BEDROCK_EMULATOR_SEED)
+  --no-verify-signatures accept any SigV4 signature
+  -h, --help             show this help`
+
+const fail = (message: string): never => {
+  process.stderr.write(`bedrock-embed-emulator: ${message}\n\n${usage}\n`)
+  process.exit(2)
+}
+
+let values: Record<string, string | boolean | undefined> = {}
+try {
+  values = parseArgs({
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      region: { type: "string" },
+      "latency-ms": { type: "string" },
+      "throttle-rps": { type: "string" },
+      "error-rate": { type: "string" },
+      seed: { type: "string" },
+      "no-verify-signatures": { type: "boolean" },
+      help: { type: "boolean", short: "h" }
+    },
+    strict: true
+  }).values
+} catch (error) {
+  fail((error as Error).message)
+}
+if (values!.help) {
+  process.stdout.write(`${usage}\n`)
+  process.exit(0)
+}
+
+const number = (name: string, min: number, max = Number.POSITIVE_INFINITY): number | undefined => {
+  const raw = values[name]
+  if (raw === undefined) return undefined
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n < min || n > max) fail(`--${name} must be a number from ${min} to ${max}; got "${raw}"`)
+  return n
+}
+
+const emulator = await startEmulator({
+  port: number("port", 0, 65535) ?? 4010,
+  host: (values.host as string | undefined) ?? "127.0.0.1",
+  region: (values.region as string | undefined) ?? "us-east-1",
+  latencyMs: number("latency-ms", 0),
+  throttleRps: number("throttle-rps", 0),
+  errorRate: number("error-rate", 0, 1),
+  seed: number("seed", 0),
+  verifySignatures: values["no-verify-signatures"] !== true
+}).catch((error: Error) => fail(`cannot listen: ${error.message}`))
+
+process.stdout.write(
+  `Bedrock emulator listening on ${emulator.url}\n` +
+    `  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=${emulator.url}\n` +
+    `  export AWS_ACCESS_KEY_ID=${EMULATOR_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${EMULATOR_CREDENTIALS.secretAccessKey} AWS_REGION=${emulator.region}\n`
+)
+
+const stop = () => {
+  void emulator.close().then(() => process.exit(0))
+}
+process.once("SIGINT", stop)
+process.once("SIGTERM", stop)

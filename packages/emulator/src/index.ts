@@ -1,0 +1,20 @@
+/**
+ * @bedrock-embed/emulator — a local AWS Bedrock Runtime for embedding models that the official
+ * AWS SDK accepts unchanged: HTTP/1.1 and h2c on one port, SigV4 and bearer auth, Bedrock's
+ * validation and error shapes, deterministic vectors, and fault injection.
+ */
+export { type AuthOptions, authenticate, EMULATOR_CREDENTIALS } from "./Auth.ts"
+export { type BedrockFault, errorTable } from "./Errors.ts"
+export { type FaultOptions, fromEnv as faultsFromEnv, type ScriptedFault } from "./Faults.ts"
+export { baseModelId, isFault, type ModelAnswer, type ModelHandler } from "./ModelHandler.ts"
+export { titanImageV1, titanModels, titanTextV1, titanTextV2 } from "./models/Titan.ts"
+export {
+  defaultModels,
+  type Emulator,
+  type EmulatorOptions,
+  type EmulatorStats,
+  type Invocation,
+  startEmulator
+} from "./Server.ts"
+export * as Validate from "./Validate.ts"
+export * as Vectors from "./Vectors.ts"
