@@ -103,8 +103,7 @@ const describe = (request: unknown): string | undefined => {
     return "the request must be an object with at least `model` and `input`"
   }
   const record = request as Record<string, unknown>
-  if (typeof record.model !== "string")
-    return '`model` is required: a string such as "bedrock/amazon.titan-embed-text-v2:0"'
+  if (typeof record.model !== "string") return '`model` is required: a string such as "bedrock/acme.embed-text-v2:0"'
   if (record.input === undefined) return "`input` is required: a string or a list of strings"
   const input = record.input
   const items = Array.isArray(input) ? input : [input]

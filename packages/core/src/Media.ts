@@ -63,7 +63,7 @@ export interface MediaInput {
 }
 
 /**
- * A text and an image embedded into one vector (Titan multimodal, Cohere v4 mixed content).
+ * A text and an image embedded into one vector (multimodal models).
  *
  * @category models
  * @since 0.1.0

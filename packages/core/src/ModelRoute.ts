@@ -1,7 +1,7 @@
 /**
  * Pure parsing of model strings: `bedrock/[async_invoke/]<model id>`.
  *
- * The model id may be a foundation model id (`amazon.titan-embed-text-v2:0`), a cross-region
+ * The model id may be a foundation model id (`acme.embed-text-v2:0`), a cross-region
  * inference profile id (`us.…`, `eu.…`, `apac.…`, `global.…`), or an ARN. The route keeps the id
  * exactly as given (that is what Bedrock must receive) and derives the base model id that
  * providers match on.
@@ -62,8 +62,8 @@ const invalid = (model: string, message: string) =>
   new InvalidRequestError({ message: `Invalid model "${model}": ${message}`, param: "model" })
 
 /**
- * Strips a cross-region inference profile prefix: `us.amazon.titan-embed-text-v2:0` →
- * `["us", "amazon.titan-embed-text-v2:0"]`.
+ * Strips a cross-region inference profile prefix: `us.acme.embed-text-v2:0` →
+ * `["us", "acme.embed-text-v2:0"]`.
  *
  * @category parsing
  * @since 0.1.0

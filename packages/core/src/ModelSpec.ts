@@ -128,9 +128,9 @@ export interface ParamsSchema<P> extends Schema.Codec<P, unknown> {
  * @since 0.1.0
  */
 export interface ModelSpec<Req = unknown, Res = unknown, P = unknown> {
-  /** The canonical foundation model id, e.g. `amazon.titan-embed-text-v2:0`. */
+  /** The canonical foundation model id, e.g. `acme.embed-text-v2:0`. */
   readonly id: string
-  /** The model family, e.g. `titan`. */
+  /** The model family, e.g. `acme`. */
   readonly family: string
   /** Whether a base model id (no geo prefix, no ARN) names this model. */
   readonly matches: (baseModelId: string) => boolean

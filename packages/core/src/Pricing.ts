@@ -42,7 +42,7 @@ export const costAt = (price: ModelSpec.Price, usage: ModelSpec.Usage): number =
   usage.audioSeconds * (price.perAudioSecond ?? 0)
 
 /**
- * Makes the service. `overrides` is keyed by canonical model id (`amazon.titan-embed-text-v2:0`)
+ * Makes the service. `overrides` is keyed by canonical model id (`acme.embed-text-v2:0`)
  * and replaces the fields it names.
  *
  * @category constructors

@@ -62,7 +62,7 @@ export const make = (): Service => {
           message:
             `No registered provider serves "${route.baseModelId}" (from "${route.model}"). ` +
             (knownFamilies.length === 0
-              ? "No provider is registered: provide a provider layer such as @bedrock-embed/provider-titan."
+              ? "No provider is registered: provide a provider layer from a @bedrock-embed/provider-* package."
               : `Known families: ${knownFamilies.join(", ")}; known models: ${all.map((s) => s.id).join(", ")}.`),
           modelId: route.modelId,
           knownFamilies
