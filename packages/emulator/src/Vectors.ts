@@ -14,11 +14,20 @@ const fnv1a = (text: string, seed: number): number => {
   return hash >>> 0
 }
 
+/** Slots each feature touches: enough that short texts give dense vectors, as real models do. */
+const SPREAD = 8
+
 const addFeature = (vector: Float64Array, feature: string, weight: number): void => {
-  const hash = fnv1a(feature, 0)
-  const index = hash % vector.length
-  // An independent bit decides the sign, so collisions cancel out on average.
-  vector[index]! += hash & 0x80000000 ? -weight : weight
+  let hash = fnv1a(feature, 0)
+  for (let k = 0; k < SPREAD; k++) {
+    // An independent bit decides each sign, so collisions cancel out on average.
+    vector[hash % vector.length]! += hash & 0x80000000 ? -weight : weight
+    // xorshift32 derives the next slot from the last, cheaper than rehashing the feature.
+    hash ^= hash << 13
+    hash ^= hash >>> 17
+    hash ^= hash << 5
+    hash >>>= 0
+  }
 }
 
 const normalise = (vector: Float64Array): Float64Array => {
