@@ -2,7 +2,6 @@
 import { spawn } from "node:child_process"
 import { once } from "node:events"
 import { fileURLToPath } from "node:url"
-import { crc32, deflateSync } from "node:zlib"
 import {
   BedrockRuntimeClient,
   type BedrockRuntimeClientConfig,
@@ -10,7 +9,7 @@ import {
   ThrottlingException,
   ValidationException
 } from "@aws-sdk/client-bedrock-runtime"
-import { EMULATOR_CREDENTIALS, type Emulator, startEmulator } from "@bedrock-embed/emulator"
+import { EMULATOR_CREDENTIALS, type Emulator, Fixtures, startEmulator } from "@bedrock-embed/emulator"
 import { NodeHttpHandler } from "@smithy/node-http-handler"
 import { afterAll, assert, beforeAll, beforeEach, describe, it } from "vitest"
 
@@ -65,28 +64,7 @@ const cosine = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => {
   return dot / Math.sqrt(na * nb)
 }
 
-const png = (width: number, height: number): string => {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, "latin1"), data])
-    const out = Buffer.alloc(12 + data.length)
-    out.writeUInt32BE(data.length, 0)
-    body.copy(out, 4)
-    out.writeUInt32BE(crc32(body) >>> 0, 8 + data.length)
-    return out
-  }
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(width, 0)
-  ihdr.writeUInt32BE(height, 4)
-  ihdr[8] = 8
-  ihdr[9] = 0
-  const raw = Buffer.alloc((width + 1) * height, 7)
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", deflateSync(raw)),
-    chunk("IEND", Buffer.alloc(0))
-  ]).toString("base64")
-}
+const png = Fixtures.png
 
 describe("transport and auth", () => {
   it("serves the SDK's default HTTP/2 handler a valid Titan V2 response", async () => {
