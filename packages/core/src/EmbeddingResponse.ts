@@ -16,6 +16,8 @@ export interface EmbeddingData {
   readonly index: number
   /** Numbers, or base64 of little-endian float32 when `encoding_format` is `base64`. */
   readonly embedding: ReadonlyArray<number> | string
+  /** Every embedding type requested (`float`, `int8`, `uint8`, `binary`, `ubinary`), when several were. */
+  readonly embeddings_by_type?: Readonly<Record<string, ReadonlyArray<number>>>
 }
 
 /**

@@ -214,14 +214,89 @@ const checkInput = (
   return problem === undefined ? undefined : invalid(`${param}: ${problem}`, param, spec.id)
 }
 
-const chunk = <A>(
-  items: ReadonlyArray<A>,
-  size: number
-): Array<{ readonly start: number; readonly items: ReadonlyArray<A> }> => {
-  const out: Array<{ start: number; items: ReadonlyArray<A> }> = []
-  for (let start = 0; start < items.length; start += size) out.push({ start, items: items.slice(start, start + size) })
-  return out
+/**
+ * Splits inputs into calls: by kind unless the model mixes kinds, each kind in input order, at
+ * most the model's per-call limits. Calls come back ordered by their first input.
+ */
+const batch = (inputs: ReadonlyArray<Media.EmbeddingInput>, caps: ModelSpec.Capabilities): Array<Array<number>> => {
+  const groups = new Map<string, Array<number>>()
+  for (let i = 0; i < inputs.length; i++) {
+    const key = caps.mixedKindsPerCall ? "*" : inputs[i]!.kind
+    let group = groups.get(key)
+    if (group === undefined) groups.set(key, (group = []))
+    group.push(i)
+  }
+  const calls: Array<Array<number>> = []
+  for (const [key, indices] of groups) {
+    const byKind = key === "*" ? undefined : caps.maxInputsPerCallByKind?.[key as Media.InputKind]
+    const limit = Math.max(1, Math.min(caps.maxInputsPerCall, byKind ?? Number.POSITIVE_INFINITY))
+    for (let start = 0; start < indices.length; start += limit) calls.push(indices.slice(start, start + limit))
+  }
+  return calls.sort((a, b) => a[0]! - b[0]!)
 }
+
+/**
+ * One planned InvokeModel call.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface PlannedCall {
+  /** Positions of the call's inputs in the request. */
+  readonly indices: ReadonlyArray<number>
+  readonly items: ReadonlyArray<Media.EmbeddingInput>
+  /** The wire body, as checked against the spec's request schema. */
+  readonly wire: unknown
+  /** The wire body as sent. */
+  readonly body: string
+}
+
+/**
+ * Everything decided before the network.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Plan {
+  readonly options: ModelSpec.CallOptions<unknown>
+  readonly inputs: ReadonlyArray<Media.EmbeddingInput>
+  readonly calls: ReadonlyArray<PlannedCall>
+}
+
+/**
+ * Checks a request against a model and encodes its calls — everything the engine does before
+ * the network, as a pure effect. A request that passes here is sent; one that fails never is.
+ *
+ * @category planning
+ * @since 0.1.0
+ */
+export const plan = (
+  spec: ModelSpec.Any,
+  request: EmbeddingRequest.Decoded
+): Effect.Effect<Plan, InvalidRequestError> =>
+  Effect.gen(function* () {
+    const { known, extras } = request
+    const options = yield* Effect.fromResult(resolveParams(spec, known, extras))
+    const items = typeof known.input === "string" || !Array.isArray(known.input) ? [known.input] : known.input
+    if (items.length === 0)
+      return yield* invalid("input is empty: pass a string or a non-empty list of inputs", "input")
+    const modality = ["image", "video", "audio"].includes(known.input_type ?? "") ? known.input_type : undefined
+    const inputs = yield* Effect.fromResult(Media.parseInputs(items as ReadonlyArray<Media.InputItem>, modality))
+    for (let i = 0; i < inputs.length; i++) {
+      const problem = checkInput(spec, inputs[i]!, i, options)
+      if (problem !== undefined) return yield* problem
+    }
+    const calls = yield* Effect.forEach(batch(inputs, spec.capabilities), (indices) => {
+      const callItems = indices.map((i) => inputs[i]!)
+      return Schema.encodeUnknownEffect(spec.request)(spec.encode(callItems, options)).pipe(
+        Effect.map((wire): PlannedCall => ({ indices, items: callItems, wire, body: JSON.stringify(wire) })),
+        Effect.mapError((error) =>
+          invalid(`The request body for ${spec.id} is invalid: ${error.message}`, undefined, spec.id)
+        )
+      )
+    })
+    return { options, inputs, calls }
+  })
 
 const decoder = new TextDecoder()
 
@@ -273,16 +348,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       )
     }
 
-    const callOptions = yield* Effect.fromResult(resolveParams(spec, known, extras))
-    const items = typeof known.input === "string" || !Array.isArray(known.input) ? [known.input] : known.input
-    if (items.length === 0)
-      return yield* invalid("input is empty: pass a string or a non-empty list of inputs", "input")
-    const modality = ["image", "video", "audio"].includes(known.input_type ?? "") ? known.input_type : undefined
-    const inputs = yield* Effect.fromResult(Media.parseInputs(items as ReadonlyArray<Media.InputItem>, modality))
-    for (let i = 0; i < inputs.length; i++) {
-      const problem = checkInput(spec, inputs[i]!, i, callOptions)
-      if (problem !== undefined) return yield* problem
-    }
+    // Every call is encoded and checked before any is sent, so a bad request costs nothing.
+    const { options: callOptions, inputs, calls } = yield* plan(spec, { known, extras })
 
     const region =
       known.aws_region_name ??
@@ -302,16 +369,6 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       known.aws_bedrock_runtime_endpoint ?? env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") ?? env("AWS_ENDPOINT_URL")
     const auth = yield* credentials.resolve(known, region)
     const target: BedrockRuntime.Target = { region, endpoint, auth }
-
-    // Encode every call before sending any, so a body that fails its schema costs nothing.
-    const calls = yield* Effect.forEach(chunk(inputs, spec.capabilities.maxInputsPerCall), (batch) =>
-      Schema.encodeUnknownEffect(spec.request)(spec.encode(batch.items, callOptions)).pipe(
-        Effect.map((wire) => ({ ...batch, body: JSON.stringify(wire) })),
-        Effect.mapError((error) =>
-          invalid(`The request body for ${spec.id} is invalid: ${error.message}`, undefined, spec.id)
-        )
-      )
-    )
 
     let retries = 0
     const results = yield* Effect.forEach(
@@ -339,13 +396,18 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
           const decoded = spec.decode(body, call.items, callOptions)
           if (decoded.failure !== undefined) {
             return yield* new ModelInvocationError({
-              message: `${spec.id} failed on input[${call.start}]: ${decoded.failure}`,
+              message: `${spec.id} failed on input[${call.indices[0]}]: ${decoded.failure}`,
               modelId: route.modelId,
               ...(result.requestId === undefined ? {} : { requestId: result.requestId })
             })
           }
           if (decoded.vectors.length !== call.items.length) {
             return yield* responseError(`expected ${call.items.length} vectors, got ${decoded.vectors.length}`)
+          }
+          if (decoded.byType !== undefined && decoded.byType.length !== call.items.length) {
+            return yield* responseError(
+              `expected ${call.items.length} embeddings by type, got ${decoded.byType.length}`
+            )
           }
           return { call, result, decoded }
         }),
@@ -360,12 +422,14 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     const requestIds: Array<string> = []
     for (const { call, result, decoded } of results) {
       for (let j = 0; j < decoded.vectors.length; j++) {
-        const index = call.start + j
+        const index = call.indices[j]!
         const vector = decoded.vectors[j]!
+        const byType = decoded.byType?.[j]
         data[index] = {
           object: "embedding",
           index,
-          embedding: known.encoding_format === "base64" ? toBase64(vector) : vector
+          embedding: known.encoding_format === "base64" ? toBase64(vector) : vector,
+          ...(byType === undefined ? {} : { embeddings_by_type: byType })
         }
       }
       inputTokens += decoded.inputTokens ?? result.inputTokenCount ?? 0

@@ -40,6 +40,13 @@ export interface Capabilities {
   readonly async: ReadonlyArray<InputKind>
   /** How many inputs one InvokeModel call takes; larger requests are split. */
   readonly maxInputsPerCall: number
+  /** Lower per-kind limits, e.g. one image per call while texts go 96 at a time. */
+  readonly maxInputsPerCallByKind?: Partial<Record<InputKind, number>> | undefined
+  /**
+   * Whether one call may carry inputs of different kinds. When false (the default), the engine
+   * groups inputs by kind — each group in input order — and splits each group on its own.
+   */
+  readonly mixedKindsPerCall?: boolean | undefined
   /** Output dimensions the caller may pick with `dimensions`; absent when the size is fixed. */
   readonly dimensions?: ReadonlyArray<number> | undefined
   /** The output dimension when the caller picks none. */
@@ -107,6 +114,11 @@ export interface DecodedBatch {
   readonly inputTokens?: number | undefined
   /** Media usage of the batch (images, seconds of video or audio). */
   readonly media?: Partial<Omit<Usage, "inputTokens">> | undefined
+  /**
+   * Every embedding type the caller asked for, per input, when there are several (`float`,
+   * `int8`, `binary`, …); `vectors` holds the first. Returned as `embeddings_by_type`.
+   */
+  readonly byType?: ReadonlyArray<Readonly<Record<string, ReadonlyArray<number>>>> | undefined
   /** What the model said went wrong, when the body reports a failure instead of failing the call. */
   readonly failure?: string | undefined
 }

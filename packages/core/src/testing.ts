@@ -1,0 +1,161 @@
+/**
+ * The provider conformance suite: every provider package runs it against its own specs, with the
+ * documented wire examples of its models. It checks what the engine relies on — the request
+ * schema accepts what the codec encodes, the encoded bodies equal the documented bodies field for
+ * field, documented responses decode to the right number of vectors of the right size, and bad
+ * inputs fail with typed errors before anything is sent.
+ *
+ * Import from `@bedrock-embed/core/testing` inside a vitest test file.
+ *
+ * @since 0.1.0
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import * as EmbeddingRequest from "./EmbeddingRequest.ts"
+import * as Embeddings from "./Embeddings.ts"
+import * as ModelRoute from "./ModelRoute.ts"
+import type * as ModelSpec from "./ModelSpec.ts"
+import * as ProviderRegistry from "./ProviderRegistry.ts"
+
+/**
+ * A documented example: a request, the bodies it must produce, and responses to decode.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Example {
+  readonly name: string
+  /** The request as a caller writes it. */
+  readonly request: EmbeddingRequest.EmbeddingRequest
+  /** The documented body of each InvokeModel call, in call order. */
+  readonly bodies: ReadonlyArray<unknown>
+  /** A documented response body for each call (defaults to none: bodies only). */
+  readonly responses?: ReadonlyArray<unknown> | undefined
+  /** What the responses decode to. */
+  readonly vectors?: { readonly count: number; readonly dimension: number } | undefined
+}
+
+/**
+ * A request that must fail before the network.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface BadInput {
+  readonly name: string
+  readonly request: EmbeddingRequest.EmbeddingRequest
+  /** The expected error tag. */
+  readonly error: "InvalidRequestError" | "UnsupportedModelError"
+  /** A fragment the message must contain. */
+  readonly message: string
+}
+
+/**
+ * A documented response that must be rejected as not matching the model's shape.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface BadResponse {
+  readonly name: string
+  readonly response: unknown
+}
+
+/**
+ * The fixtures of one model.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Fixtures {
+  readonly examples: ReadonlyArray<Example>
+  readonly badInputs?: ReadonlyArray<BadInput> | undefined
+  readonly badResponses?: ReadonlyArray<BadResponse> | undefined
+}
+
+/**
+ * Plans a request for a spec as the engine would: decode, route, resolve, check, encode.
+ *
+ * @category planning
+ * @since 0.1.0
+ */
+export const planFor = (spec: ModelSpec.Any, request: EmbeddingRequest.EmbeddingRequest) =>
+  Effect.gen(function* () {
+    const decoded = yield* EmbeddingRequest.decode(request)
+    const route = yield* Effect.fromResult(ModelRoute.parse(decoded.known.model))
+    const registry = ProviderRegistry.make()
+    registry.add([spec])
+    yield* registry.resolve(route)
+    return yield* Embeddings.plan(spec, decoded)
+  })
+
+/**
+ * Registers the conformance tests of one model spec.
+ *
+ * @category testing
+ * @since 0.1.0
+ */
+export const conformance = (spec: ModelSpec.Any, fixtures: Fixtures): void => {
+  describe(`${spec.id} conformance`, () => {
+    it("declares coherent capabilities and a price", () => {
+      const caps = spec.capabilities
+      assert.isAtLeast(caps.maxInputsPerCall, 1)
+      assert.isTrue(caps.sync.length + caps.async.length > 0, "the model accepts some input")
+      if (caps.dimensions !== undefined) assert.include(caps.dimensions, caps.defaultDimension)
+      assert.isTrue(spec.matches(spec.id), "the spec matches its own id")
+      assert.isAbove(Object.keys(spec.price).length, 0, "the spec has a price")
+      for (const kind of [...caps.sync, ...caps.async]) {
+        const media = kind === "text_image" ? "image" : kind
+        if (media !== "text") assert.isDefined(caps.media?.[media], `limits for ${media}`)
+      }
+    })
+
+    for (const example of fixtures.examples) {
+      it.effect(`encodes the documented body: ${example.name}`, () =>
+        Effect.gen(function* () {
+          const planned = yield* planFor(spec, example.request)
+          // The wire body went through the request schema: what the codec encodes, the schema accepts.
+          assert.deepStrictEqual(
+            planned.calls.map((call) => call.wire),
+            example.bodies
+          )
+          for (const call of planned.calls) assert.deepStrictEqual(JSON.parse(call.body), call.wire)
+          if (example.responses === undefined) return
+          assert.strictEqual(example.responses.length, planned.calls.length, "one response per call")
+          let count = 0
+          for (let i = 0; i < planned.calls.length; i++) {
+            const call = planned.calls[i]!
+            const body = yield* Schema.decodeUnknownEffect(spec.response)(example.responses[i])
+            const decoded = spec.decode(body, call.items, planned.options)
+            assert.strictEqual(decoded.vectors.length, call.items.length, "one vector per input")
+            for (const vector of decoded.vectors) {
+              if (example.vectors !== undefined) assert.strictEqual(vector.length, example.vectors.dimension)
+              assert.isTrue(
+                vector.every((x) => typeof x === "number" && Number.isFinite(x)),
+                "vectors hold finite numbers"
+              )
+            }
+            count += decoded.vectors.length
+          }
+          if (example.vectors !== undefined) assert.strictEqual(count, example.vectors.count)
+        })
+      )
+    }
+
+    for (const bad of fixtures.badInputs ?? []) {
+      it.effect(`rejects before sending: ${bad.name}`, () =>
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(planFor(spec, bad.request))
+          assert.strictEqual(error._tag, bad.error)
+          assert.include(error.message, bad.message)
+        })
+      )
+    }
+
+    for (const bad of fixtures.badResponses ?? []) {
+      it(`rejects a malformed response: ${bad.name}`, () => {
+        assert.throws(() => Schema.decodeUnknownSync(spec.response)(bad.response))
+      })
+    }
+  })
+}
