@@ -223,7 +223,10 @@ const batch = (inputs: ReadonlyArray<Media.EmbeddingInput>, caps: ModelSpec.Capa
   for (let i = 0; i < inputs.length; i++) {
     const key = caps.mixedKindsPerCall ? "*" : inputs[i]!.kind
     let group = groups.get(key)
-    if (group === undefined) groups.set(key, (group = []))
+    if (group === undefined) {
+      group = []
+      groups.set(key, group)
+    }
     group.push(i)
   }
   const calls: Array<Array<number>> = []
