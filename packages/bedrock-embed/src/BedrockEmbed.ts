@@ -15,7 +15,10 @@ import {
   Pricing,
   ProviderRegistry
 } from "@bedrock-embed/core"
+import * as Cohere from "@bedrock-embed/provider-cohere"
+import * as Nova from "@bedrock-embed/provider-nova"
 import * as Titan from "@bedrock-embed/provider-titan"
+import * as TwelveLabs from "@bedrock-embed/provider-twelvelabs"
 import { Cause, Exit, Layer, ManagedRuntime } from "effect"
 
 /**
@@ -40,7 +43,7 @@ export interface Options {
  * @since 0.1.0
  */
 export const registry: Layer.Layer<ProviderRegistry.ProviderRegistry> = Layer.provideMerge(
-  Titan.layer,
+  Layer.mergeAll(Titan.layer, Cohere.layer, Nova.layer, TwelveLabs.layer),
   ProviderRegistry.layer
 )
 

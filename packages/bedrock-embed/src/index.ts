@@ -28,4 +28,10 @@ export {
 } from "@bedrock-embed/core"
 export * from "@bedrock-embed/core/Errors"
 /** @since 0.1.0 */
+export * as Cohere from "@bedrock-embed/provider-cohere"
+/** @since 0.1.0 */
+export * as Nova from "@bedrock-embed/provider-nova"
+/** @since 0.1.0 */
 export * as Titan from "@bedrock-embed/provider-titan"
+/** @since 0.1.0 */
+export * as TwelveLabs from "@bedrock-embed/provider-twelvelabs"

@@ -11,10 +11,18 @@ import { type AuthOptions, authenticate } from "./Auth.ts"
 import { type BedrockFault, render } from "./Errors.ts"
 import { type FaultOptions, Faults, fromEnv, type ScriptedFault } from "./Faults.ts"
 import { baseModelId, isFault, type ModelHandler } from "./ModelHandler.ts"
+import { cohereModels } from "./models/Cohere.ts"
+import { novaModels } from "./models/Nova.ts"
 import { titanModels } from "./models/Titan.ts"
+import { twelveLabsModels } from "./models/TwelveLabs.ts"
 
 /** Every model the emulator knows by default. */
-export const defaultModels: ReadonlyArray<ModelHandler> = [...titanModels]
+export const defaultModels: ReadonlyArray<ModelHandler> = [
+  ...titanModels,
+  ...cohereModels,
+  ...novaModels,
+  ...twelveLabsModels
+]
 
 /** Emulator options. */
 export interface EmulatorOptions extends AuthOptions, FaultOptions {

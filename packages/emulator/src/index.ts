@@ -8,7 +8,10 @@ export { type BedrockFault, errorTable } from "./Errors.ts"
 export * as Fixtures from "./Fixtures.ts"
 export { type FaultOptions, fromEnv as faultsFromEnv, type ScriptedFault } from "./Faults.ts"
 export { baseModelId, isFault, type ModelAnswer, type ModelHandler } from "./ModelHandler.ts"
+export { cohereModels } from "./models/Cohere.ts"
+export { novaModels } from "./models/Nova.ts"
 export { titanImageV1, titanModels, titanTextV1, titanTextV2 } from "./models/Titan.ts"
+export { twelveLabsModels } from "./models/TwelveLabs.ts"
 export {
   defaultModels,
   type Emulator,
