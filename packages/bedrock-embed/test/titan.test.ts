@@ -332,3 +332,16 @@ describe("Bedrock errors and retries", () => {
     assert.strictEqual(emulator.invocations[0]!.auth, "bearer")
   })
 })
+
+describe("request limits", () => {
+  it("rejects more inputs than a request may carry, naming the limit", async () => {
+    const small = make({ engine: { maxInputs: 5 } })
+    const error = await small
+      .embedding({ model: V2, input: ["a", "b", "c", "d", "e", "f"], ...params })
+      .catch((e: unknown) => e)
+    await small.dispose()
+    assert.instanceOf(error, InvalidRequestError)
+    assert.include((error as InvalidRequestError).message, "at most 5")
+    assert.strictEqual(emulator.invocations.length, 0)
+  })
+})

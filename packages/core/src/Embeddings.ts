@@ -40,7 +40,17 @@ export interface Options {
   readonly retryBaseDelay?: Duration.Input | undefined
   /** Longest single backoff delay. Default 20 s. */
   readonly maxRetryDelay?: Duration.Input | undefined
+  /** Most inputs one request may carry. Default {@link defaultMaxInputs}. */
+  readonly maxInputs?: number | undefined
 }
+
+/**
+ * The default cap on inputs per request: a request holds all its vectors in memory at once.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaultMaxInputs = 100_000
 
 /**
  * The engine's interface.
@@ -275,14 +285,23 @@ export interface Plan {
  */
 export const plan = (
   spec: ModelSpec.Any,
-  request: EmbeddingRequest.Decoded
+  request: EmbeddingRequest.Decoded,
+  limits: { readonly maxInputs?: number | undefined } = {}
 ): Effect.Effect<Plan, InvalidRequestError> =>
   Effect.gen(function* () {
     const { known, extras } = request
     const options = yield* Effect.fromResult(resolveParams(spec, known, extras))
     const items = typeof known.input === "string" || !Array.isArray(known.input) ? [known.input] : known.input
-    if (items.length === 0)
+    if (items.length === 0) {
       return yield* invalid("input is empty: pass a string or a non-empty list of inputs", "input")
+    }
+    const maxInputs = limits.maxInputs ?? defaultMaxInputs
+    if (items.length > maxInputs) {
+      return yield* invalid(
+        `input has ${items.length} items; one request takes at most ${maxInputs}. Split it into several requests.`,
+        "input"
+      )
+    }
     const modality = ["image", "video", "audio"].includes(known.input_type ?? "") ? known.input_type : undefined
     const inputs = yield* Effect.fromResult(Media.parseInputs(items as ReadonlyArray<Media.InputItem>, modality))
     for (let i = 0; i < inputs.length; i++) {
@@ -352,7 +371,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     }
 
     // Every call is encoded and checked before any is sent, so a bad request costs nothing.
-    const { options: callOptions, inputs, calls } = yield* plan(spec, { known, extras })
+    const {
+      options: callOptions,
+      inputs,
+      calls
+    } = yield* plan(spec, { known, extras }, { maxInputs: options.maxInputs })
 
     const region =
       known.aws_region_name ??
