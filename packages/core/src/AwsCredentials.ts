@@ -69,6 +69,11 @@ export type Auth =
 export interface Service {
   /** The identity for a request's parameters; `region` is where STS calls for assumed roles go. */
   readonly resolve: (params: AuthParams, region: string) => Effect.Effect<Auth, CredentialsError>
+  /** The SigV4 identity for services that take no Bedrock API key (S3): bearer sources are skipped. */
+  readonly resolveSigV4: (
+    params: AuthParams,
+    region: string
+  ) => Effect.Effect<Extract<Auth, { _tag: "SigV4" }>, CredentialsError>
 }
 
 /**
@@ -117,9 +122,13 @@ export const make = (env: NodeJS.ProcessEnv = process.env): Service => {
     return memo(cacheKey, () => ({ _tag: "Bearer", token: Redacted.make(token), source, cacheKey }))
   }
 
-  const resolve = (params: AuthParams, region: string): Effect.Effect<Auth, CredentialsError> =>
+  const resolveWith = (
+    params: AuthParams,
+    region: string,
+    allowBearer: boolean
+  ): Effect.Effect<Auth, CredentialsError> =>
     Effect.suspend(() => {
-      const apiKey = nonEmpty(params.api_key)
+      const apiKey = allowBearer ? nonEmpty(params.api_key) : undefined
       if (apiKey !== undefined) return Effect.succeed(bearer(apiKey, "the api_key parameter"))
 
       const keyId = nonEmpty(params.aws_access_key_id)
@@ -196,7 +205,7 @@ export const make = (env: NodeJS.ProcessEnv = process.env): Service => {
           )
         )
       }
-      const envToken = nonEmpty(env.AWS_BEARER_TOKEN_BEDROCK)
+      const envToken = allowBearer ? nonEmpty(env.AWS_BEARER_TOKEN_BEDROCK) : undefined
       if (envToken !== undefined) return Effect.succeed(bearer(envToken, "AWS_BEARER_TOKEN_BEDROCK"))
       if (nonEmpty(env.AWS_ACCESS_KEY_ID) !== undefined && nonEmpty(env.AWS_SECRET_ACCESS_KEY) !== undefined) {
         return Effect.succeed(
@@ -210,7 +219,11 @@ export const make = (env: NodeJS.ProcessEnv = process.env): Service => {
       return Effect.succeed(sigv4("chain", "the default AWS credential chain", () => fromNodeProviderChain()))
     })
 
-  return { resolve }
+  return {
+    resolve: (params, region) => resolveWith(params, region, true),
+    resolveSigV4: (params, region) =>
+      resolveWith(params, region, false) as Effect.Effect<Extract<Auth, { _tag: "SigV4" }>, CredentialsError>
+  }
 }
 
 /**

@@ -10,7 +10,14 @@
  */
 import * as Http from "node:http"
 import * as Https from "node:https"
-import { BedrockRuntimeClient, InvokeModelCommand } from "@aws-sdk/client-bedrock-runtime"
+import {
+  type AsyncInvokeSummary,
+  BedrockRuntimeClient,
+  GetAsyncInvokeCommand,
+  InvokeModelCommand,
+  ListAsyncInvokesCommand,
+  StartAsyncInvokeCommand
+} from "@aws-sdk/client-bedrock-runtime"
 import { NodeHttpHandler } from "@smithy/node-http-handler"
 import { Context, Effect, Layer, Redacted } from "effect"
 import type * as AwsCredentials from "./AwsCredentials.ts"
@@ -45,6 +52,57 @@ export interface InvokeResult {
 }
 
 /**
+ * An async-invoke job as Bedrock reports it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AsyncJob {
+  readonly invocationArn: string
+  readonly modelArn: string
+  readonly status: "InProgress" | "Completed" | "Failed"
+  readonly failureMessage: string | undefined
+  readonly clientRequestToken: string | undefined
+  readonly submitTime: Date | undefined
+  readonly lastModifiedTime: Date | undefined
+  readonly endTime: Date | undefined
+  /** Where the job writes its output: the requested `s3Uri` with the job's id appended. */
+  readonly outputS3Uri: string | undefined
+}
+
+/**
+ * A StartAsyncInvoke request.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface StartAsyncInvokeInput {
+  readonly modelId: string
+  readonly modelInput: unknown
+  readonly outputS3Uri: string
+  readonly bucketOwner?: string | undefined
+  readonly kmsKeyId?: string | undefined
+  /** Idempotency token: the same token and body never start a second job. */
+  readonly clientRequestToken: string
+  readonly target: Target
+}
+
+/**
+ * ListAsyncInvokes filters.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AsyncJobFilter {
+  readonly status?: "InProgress" | "Completed" | "Failed" | undefined
+  readonly submitTimeAfter?: Date | undefined
+  readonly submitTimeBefore?: Date | undefined
+  readonly maxResults?: number | undefined
+  readonly nextToken?: string | undefined
+  readonly sortOrder?: "Ascending" | "Descending" | undefined
+}
+
+/**
  * The transport's interface.
  *
  * @category models
@@ -57,6 +115,20 @@ export interface Service {
     readonly body: string
     readonly target: Target
   }) => Effect.Effect<InvokeResult, BedrockError>
+  /** StartAsyncInvoke: submits a job, returns its invocation ARN. */
+  readonly startAsyncInvoke: (
+    input: StartAsyncInvokeInput
+  ) => Effect.Effect<{ readonly invocationArn: string; readonly requestId: string | undefined }, BedrockError>
+  /** GetAsyncInvoke. */
+  readonly getAsyncInvoke: (input: {
+    readonly invocationArn: string
+    readonly target: Target
+  }) => Effect.Effect<AsyncJob, BedrockError>
+  /** ListAsyncInvokes: one page. */
+  readonly listAsyncInvokes: (input: {
+    readonly filter: AsyncJobFilter
+    readonly target: Target
+  }) => Effect.Effect<{ readonly jobs: ReadonlyArray<AsyncJob>; readonly nextToken: string | undefined }, BedrockError>
 }
 
 /**
@@ -92,6 +164,18 @@ export const defaultEndpoint = (region: string): string =>
   `https://bedrock-runtime.${region}.${region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com"}`
 
 const inputTokens = new WeakMap<object, number>()
+
+const toJob = (summary: AsyncInvokeSummary): AsyncJob => ({
+  invocationArn: summary.invocationArn ?? "",
+  modelArn: summary.modelArn ?? "",
+  status: summary.status ?? "InProgress",
+  failureMessage: summary.failureMessage,
+  clientRequestToken: summary.clientRequestToken,
+  submitTime: summary.submitTime,
+  lastModifiedTime: summary.lastModifiedTime,
+  endTime: summary.endTime,
+  outputS3Uri: summary.outputDataConfig?.s3OutputDataConfig?.s3Uri
+})
 
 /**
  * Makes the transport. Clients are created on first use and destroyed with the scope.
@@ -155,27 +239,38 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     return client
   }
 
+  /** Sends one command; every SDK failure becomes a tagged error. */
+  const send = <A>(
+    target: Target,
+    modelId: string | undefined,
+    run: (client: BedrockRuntimeClient, signal: AbortSignal) => Promise<A>
+  ) =>
+    Effect.tryPromise({
+      try: (signal) => run(clientFor(target), signal),
+      catch: (cause) =>
+        fromSdk(cause, {
+          ...(modelId === undefined ? {} : { modelId }),
+          endpoint: target.endpoint ?? defaultEndpoint(target.region)
+        })
+    })
+
   const invokeModel = Effect.fn("BedrockRuntime.invokeModel")(function* (input: {
     readonly modelId: string
     readonly body: string
     readonly target: Target
   }) {
     yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
-    const client = clientFor(input.target)
-    const endpoint = input.target.endpoint ?? defaultEndpoint(input.target.region)
-    const output = yield* Effect.tryPromise({
-      try: (signal) =>
-        client.send(
-          new InvokeModelCommand({
-            modelId: input.modelId,
-            body: input.body,
-            contentType: "application/json",
-            accept: "application/json"
-          }),
-          { abortSignal: signal }
-        ),
-      catch: (cause) => fromSdk(cause, { modelId: input.modelId, endpoint })
-    })
+    const output = yield* send(input.target, input.modelId, (client, signal) =>
+      client.send(
+        new InvokeModelCommand({
+          modelId: input.modelId,
+          body: input.body,
+          contentType: "application/json",
+          accept: "application/json"
+        }),
+        { abortSignal: signal }
+      )
+    )
     return {
       body: output.body,
       requestId: output.$metadata.requestId,
@@ -183,7 +278,62 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     } satisfies InvokeResult
   })
 
-  return BedrockRuntime.of({ invokeModel })
+  const startAsyncInvoke = Effect.fn("BedrockRuntime.startAsyncInvoke")(function* (input: StartAsyncInvokeInput) {
+    yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
+    const output = yield* send(input.target, input.modelId, (client, signal) =>
+      client.send(
+        new StartAsyncInvokeCommand({
+          modelId: input.modelId,
+          // biome-ignore lint/suspicious/noExplicitAny: the SDK types modelInput as a JSON document
+          modelInput: input.modelInput as any,
+          clientRequestToken: input.clientRequestToken,
+          outputDataConfig: {
+            s3OutputDataConfig: {
+              s3Uri: input.outputS3Uri,
+              ...(input.bucketOwner === undefined ? {} : { bucketOwner: input.bucketOwner }),
+              ...(input.kmsKeyId === undefined ? {} : { kmsKeyId: input.kmsKeyId })
+            }
+          }
+        }),
+        { abortSignal: signal }
+      )
+    )
+    return { invocationArn: output.invocationArn ?? "", requestId: output.$metadata.requestId }
+  })
+
+  const getAsyncInvoke = Effect.fn("BedrockRuntime.getAsyncInvoke")(function* (input: {
+    readonly invocationArn: string
+    readonly target: Target
+  }) {
+    const output = yield* send(input.target, undefined, (client, signal) =>
+      client.send(new GetAsyncInvokeCommand({ invocationArn: input.invocationArn }), { abortSignal: signal })
+    )
+    return toJob(output)
+  })
+
+  const listAsyncInvokes = Effect.fn("BedrockRuntime.listAsyncInvokes")(function* (input: {
+    readonly filter: AsyncJobFilter
+    readonly target: Target
+  }) {
+    const f = input.filter
+    const output = yield* send(input.target, undefined, (client, signal) =>
+      client.send(
+        new ListAsyncInvokesCommand({
+          ...(f.status === undefined ? {} : { statusEquals: f.status }),
+          ...(f.submitTimeAfter === undefined ? {} : { submitTimeAfter: f.submitTimeAfter }),
+          ...(f.submitTimeBefore === undefined ? {} : { submitTimeBefore: f.submitTimeBefore }),
+          ...(f.maxResults === undefined ? {} : { maxResults: f.maxResults }),
+          ...(f.nextToken === undefined ? {} : { nextToken: f.nextToken }),
+          sortBy: "SubmissionTime",
+          sortOrder: f.sortOrder ?? "Descending"
+        }),
+        { abortSignal: signal }
+      )
+    )
+    return { jobs: (output.asyncInvokeSummaries ?? []).map(toJob), nextToken: output.nextToken }
+  })
+
+  return BedrockRuntime.of({ invokeModel, startAsyncInvoke, getAsyncInvoke, listAsyncInvokes })
 })
 
 /**

@@ -55,7 +55,11 @@ export const KnownFields = {
   aws_session_name: OptionalString,
   aws_web_identity_token: OptionalString,
   aws_external_id: OptionalString,
-  aws_bedrock_runtime_endpoint: OptionalString
+  aws_bedrock_runtime_endpoint: OptionalString,
+  /** A custom S3 endpoint, for reading async-invoke outputs. */
+  aws_s3_endpoint: OptionalString,
+  /** Idempotency token of an async-invoke job (one is generated when absent). */
+  client_request_token: OptionalString
 }
 
 /**

@@ -57,8 +57,10 @@ export interface HiddenParams {
   readonly retries: number
   /** AWS request ids of the calls, in order. */
   readonly request_ids: ReadonlyArray<string>
-  /** The ARN of the async-invoke job, for async routes. */
+  /** The ARN of the async-invoke job, for async routes (the first job's, when there are several). */
   readonly _invocation_arn?: string
+  /** Every job's ARN, one per input, for async routes. */
+  readonly _invocation_arns?: ReadonlyArray<string>
 }
 
 /**

@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Result, Schedule, Schema } from "effect"
+import { randomUUID } from "node:crypto"
 import * as AwsCredentials from "./AwsCredentials.ts"
 import * as BedrockRuntime from "./BedrockRuntime.ts"
 import * as EmbeddingRequest from "./EmbeddingRequest.ts"
@@ -24,6 +25,7 @@ import * as ModelRoute from "./ModelRoute.ts"
 import type * as ModelSpec from "./ModelSpec.ts"
 import * as Pricing from "./Pricing.ts"
 import * as ProviderRegistry from "./ProviderRegistry.ts"
+import * as Target from "./Target.ts"
 
 /**
  * Engine options.
@@ -70,11 +72,6 @@ export interface Service {
  * @since 0.1.0
  */
 export class Embeddings extends Context.Service<Embeddings, Service>()("@bedrock-embed/core/Embeddings") {}
-
-const env = (name: string): string | undefined => {
-  const value = process.env[name]
-  return value === undefined || value.length === 0 ? undefined : value
-}
 
 const invalid = (message: string, param?: string, modelId?: string) =>
   new InvalidRequestError({
@@ -320,6 +317,99 @@ export const plan = (
     return { options, inputs, calls }
   })
 
+const s3UriPattern = /^s3:\/\/[a-z0-9][.\-a-z0-9]{1,61}[a-z0-9](\/.*)?$/
+
+/**
+ * The jobs of an async-invoke request: checked and encoded before any is submitted.
+ *
+ * @category planning
+ * @since 0.1.0
+ */
+export const planAsync = (
+  spec: ModelSpec.Any,
+  request: EmbeddingRequest.Decoded,
+  limits: { readonly maxInputs?: number | undefined } = {}
+): Effect.Effect<
+  {
+    readonly outputS3Uri: string
+    readonly modelInputs: ReadonlyArray<unknown>
+    readonly inputs: ReadonlyArray<Media.EmbeddingInput>
+  },
+  InvalidRequestError
+> =>
+  Effect.gen(function* () {
+    const { known, extras } = request
+    const codec = spec.async
+    const kinds = spec.capabilities.async
+    if (codec === undefined || kinds.length === 0) {
+      return yield* invalid(`${spec.id} has no async-invoke route; call it as "bedrock/${spec.id}".`, "model", spec.id)
+    }
+    const outputS3Uri = known.output_s3_uri?.trim() ?? ""
+    if (outputS3Uri.length === 0) {
+      return yield* invalid(
+        "output_s3_uri cannot be empty for async invoke requests: pass the s3://bucket/prefix/ where Bedrock should write the results.",
+        "output_s3_uri",
+        spec.id
+      )
+    }
+    if (!s3UriPattern.test(outputS3Uri)) {
+      return yield* invalid(
+        `output_s3_uri "${outputS3Uri}" is not an S3 URI; expected s3://<bucket>/<prefix>/ (bucket names are 3-63 lowercase letters, digits, dots and hyphens).`,
+        "output_s3_uri",
+        spec.id
+      )
+    }
+    const modalities = kinds.filter((kind): kind is Media.Modality => kind !== "text_image")
+    const inputType = known.input_type
+    if (inputType === undefined) {
+      return yield* invalid(
+        `input_type is required for async invoke: one of ${modalities.join(", ")} (what ${spec.id} embeds through async invoke).`,
+        "input_type",
+        spec.id
+      )
+    }
+    if (!modalities.includes(inputType as Media.Modality)) {
+      return yield* invalid(
+        `input_type "${inputType}" is not supported by async invoke of ${spec.id}; use one of ${modalities.join(", ")}.`,
+        "input_type",
+        spec.id
+      )
+    }
+    const { input_type: _, ...rest } = known
+    const options = yield* Effect.fromResult(resolveParams(spec, rest as EmbeddingRequest.Known, extras))
+    const asyncOptions: ModelSpec.CallOptions<unknown> = { ...options, inputType, mode: "async" }
+    const items = typeof known.input === "string" || !Array.isArray(known.input) ? [known.input] : known.input
+    if (items.length === 0) {
+      return yield* invalid("input is empty: pass a string or a non-empty list of inputs", "input")
+    }
+    const maxInputs = limits.maxInputs ?? defaultMaxInputs
+    if (items.length > maxInputs) {
+      return yield* invalid(`input has ${items.length} items; one request takes at most ${maxInputs}.`, "input")
+    }
+    const modality = inputType === "text" ? undefined : inputType
+    const inputs = yield* Effect.fromResult(Media.parseInputs(items as ReadonlyArray<Media.InputItem>, modality))
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!
+      if (input.kind !== inputType && !(inputType === "text" && input.kind === "text")) {
+        return yield* invalid(
+          `input[${i}] is ${kindName(input.kind)} but input_type is "${inputType}"; send one kind of input per request.`,
+          `input[${i}]`,
+          spec.id
+        )
+      }
+      const problem = checkInput(spec, input, i, asyncOptions)
+      if (problem !== undefined) return yield* problem
+    }
+    const modelInputs = yield* Effect.forEach(inputs, (input) =>
+      Schema.encodeUnknownEffect(codec.request)(codec.encode(input, asyncOptions)).pipe(
+        Effect.mapError((error) =>
+          invalid(`The async-invoke modelInput for ${spec.id} is invalid: ${error.message}`, undefined, spec.id)
+        )
+      )
+    )
+    return { outputS3Uri, modelInputs, inputs }
+  })
+
 const decoder = new TextDecoder()
 
 /**
@@ -360,15 +450,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     const spec = yield* registry.resolve(route)
     yield* Effect.annotateCurrentSpan({ "bedrock.model_id": route.modelId, "bedrock.family": spec.family })
 
-    if (route.mode === "async") {
-      return yield* invalid(
-        spec.capabilities.async.length === 0
-          ? `${spec.id} has no async-invoke route; call it as "bedrock/${route.modelId}".`
-          : `Async invoke for ${spec.id} is not available in this version.`,
-        "model",
-        spec.id
-      )
-    }
+    if (route.mode === "async") return yield* submit(spec, route, { known, extras })
 
     // Every call is encoded and checked before any is sent, so a bad request costs nothing.
     const {
@@ -377,24 +459,10 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       calls
     } = yield* plan(spec, { known, extras }, { maxInputs: options.maxInputs })
 
-    const region =
-      known.aws_region_name ??
-      route.region ??
-      env("AWS_REGION") ??
-      env("AWS_REGION_NAME") ??
-      env("AWS_DEFAULT_REGION") ??
-      "us-east-1"
-    if (!ModelRoute.regionPattern.test(region)) {
-      return yield* invalid(
-        `"${region}" is not an AWS region name (expected a name such as us-east-1).`,
-        "aws_region_name",
-        spec.id
-      )
-    }
-    const endpoint =
-      known.aws_bedrock_runtime_endpoint ?? env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") ?? env("AWS_ENDPOINT_URL")
-    const auth = yield* credentials.resolve(known, region)
-    const target: BedrockRuntime.Target = { region, endpoint, auth }
+    const target = yield* Target.runtime(known, route.region).pipe(
+      Effect.provideService(AwsCredentials.AwsCredentials, credentials)
+    )
+    const region = target.region
 
     let retries = 0
     const results = yield* Effect.forEach(
@@ -491,6 +559,54 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         calls: calls.length,
         retries,
         request_ids: requestIds
+      }
+    } satisfies EmbeddingResponse
+  })
+
+  /** The async route: one StartAsyncInvoke job per input; the response carries the invocation ARNs. */
+  const submit = Effect.fnUntraced(function* (
+    spec: ModelSpec.Any,
+    route: ModelRoute.ModelRoute,
+    request: EmbeddingRequest.Decoded
+  ) {
+    const { known } = request
+    const jobs = yield* planAsync(spec, request, { maxInputs: options.maxInputs })
+    const target = yield* Target.runtime(known, route.region).pipe(
+      Effect.provideService(AwsCredentials.AwsCredentials, credentials)
+    )
+    const token = known.client_request_token ?? randomUUID()
+    const started = yield* Effect.forEach(
+      jobs.modelInputs,
+      (modelInput, i) =>
+        runtime
+          .startAsyncInvoke({
+            modelId: route.modelId,
+            modelInput,
+            outputS3Uri: jobs.outputS3Uri,
+            // One token per input: retrying a submission never starts a second job.
+            clientRequestToken: jobs.modelInputs.length === 1 ? token : `${token}-${i}`,
+            target
+          })
+          // StartAsyncInvoke is idempotent under its token, so retrying it is safe.
+          .pipe(Effect.retry({ schedule: retrySchedule, while: (error: BedrockError) => error.retryable })),
+      { concurrency }
+    )
+    const arns = started.map((job) => job.invocationArn)
+    return {
+      object: "list",
+      data: arns.map((_, index): EmbeddingData => ({ object: "embedding", index, embedding: [] })),
+      model: route.modelId,
+      usage: { prompt_tokens: 0, total_tokens: 0 },
+      _hidden_params: {
+        response_cost: 0,
+        model_id: route.modelId,
+        family: spec.family,
+        region: target.region,
+        calls: arns.length,
+        retries: 0,
+        request_ids: started.flatMap((job) => (job.requestId === undefined ? [] : [job.requestId])),
+        _invocation_arn: arns[0]!,
+        _invocation_arns: arns
       }
     } satisfies EmbeddingResponse
   })

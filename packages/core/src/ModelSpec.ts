@@ -134,6 +134,60 @@ export interface ParamsSchema<P> extends Schema.Codec<P, unknown> {
 }
 
 /**
+ * One object an async-invoke job wrote, read back from S3.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AsyncOutputFile {
+  /** The object's key relative to the job's output folder, e.g. `output.json`. */
+  readonly name: string
+  readonly uri: string
+  readonly text: string
+}
+
+/**
+ * One embedding read back from an async job's output: a whole input, or a segment of it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AsyncSegment {
+  readonly embedding: ReadonlyArray<number>
+  /** What the vector embeds: `text`, `image`, `video`, `audio`, `audio_video`, or a model's own option name. */
+  readonly modality: string
+  readonly segmentIndex?: number | undefined
+  /** Start and end of the segment in seconds (video, audio). */
+  readonly startSec?: number | undefined
+  readonly endSec?: number | undefined
+  /** Start and end of the segment in characters (text; end exclusive). */
+  readonly startChar?: number | undefined
+  readonly endChar?: number | undefined
+  /** Model-specific labels (`embeddingOption`, `embeddingScope`, …). */
+  readonly details?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * How a model is driven through StartAsyncInvoke.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AsyncCodec<P> {
+  /** The `modelInput` sent for one input, checked before sending. */
+  readonly request: Schema.Codec<unknown, unknown>
+  /** Builds the `modelInput` of the job for one input. */
+  readonly encode: (input: EmbeddingInput, options: CallOptions<P>) => unknown
+  /**
+   * Reads the job's output objects. Returns the embeddings, or what is wrong with the output
+   * (a missing file, a segment the model failed on) as a message.
+   */
+  readonly decode: (
+    files: ReadonlyArray<AsyncOutputFile>
+  ) => { readonly segments: ReadonlyArray<AsyncSegment> } | { readonly failure: string }
+}
+
+/**
  * The description of one Bedrock embedding model.
  *
  * @category models
@@ -162,6 +216,8 @@ export interface ModelSpec<Req = unknown, Res = unknown, P = unknown> {
   /** A model-specific check of one input; returns what is wrong, or `undefined`. */
   readonly check?: ((input: EmbeddingInput, options: CallOptions<P>) => string | undefined) | undefined
   readonly price: Price
+  /** The StartAsyncInvoke codec, for models with `capabilities.async`. */
+  readonly async?: AsyncCodec<P> | undefined
 }
 
 /**

@@ -8,6 +8,8 @@
 /** @since 0.1.0 */
 export * as AwsCredentials from "./AwsCredentials.ts"
 /** @since 0.1.0 */
+export * as Batches from "./Batches.ts"
+/** @since 0.1.0 */
 export * as BedrockRuntime from "./BedrockRuntime.ts"
 /** @since 0.1.0 */
 export * as EmbeddingRequest from "./EmbeddingRequest.ts"
@@ -24,6 +26,10 @@ export * as ModelRoute from "./ModelRoute.ts"
 /** @since 0.1.0 */
 export * as ModelSpec from "./ModelSpec.ts"
 /** @since 0.1.0 */
+export * as ObjectStore from "./ObjectStore.ts"
+/** @since 0.1.0 */
 export * as Pricing from "./Pricing.ts"
 /** @since 0.1.0 */
 export * as ProviderRegistry from "./ProviderRegistry.ts"
+/** @since 0.1.0 */
+export * as Target from "./Target.ts"

@@ -8,8 +8,11 @@ import { HttpRequest } from "@smithy/protocol-http"
 import { SignatureV4 } from "@smithy/signature-v4"
 import type { BedrockFault } from "./Errors.ts"
 
-/** The credentials the emulator accepts unless told otherwise. */
-export const EMULATOR_CREDENTIALS = { accessKeyId: "AKIDEMULATOR", secretAccessKey: "emulator-secret" } as const
+/**
+ * The credentials the emulator accepts unless told otherwise. They are s3rver's, so the same
+ * identity works for the emulator's Bedrock Runtime and for its S3 server.
+ */
+export const EMULATOR_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const
 
 /** How the emulator authenticates callers. */
 export interface AuthOptions {

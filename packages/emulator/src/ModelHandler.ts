@@ -8,6 +8,25 @@ export interface ModelAnswer {
   readonly inputTokens: number
 }
 
+/** What an async job may do while it runs. */
+export interface AsyncIO {
+  /** Reads an input object (`s3://…`); `undefined` when it does not exist. */
+  readonly read: (uri: string) => Promise<Uint8Array | undefined>
+  /** The job's output folder, `{s3Uri}/{invocationId}` (no trailing slash). */
+  readonly outputUri: string
+}
+
+/** The outcome of an async job: files to write under the output folder, or why it failed. */
+export type AsyncOutcome = { readonly files: Readonly<Record<string, string>> } | { readonly failure: string }
+
+/** How a model runs as a StartAsyncInvoke job. */
+export interface AsyncHandler {
+  /** Checks `modelInput` at submission, as Bedrock does; a fault rejects the StartAsyncInvoke call. */
+  readonly validate: (modelInput: unknown) => BedrockFault | undefined
+  /** Runs the job. */
+  readonly run: (modelInput: unknown, io: AsyncIO) => Promise<AsyncOutcome>
+}
+
 /** An emulated model. */
 export interface ModelHandler {
   /** The canonical model id, e.g. `amazon.titan-embed-text-v2:0`. */
@@ -16,6 +35,8 @@ export interface ModelHandler {
   readonly matches: (baseModelId: string) => boolean
   /** Answers an InvokeModel body (already parsed JSON). */
   readonly invoke: (body: unknown) => ModelAnswer | BedrockFault
+  /** StartAsyncInvoke support; absent for models Bedrock runs synchronously only. */
+  readonly async?: AsyncHandler | undefined
 }
 
 /** Whether a handler result is a fault. */

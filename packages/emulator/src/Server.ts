@@ -7,13 +7,15 @@ import * as Http from "node:http"
 import * as Http2 from "node:http2"
 import * as Net from "node:net"
 import { Duplex } from "node:stream"
-import { type AuthOptions, authenticate } from "./Auth.ts"
+import { makeJobs } from "./Async.ts"
+import { type AuthOptions, authenticate, EMULATOR_CREDENTIALS } from "./Auth.ts"
 import { type BedrockFault, render } from "./Errors.ts"
 import { type FaultOptions, Faults, fromEnv, type ScriptedFault } from "./Faults.ts"
 import { baseModelId, isFault, type ModelHandler } from "./ModelHandler.ts"
 import { cohereModels } from "./models/Cohere.ts"
 import { novaModels } from "./models/Nova.ts"
 import { titanModels } from "./models/Titan.ts"
+import { type ObjectStore, startObjectStore } from "./S3.ts"
 import { twelveLabsModels } from "./models/TwelveLabs.ts"
 
 /** Every model the emulator knows by default. */
@@ -36,6 +38,14 @@ export interface EmulatorOptions extends AuthOptions, FaultOptions {
   readonly models?: ReadonlyArray<ModelHandler> | undefined
   /** How many invocations to keep in `invocations`; default 10 000. */
   readonly recordLimit?: number | undefined
+  /** Start an S3 server (s3rver) for async jobs; default true unless `s3Endpoint` is given. */
+  readonly s3?: boolean | undefined
+  /** An existing S3 endpoint for async jobs, instead of starting one. */
+  readonly s3Endpoint?: string | undefined
+  /** Milliseconds an async job stays InProgress; default 250 (`BEDROCK_EMULATOR_ASYNC_DELAY_MS`); Infinity never ends. */
+  readonly asyncDelayMs?: number | undefined
+  /** Account id in ARNs; default 123456789012. */
+  readonly account?: string | undefined
 }
 
 /** One InvokeModel call the emulator received. */
@@ -73,6 +83,12 @@ export interface Emulator {
   readonly setFaults: (faults: FaultOptions) => void
   /** Queues faults answered to the next InvokeModel calls, in order. */
   readonly injectFaults: (faults: ReadonlyArray<ScriptedFault>) => void
+  /** The S3 endpoint async jobs read from and write to (`AWS_ENDPOINT_URL_S3`), when there is one. */
+  readonly s3Url: string | undefined
+  /** Every async-invoke job, as GetAsyncInvoke reports it. */
+  readonly jobs: () => ReadonlyArray<unknown>
+  /** Changes how long new async jobs stay InProgress. */
+  readonly setAsyncDelay: (ms: number) => void
   /** Stops listening and drops every connection. */
   readonly close: () => Promise<void>
 }
@@ -82,6 +98,22 @@ const MAX_BODY = 25_000_000
 
 type Request = Http.IncomingMessage | Http2.Http2ServerRequest
 type Response = Http.ServerResponse | Http2.Http2ServerResponse
+
+const parseJson = (body: Buffer): unknown => {
+  try {
+    return JSON.parse(body.toString("utf8"))
+  } catch {
+    return undefined
+  }
+}
+
+const safeDecode = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -128,6 +160,22 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
   const recordLimit = options.recordLimit ?? 10_000
   let invocations: Array<Invocation> = []
   const stats: EmulatorStats = { requests: 0, invocations: 0, throttled: 0, faults: 0, byModel: {} }
+  const envDelay = process.env.BEDROCK_EMULATOR_ASYNC_DELAY_MS
+  let asyncDelayMs = options.asyncDelayMs ?? (envDelay === undefined || envDelay === "" ? 250 : Number(envDelay))
+  const store: ObjectStore | undefined =
+    options.s3 === false && options.s3Endpoint === undefined
+      ? undefined
+      : await startObjectStore({ endpoint: options.s3Endpoint, host: options.host, credentials: EMULATOR_CREDENTIALS })
+  const jobs = makeJobs({
+    region,
+    account: options.account ?? "123456789012",
+    models,
+    store: async () => {
+      if (store === undefined) throw new Error("the emulator runs without S3 (s3: false)")
+      return store
+    },
+    delayMs: () => asyncDelayMs
+  })
 
   const send = (res: Response, status: number, body: string, headers: Record<string, string | number> = {}) => {
     ;(res as Http.ServerResponse).writeHead(status, {
@@ -239,8 +287,20 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     if (method === "POST" && path.length === 4 && path[1] === "model" && path[3] === "invoke") {
       return invokeModel(res, path[2]!, body, auth)
     }
-    // StartAsyncInvoke (POST /async-invoke), GetAsyncInvoke (GET /async-invoke/{arn}) and
-    // ListAsyncInvokes (GET /async-invoke) are routed here when async invoke is emulated.
+    if (path[1] === "async-invoke") {
+      const answer =
+        method === "POST" && path.length === 2
+          ? jobs.start(parseJson(body))
+          : method === "GET" && path.length === 3
+            ? jobs.get(safeDecode(path[2]!))
+            : method === "GET" && path.length === 2
+              ? jobs.list(new URLSearchParams(url.split("?")[1] ?? ""))
+              : undefined
+      if (answer !== undefined) {
+        if ("error" in answer) return sendFault(res, answer)
+        return send(res, 200, JSON.stringify(answer.body))
+      }
+    }
     return sendFault(res, {
       error: "UnknownOperationException",
       message: `No operation at ${method} ${path.join("/")}`
@@ -300,13 +360,21 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     },
     stats,
     setFaults: (next) => faults.set(next),
+    s3Url: store?.url,
+    jobs: () => jobs.jobs(),
+    setAsyncDelay: (ms) => {
+      asyncDelayMs = ms
+    },
     injectFaults: (next) => faults.inject(next),
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      jobs.close()
+      await new Promise<void>((resolve) => {
         for (const session of sessions) session.destroy()
         for (const socket of sockets) socket.destroy()
         http1.closeAllConnections()
         tcp.close(() => resolve())
       })
+      await store?.close()
+    }
   }
 }

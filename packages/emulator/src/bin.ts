@@ -13,6 +13,9 @@ const usage = `Usage: bedrock-embed-emulator [options]
   --throttle-rps N       throttle calls above N per second     (env BEDROCK_EMULATOR_THROTTLE_RPS)
   --error-rate R         answer a ratio R (0-1) of calls 5xx   (env BEDROCK_EMULATOR_ERROR_RATE)
   --seed N               seed of the fault generator           (env BEDROCK_EMULATOR_SEED)
+  --async-delay-ms N     how long async jobs stay InProgress   (env BEDROCK_EMULATOR_ASYNC_DELAY_MS)
+  --s3-endpoint URL      use this S3 endpoint for async jobs instead of starting one
+  --no-s3                start no S3 server (async jobs then fail)
   --no-verify-signatures accept any SigV4 signature
   -h, --help             show this help`
 
@@ -32,6 +35,9 @@ try {
       "throttle-rps": { type: "string" },
       "error-rate": { type: "string" },
       seed: { type: "string" },
+      "async-delay-ms": { type: "string" },
+      "s3-endpoint": { type: "string" },
+      "no-s3": { type: "boolean" },
       "no-verify-signatures": { type: "boolean" },
       help: { type: "boolean", short: "h" }
     },
@@ -61,12 +67,16 @@ const emulator = await startEmulator({
   throttleRps: number("throttle-rps", 0),
   errorRate: number("error-rate", 0, 1),
   seed: number("seed", 0),
+  asyncDelayMs: number("async-delay-ms", 0),
+  s3Endpoint: values["s3-endpoint"] as string | undefined,
+  s3: values["no-s3"] !== true,
   verifySignatures: values["no-verify-signatures"] !== true
 }).catch((error: Error) => fail(`cannot listen: ${error.message}`))
 
 process.stdout.write(
   `Bedrock emulator listening on ${emulator.url}\n` +
     `  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=${emulator.url}\n` +
+    (emulator.s3Url === undefined ? "" : `  export AWS_ENDPOINT_URL_S3=${emulator.s3Url}\n`) +
     `  export AWS_ACCESS_KEY_ID=${EMULATOR_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${EMULATOR_CREDENTIALS.secretAccessKey} AWS_REGION=${emulator.region}\n`
 )
 

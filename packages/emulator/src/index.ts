@@ -7,7 +7,16 @@ export { type AuthOptions, authenticate, EMULATOR_CREDENTIALS } from "./Auth.ts"
 export { type BedrockFault, errorTable } from "./Errors.ts"
 export * as Fixtures from "./Fixtures.ts"
 export { type FaultOptions, fromEnv as faultsFromEnv, type ScriptedFault } from "./Faults.ts"
-export { baseModelId, isFault, type ModelAnswer, type ModelHandler } from "./ModelHandler.ts"
+export {
+  type AsyncHandler,
+  type AsyncIO,
+  type AsyncOutcome,
+  baseModelId,
+  isFault,
+  type ModelAnswer,
+  type ModelHandler
+} from "./ModelHandler.ts"
+export { type ObjectStore, S3_CREDENTIALS, startObjectStore } from "./S3.ts"
 export { cohereModels } from "./models/Cohere.ts"
 export { novaModels } from "./models/Nova.ts"
 export { titanImageV1, titanModels, titanTextV1, titanTextV2 } from "./models/Titan.ts"

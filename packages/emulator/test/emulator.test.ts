@@ -115,7 +115,7 @@ describe("transport and auth", () => {
   it("rejects a wrong secret, an unknown key and a missing signature with 403s the SDK names", async () => {
     const wrong = await failure(
       invoke(
-        client({ credentials: { accessKeyId: "AKIDEMULATOR", secretAccessKey: "wrong" } }),
+        client({ credentials: { accessKeyId: "S3RVER", secretAccessKey: "wrong" } }),
         "amazon.titan-embed-text-v2:0",
         {
           inputText: "x"
@@ -395,7 +395,7 @@ describe("CLI", () => {
       })
       child.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)))
     })
-    assert.include(out, "AWS_ACCESS_KEY_ID=AKIDEMULATOR")
+    assert.include(out, "AWS_ACCESS_KEY_ID=S3RVER")
     const c = client({ endpoint: url })
     assert.strictEqual((await invoke(c, "amazon.titan-embed-text-v2:0", { inputText: "cli" })).embedding.length, 1024)
     c.destroy()

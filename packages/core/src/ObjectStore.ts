@@ -1,0 +1,182 @@
+/**
+ * S3 reads, lists and writes for async-invoke outputs, on `@aws-sdk/client-s3`.
+ *
+ * S3 speaks SigV4 only: a Bedrock API key cannot read S3, so a caller on bearer auth still needs
+ * AWS credentials (from parameters, the environment or the default chain) to read results.
+ *
+ * @since 0.1.0
+ */
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import type { AwsCredentialIdentityProvider } from "@smithy/types"
+import { Context, Effect, Layer } from "effect"
+import { ObjectStoreError } from "./Errors.ts"
+
+/**
+ * Where and as whom S3 is called.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Target {
+  readonly region: string
+  /** A custom S3 endpoint (local S3 server, VPC endpoint); path-style addressing is used with it. */
+  readonly endpoint: string | undefined
+  readonly credentials: AwsCredentialIdentityProvider | undefined
+  /** Identity part of the client cache key (a digest, never a secret). */
+  readonly cacheKey: string
+}
+
+/**
+ * One listed object.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ObjectInfo {
+  readonly uri: string
+  readonly size: number
+}
+
+/**
+ * The object store's interface.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Service {
+  /** Every object under an `s3://bucket/prefix` URI (all pages). */
+  readonly list: (uri: string, target: Target) => Effect.Effect<ReadonlyArray<ObjectInfo>, ObjectStoreError>
+  /** An object's content as UTF-8 text. */
+  readonly getText: (uri: string, target: Target) => Effect.Effect<string, ObjectStoreError>
+  /** Writes an object. */
+  readonly put: (uri: string, body: string | Uint8Array, target: Target) => Effect.Effect<void, ObjectStoreError>
+}
+
+/**
+ * The object store service.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class ObjectStore extends Context.Service<ObjectStore, Service>()("@bedrock-embed/core/ObjectStore") {}
+
+/**
+ * Splits `s3://bucket/key` into bucket and key.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseUri = (uri: string): { readonly bucket: string; readonly key: string } | undefined => {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri)
+  return match === null ? undefined : { bucket: match[1]!, key: match[2]! }
+}
+
+interface SdkError {
+  readonly name?: string
+  readonly message?: string
+  readonly $metadata?: { readonly httpStatusCode?: number; readonly requestId?: string }
+}
+
+const failure = (uri: string, action: string) => (cause: unknown) => {
+  const error = (typeof cause === "object" && cause !== null ? cause : {}) as SdkError
+  const status = error.$metadata?.httpStatusCode
+  return new ObjectStoreError({
+    message: `Could not ${action} ${uri}: ${error.name ?? "Error"}${error.message ? ` — ${error.message}` : ""}`,
+    uri,
+    awsErrorName: error.name ?? "Error",
+    ...(status === undefined ? {} : { httpStatus: status }),
+    ...(error.$metadata?.requestId === undefined ? {} : { requestId: error.$metadata.requestId })
+  })
+}
+
+/**
+ * Makes the object store; clients are cached per region, endpoint and identity.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = Effect.fnUntraced(function* () {
+  const clients = new Map<string, S3Client>()
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      for (const client of clients.values()) client.destroy()
+      clients.clear()
+    })
+  )
+  const clientFor = (target: Target): S3Client => {
+    const key = `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.cacheKey}`
+    let client = clients.get(key)
+    if (client === undefined) {
+      client = new S3Client({
+        region: target.region,
+        ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint, forcePathStyle: true }),
+        ...(target.credentials === undefined ? {} : { credentials: target.credentials })
+      })
+      clients.set(key, client)
+    }
+    return client
+  }
+  const located = (uri: string) => {
+    const parsed = parseUri(uri)
+    return parsed === undefined
+      ? Effect.fail(new ObjectStoreError({ message: `"${uri}" is not an S3 URI (s3://bucket/key)`, uri }))
+      : Effect.succeed(parsed)
+  }
+
+  const list = Effect.fn("ObjectStore.list")(function* (uri: string, target: Target) {
+    const { bucket, key } = yield* located(uri)
+    const out: Array<ObjectInfo> = []
+    let token: string | undefined
+    do {
+      const page = yield* Effect.tryPromise({
+        try: (signal) =>
+          clientFor(target).send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: key,
+              ...(token === undefined ? {} : { ContinuationToken: token })
+            }),
+            { abortSignal: signal }
+          ),
+        catch: failure(uri, "list")
+      })
+      for (const object of page.Contents ?? []) {
+        if (object.Key !== undefined) out.push({ uri: `s3://${bucket}/${object.Key}`, size: object.Size ?? 0 })
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (token !== undefined)
+    return out
+  })
+
+  const getText = Effect.fn("ObjectStore.getText")(function* (uri: string, target: Target) {
+    const { bucket, key } = yield* located(uri)
+    return yield* Effect.tryPromise({
+      try: async (signal) => {
+        const output = await clientFor(target).send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
+          abortSignal: signal
+        })
+        return (await output.Body?.transformToString("utf-8")) ?? ""
+      },
+      catch: failure(uri, "read")
+    })
+  })
+
+  const put = Effect.fn("ObjectStore.put")(function* (uri: string, body: string | Uint8Array, target: Target) {
+    const { bucket, key } = yield* located(uri)
+    yield* Effect.tryPromise({
+      try: (signal) =>
+        clientFor(target).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }), { abortSignal: signal }),
+      catch: failure(uri, "write")
+    })
+  })
+
+  return ObjectStore.of({ list, getText, put })
+})
+
+/**
+ * The S3-backed object store.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<ObjectStore> = Layer.effect(ObjectStore, make())

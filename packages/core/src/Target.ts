@@ -1,0 +1,87 @@
+/**
+ * Where calls go and as whom: region, endpoints and identity from request parameters, the model
+ * string and the environment — one rule for Bedrock Runtime and for S3.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import * as AwsCredentials from "./AwsCredentials.ts"
+import type * as BedrockRuntime from "./BedrockRuntime.ts"
+import { InvalidRequestError } from "./Errors.ts"
+import { regionPattern } from "./ModelRoute.ts"
+import type * as ObjectStore from "./ObjectStore.ts"
+
+/**
+ * The request parameters that decide the target.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Params extends AwsCredentials.AuthParams {
+  readonly aws_region_name?: string | undefined
+  readonly aws_bedrock_runtime_endpoint?: string | undefined
+  /** A custom S3 endpoint, for reading async outputs (else `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`). */
+  readonly aws_s3_endpoint?: string | undefined
+}
+
+const env = (name: string): string | undefined => {
+  const value = process.env[name]
+  return value === undefined || value.length === 0 ? undefined : value
+}
+
+/**
+ * The region: the parameter, else the region in the model string or ARN, else `AWS_REGION`,
+ * `AWS_REGION_NAME`, `AWS_DEFAULT_REGION`, else `us-east-1`.
+ *
+ * @category resolution
+ * @since 0.1.0
+ */
+export const region = (params: Params, fromModel?: string): Effect.Effect<string, InvalidRequestError> => {
+  const value =
+    params.aws_region_name ??
+    fromModel ??
+    env("AWS_REGION") ??
+    env("AWS_REGION_NAME") ??
+    env("AWS_DEFAULT_REGION") ??
+    "us-east-1"
+  return regionPattern.test(value)
+    ? Effect.succeed(value)
+    : Effect.fail(
+        new InvalidRequestError({
+          message: `"${value}" is not an AWS region name (expected a name such as us-east-1).`,
+          param: "aws_region_name"
+        })
+      )
+}
+
+/**
+ * The Bedrock Runtime target.
+ *
+ * @category resolution
+ * @since 0.1.0
+ */
+export const runtime = Effect.fnUntraced(function* (params: Params, fromModel?: string) {
+  const credentials = yield* AwsCredentials.AwsCredentials
+  const resolved = yield* region(params, fromModel)
+  const endpoint =
+    params.aws_bedrock_runtime_endpoint ?? env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") ?? env("AWS_ENDPOINT_URL")
+  const auth = yield* credentials.resolve(params, resolved)
+  return { region: resolved, endpoint, auth } satisfies BedrockRuntime.Target
+})
+
+/**
+ * The S3 target (SigV4 only).
+ *
+ * @category resolution
+ * @since 0.1.0
+ */
+export const objectStore = Effect.fnUntraced(function* (params: Params, resolvedRegion: string) {
+  const credentials = yield* AwsCredentials.AwsCredentials
+  const auth = yield* credentials.resolveSigV4(params, resolvedRegion)
+  return {
+    region: resolvedRegion,
+    endpoint: params.aws_s3_endpoint ?? env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL"),
+    credentials: auth.credentials,
+    cacheKey: auth.cacheKey
+  } satisfies ObjectStore.Target
+})
