@@ -6,12 +6,13 @@
  */
 import {
   AwsCredentials,
+  Batches,
   BedrockRuntime,
   type EmbeddingRequest,
   type EmbeddingResponse,
   Embeddings,
-  type Errors,
   type ModelSpec,
+  ObjectStore,
   Pricing,
   ProviderRegistry
 } from "@bedrock-embed/core"
@@ -19,7 +20,7 @@ import * as Cohere from "@bedrock-embed/provider-cohere"
 import * as Nova from "@bedrock-embed/provider-nova"
 import * as Titan from "@bedrock-embed/provider-titan"
 import * as TwelveLabs from "@bedrock-embed/provider-twelvelabs"
-import { Cause, Exit, Layer, ManagedRuntime } from "effect"
+import { Cause, type Effect, Exit, Layer, ManagedRuntime } from "effect"
 
 /**
  * Options of a client.
@@ -48,17 +49,18 @@ export const registry: Layer.Layer<ProviderRegistry.ProviderRegistry> = Layer.pr
 )
 
 /**
- * The engine with every provider, the AWS transport, credentials and prices.
+ * The engine and batch retrieval with every provider, the AWS transport, S3, credentials and prices.
  *
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options = {}): Layer.Layer<Embeddings.Embeddings> =>
-  Embeddings.layerWith(options.engine ?? {}).pipe(
+export const layer = (options: Options = {}): Layer.Layer<Embeddings.Embeddings | Batches.Batches> =>
+  Layer.mergeAll(Embeddings.layerWith(options.engine ?? {}), Batches.layer).pipe(
     Layer.provide(
       Layer.mergeAll(
         registry,
         BedrockRuntime.layerWith(options.transport ?? {}),
+        ObjectStore.layer,
         AwsCredentials.layer,
         Pricing.layerOverrides(options.prices ?? {})
       )
@@ -77,6 +79,17 @@ export interface CallOptions {
 }
 
 /**
+ * A batch request: the job's ARN plus optional region, endpoints and identity.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface BatchRequest extends Batches.Params {
+  /** The `_invocation_arn` of an async embedding response. */
+  readonly batch_id: string
+}
+
+/**
  * A client: the Promise API over one engine.
  *
  * @category models
@@ -88,11 +101,25 @@ export interface Client {
     request: EmbeddingRequest.EmbeddingRequest,
     options?: CallOptions
   ) => Promise<EmbeddingResponse.EmbeddingResponse>
+  /** The status of an async-invoke job (`in_progress` | `completed` | `failed`). */
+  readonly retrieveBatch: (request: BatchRequest, options?: CallOptions) => Promise<Batches.BatchStatus>
+  /** Polls a job until it ends; rejects with `AsyncJobFailedError` or `AsyncJobTimeoutError`. */
+  readonly awaitBatch: (
+    request: BatchRequest & Batches.AwaitOptions,
+    options?: CallOptions
+  ) => Promise<Batches.BatchStatus>
+  /** Reads a completed job's vectors back from S3, with their modality and segment times. */
+  readonly batchResults: (request: BatchRequest, options?: CallOptions) => Promise<Batches.BatchResults>
+  /** One page of jobs, newest first. */
+  readonly listBatches: (
+    filter?: Batches.ListFilter & Batches.Params,
+    options?: CallOptions
+  ) => Promise<{ readonly data: ReadonlyArray<Batches.BatchStatus>; readonly next_token: string | undefined }>
   /** Closes the client's connections. */
   readonly dispose: () => Promise<void>
 }
 
-const settle = <A>(exit: Exit.Exit<A, Errors.EmbeddingError>): A => {
+const settle = <A, E>(exit: Exit.Exit<A, E>): A => {
   if (Exit.isSuccess(exit)) return exit.value
   // The typed error itself (an Error subclass), or the defect, so `instanceof` works for callers.
   throw Cause.squash(exit.cause)
@@ -106,14 +133,40 @@ const settle = <A>(exit: Exit.Exit<A, Errors.EmbeddingError>): A => {
  */
 export const make = (options: Options = {}): Client => {
   const runtime = ManagedRuntime.make(layer(options))
+  const run = <A, E>(effect: Effect.Effect<A, E, Embeddings.Embeddings | Batches.Batches>, callOptions?: CallOptions) =>
+    runtime
+      .runPromiseExit(effect, callOptions?.signal === undefined ? undefined : { signal: callOptions.signal })
+      .then(settle)
   return {
     embedding: (request, callOptions) =>
-      runtime
-        .runPromiseExit(
-          Embeddings.Embeddings.use((engine) => engine.embed(request)),
-          callOptions?.signal === undefined ? undefined : { signal: callOptions.signal }
-        )
-        .then(settle),
+      run(
+        Embeddings.Embeddings.use((engine) => engine.embed(request)),
+        callOptions
+      ),
+    retrieveBatch: ({ batch_id, ...params }, callOptions) =>
+      run(
+        Batches.Batches.use((batches) => batches.retrieve(batch_id, params)),
+        callOptions
+      ),
+    awaitBatch: ({ batch_id, ...params }, callOptions) =>
+      run(
+        Batches.Batches.use((batches) => batches.await(batch_id, params)),
+        callOptions
+      ),
+    batchResults: ({ batch_id, ...params }, callOptions) =>
+      run(
+        Batches.Batches.use((batches) => batches.results(batch_id, params)),
+        callOptions
+      ),
+    listBatches: (filter = {}, callOptions) => {
+      const { status, submitted_after, submitted_before, limit, after, ...params } = filter
+      return run(
+        Batches.Batches.use((batches) =>
+          batches.list({ status, submitted_after, submitted_before, limit, after }, params)
+        ),
+        callOptions
+      )
+    },
     dispose: () => runtime.dispose()
   }
 }
@@ -131,6 +184,50 @@ export const embedding = (
   request: EmbeddingRequest.EmbeddingRequest,
   options?: CallOptions
 ): Promise<EmbeddingResponse.EmbeddingResponse> => {
-  shared ??= make()
-  return shared.embedding(request, options)
+  return client().embedding(request, options)
 }
+
+const client = (): Client => {
+  shared ??= make()
+  return shared
+}
+
+/**
+ * The status of an async-invoke job, with the shared default client.
+ *
+ * @category api
+ * @since 0.1.0
+ */
+export const retrieveBatch = (request: BatchRequest, options?: CallOptions): Promise<Batches.BatchStatus> =>
+  client().retrieveBatch(request, options)
+
+/**
+ * Polls an async-invoke job until it ends, with the shared default client.
+ *
+ * @category api
+ * @since 0.1.0
+ */
+export const awaitBatch = (
+  request: BatchRequest & Batches.AwaitOptions,
+  options?: CallOptions
+): Promise<Batches.BatchStatus> => client().awaitBatch(request, options)
+
+/**
+ * Reads a completed async-invoke job's vectors from S3, with the shared default client.
+ *
+ * @category api
+ * @since 0.1.0
+ */
+export const batchResults = (request: BatchRequest, options?: CallOptions): Promise<Batches.BatchResults> =>
+  client().batchResults(request, options)
+
+/**
+ * Lists async-invoke jobs, newest first, with the shared default client.
+ *
+ * @category api
+ * @since 0.1.0
+ */
+export const listBatches = (
+  filter?: Batches.ListFilter & Batches.Params,
+  options?: CallOptions
+): ReturnType<Client["listBatches"]> => client().listBatches(filter, options)

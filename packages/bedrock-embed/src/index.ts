@@ -8,13 +8,23 @@
  *
  * @since 0.1.0
  */
-export { embedding, make, layer, registry } from "./BedrockEmbed.ts"
-export type { CallOptions, Client, Options } from "./BedrockEmbed.ts"
+export {
+  awaitBatch,
+  batchResults,
+  embedding,
+  layer,
+  listBatches,
+  make,
+  registry,
+  retrieveBatch
+} from "./BedrockEmbed.ts"
+export type { BatchRequest, CallOptions, Client, Options } from "./BedrockEmbed.ts"
 /** @since 0.1.0 */
 export * as BedrockEmbed from "./BedrockEmbed.ts"
 /** @since 0.1.0 */
 export {
   AwsCredentials,
+  Batches,
   BedrockRuntime,
   EmbeddingRequest,
   EmbeddingResponse,
@@ -23,8 +33,10 @@ export {
   Media,
   ModelRoute,
   ModelSpec,
+  ObjectStore,
   Pricing,
-  ProviderRegistry
+  ProviderRegistry,
+  Target
 } from "@bedrock-embed/core"
 export * from "@bedrock-embed/core/Errors"
 /** @since 0.1.0 */

@@ -24,6 +24,11 @@ export interface AuthOptions {
   readonly verifySignatures?: boolean | undefined
 }
 
+/** The region the emulator serves: SigV4 scoped to another region is rejected, as AWS does. */
+export interface AuthContext {
+  readonly region: string
+}
+
 /** What a request to verify looks like. */
 export interface SignedRequest {
   readonly method: string
@@ -51,7 +56,8 @@ const parseAmzDate = (value: string): Date | undefined => {
 /** Checks a request's identity; returns how it authenticated, or the fault to answer with. */
 export const authenticate = async (
   request: SignedRequest,
-  options: AuthOptions
+  options: AuthOptions,
+  context?: AuthContext
 ): Promise<"sigv4" | "bearer" | BedrockFault> => {
   const authorization = header(request, "authorization")
   if (authorization === undefined || authorization.length === 0) {
@@ -73,6 +79,12 @@ export const authenticate = async (
   const [, accessKeyId, , region, service, signedHeaderList, signature] = match as unknown as string[]
   if (service !== "bedrock") {
     return denied("InvalidSignatureException", `Credential should be scoped to correct service: 'bedrock'.`)
+  }
+  if (context !== undefined && region !== context.region) {
+    return denied(
+      "InvalidSignatureException",
+      `Credential should be scoped to a valid region. This endpoint serves '${context.region}', not '${region}'.`
+    )
   }
   if (options.verifySignatures === false) return "sigv4"
   const secret = (options.credentials ?? { [EMULATOR_CREDENTIALS.accessKeyId]: EMULATOR_CREDENTIALS.secretAccessKey })[

@@ -274,7 +274,7 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
   const route = async (req: Request, res: Response, body: Buffer, tooLarge: boolean) => {
     const url = req.url ?? "/"
     const method = req.method ?? "GET"
-    const auth = await authenticate({ method, url, headers: req.headers, body }, options)
+    const auth = await authenticate({ method, url, headers: req.headers, body }, options, { region })
     if (typeof auth !== "string") return sendFault(res, auth)
     if (tooLarge) {
       return sendFault(res, {
