@@ -180,9 +180,14 @@ const checkInput = (
     )
   }
   const text = Media.textOf(input)
-  if (text !== undefined && caps.maxTextChars !== undefined && text.length > caps.maxTextChars) {
+  const maxChars = options.mode === "async" ? (caps.maxAsyncTextChars ?? caps.maxTextChars) : caps.maxTextChars
+  if (text !== undefined && maxChars !== undefined && text.length > maxChars) {
     return invalid(
-      `${param} has ${text.length} characters; ${spec.id} accepts at most ${caps.maxTextChars}. Split the text into smaller chunks.`,
+      `${param} has ${text.length} characters; ${spec.id} accepts at most ${maxChars}${
+        options.mode === "sync" && (caps.maxAsyncTextChars ?? 0) > maxChars
+          ? ` synchronously (up to ${caps.maxAsyncTextChars} through bedrock/async_invoke/${spec.id})`
+          : ""
+      }. Split the text into smaller chunks.`,
       param,
       spec.id
     )

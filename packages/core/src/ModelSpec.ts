@@ -53,6 +53,8 @@ export interface Capabilities {
   readonly defaultDimension: number
   /** Longest accepted text, in characters. */
   readonly maxTextChars?: number | undefined
+  /** Longest accepted text through async invoke, when it differs from `maxTextChars`. */
+  readonly maxAsyncTextChars?: number | undefined
   /** Per-modality media limits. */
   readonly media?: Partial<Record<Modality, MediaLimits>> | undefined
   /** Accepted `input_type` values other than modality names; absent when the model has none. */

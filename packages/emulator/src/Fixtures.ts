@@ -26,3 +26,47 @@ export const png = (width: number, height: number, shade = 128): string => {
     chunk("IEND", Buffer.alloc(0))
   ]).toString("base64")
 }
+
+const box = (type: string, ...parts: Array<Buffer>): Buffer => {
+  const body = Buffer.concat(parts)
+  const header = Buffer.alloc(8)
+  header.writeUInt32BE(8 + body.length, 0)
+  header.write(type, 4, "latin1")
+  return Buffer.concat([header, body])
+}
+
+/**
+ * A minimal MP4 (ftyp + moov/mvhd + mdat) that declares the given duration, as base64. Enough for
+ * the emulator to tell the format and length; it holds no playable frames.
+ */
+export const mp4 = (seconds: number): string => {
+  const mvhd = Buffer.alloc(100)
+  mvhd.writeUInt32BE(1000, 12) // timescale: milliseconds
+  mvhd.writeUInt32BE(Math.round(seconds * 1000), 16)
+  mvhd.writeUInt32BE(0x00010000, 20) // rate 1.0
+  mvhd.writeUInt16BE(0x0100, 24) // volume 1.0
+  return Buffer.concat([
+    box("ftyp", Buffer.from("isom", "latin1"), Buffer.from([0, 0, 2, 0]), Buffer.from("isomiso2mp41", "latin1")),
+    box("moov", box("mvhd", mvhd)),
+    box("mdat", Buffer.alloc(64, 0x2a))
+  ]).toString("base64")
+}
+
+/** A silent 8 kHz mono 16-bit WAV of the given duration, as base64. */
+export const wav = (seconds: number): string => {
+  const samples = Math.round(seconds * 8000)
+  const header = Buffer.alloc(44)
+  header.write("RIFF", 0, "latin1")
+  header.writeUInt32LE(36 + samples * 2, 4)
+  header.write("WAVEfmt ", 8, "latin1")
+  header.writeUInt32LE(16, 16)
+  header.writeUInt16LE(1, 20) // PCM
+  header.writeUInt16LE(1, 22) // mono
+  header.writeUInt32LE(8000, 24)
+  header.writeUInt32LE(16000, 28) // byte rate
+  header.writeUInt16LE(2, 32)
+  header.writeUInt16LE(16, 34)
+  header.write("data", 36, "latin1")
+  header.writeUInt32LE(samples * 2, 40)
+  return Buffer.concat([header, Buffer.alloc(samples * 2)]).toString("base64")
+}

@@ -6,6 +6,7 @@
 export { type AuthOptions, authenticate, EMULATOR_CREDENTIALS } from "./Auth.ts"
 export { type BedrockFault, errorTable } from "./Errors.ts"
 export * as Fixtures from "./Fixtures.ts"
+export * as MediaInfo from "./MediaInfo.ts"
 export { type FaultOptions, fromEnv as faultsFromEnv, type ScriptedFault } from "./Faults.ts"
 export {
   type AsyncHandler,

@@ -184,3 +184,17 @@ describe("async invoke", () => {
     assert.strictEqual(new Set(seen).size, total)
   })
 })
+
+describe("media fixtures", () => {
+  it("builds MP4 and WAV files whose format and duration the emulator reads back", async () => {
+    const { Fixtures, MediaInfo } = await import("@bedrock-embed/emulator")
+    const video = Buffer.from(Fixtures.mp4(13.5), "base64")
+    assert.strictEqual(MediaInfo.formatOf(video), "mp4")
+    assert.strictEqual(MediaInfo.durationOf(video), 13.5)
+    const audio = Buffer.from(Fixtures.wav(2.25), "base64")
+    assert.strictEqual(MediaInfo.formatOf(audio), "wav")
+    assert.strictEqual(MediaInfo.durationOf(audio), 2.25)
+    assert.strictEqual(MediaInfo.formatOf(Buffer.from(Fixtures.png(1, 1), "base64")), "png")
+    assert.strictEqual(MediaInfo.durationOf(Buffer.from("not media")), undefined)
+  })
+})
