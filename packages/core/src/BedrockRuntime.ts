@@ -233,7 +233,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         }
         return result
       },
-      { step: "deserialize", name: "bedrockEmbedInputTokenHeader" }
+      // High priority wraps the deserializer, so both the raw response and the parsed output are here.
+      { step: "deserialize", priority: "high", name: "bedrockEmbedInputTokenHeader" }
     )
     clients.set(key, client)
     return client

@@ -51,3 +51,27 @@ export const durationOf = (b: Uint8Array): number | undefined => {
   }
   return undefined
 }
+
+/** Whether bytes start like a PNG. */
+export const isPng = (b: Uint8Array) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47
+/** Whether bytes start like a JPEG. */
+export const isJpeg = (b: Uint8Array) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff
+
+/** Width and height of a PNG (IHDR) or JPEG (first SOF marker). */
+export const imageSize = (b: Uint8Array): readonly [number, number] | undefined => {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  if (isPng(b) && b.length >= 24) return [view.getUint32(16), view.getUint32(20)]
+  if (isJpeg(b)) {
+    let i = 2
+    while (i + 9 < b.length) {
+      if (b[i] !== 0xff) return undefined
+      const marker = b[i + 1]!
+      const length = view.getUint16(i + 2)
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return [view.getUint16(i + 7), view.getUint16(i + 5)]
+      }
+      i += 2 + length
+    }
+  }
+  return undefined
+}

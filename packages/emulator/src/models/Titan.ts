@@ -2,6 +2,7 @@
 import type { BedrockFault } from "../Errors.ts"
 import type { ModelAnswer, ModelHandler } from "../ModelHandler.ts"
 import * as Validate from "../Validate.ts"
+import { imageSize, isJpeg, isPng } from "../MediaInfo.ts"
 import { average, countTokens, embedBytes, embedText, toJson } from "../Vectors.ts"
 
 const tooManyTokens = (max: number, count: number): BedrockFault => ({
@@ -78,28 +79,6 @@ const imageBody = Validate.object({
     check: Validate.object({ outputEmbeddingLength: { check: Validate.oneOf([256, 384, 1024]), required: true } })
   }
 })
-
-const isPng = (b: Uint8Array) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47
-const isJpeg = (b: Uint8Array) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff
-
-/** Width and height of a PNG (IHDR) or JPEG (first SOF marker). */
-const imageSize = (b: Uint8Array): readonly [number, number] | undefined => {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
-  if (isPng(b) && b.length >= 24) return [view.getUint32(16), view.getUint32(20)]
-  if (isJpeg(b)) {
-    let i = 2
-    while (i + 9 < b.length) {
-      if (b[i] !== 0xff) return undefined
-      const marker = b[i + 1]!
-      const length = view.getUint16(i + 2)
-      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-        return [view.getUint16(i + 7), view.getUint16(i + 5)]
-      }
-      i += 2 + length
-    }
-  }
-  return undefined
-}
 
 const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/
 
