@@ -15,8 +15,24 @@ export const paramsFor = (emulator: Emulator) => ({
   aws_bedrock_runtime_endpoint: emulator.url,
   aws_region_name: "us-east-1",
   aws_access_key_id: EMULATOR_CREDENTIALS.accessKeyId,
-  aws_secret_access_key: EMULATOR_CREDENTIALS.secretAccessKey
+  aws_secret_access_key: EMULATOR_CREDENTIALS.secretAccessKey,
+  ...(emulator.s3Url === undefined ? {} : { aws_s3_endpoint: emulator.s3Url })
 })
+
+/** Uploads an object to the emulator's S3 server with the official S3 client. */
+export const upload = async (emulator: Emulator, uri: string, body: Uint8Array | string): Promise<void> => {
+  const { CreateBucketCommand, PutObjectCommand, S3Client } = await import("@aws-sdk/client-s3")
+  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri)!
+  const s3 = new S3Client({
+    region: "us-east-1",
+    endpoint: emulator.s3Url!,
+    forcePathStyle: true,
+    credentials: EMULATOR_CREDENTIALS
+  })
+  await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined)
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))
+  s3.destroy()
+}
 
 export const cosine = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number => {
   let dot = 0

@@ -22,6 +22,8 @@ export interface AsyncJob {
   readonly outputDataConfig: { readonly s3OutputDataConfig: { readonly s3Uri: string; readonly bucketOwner?: string } }
   /** The submitted body, to tell a retried submission from a conflicting one. */
   readonly fingerprint: string
+  /** The submitted modelInput (not part of Bedrock's answers; for tests and debugging). */
+  readonly modelInput: unknown
 }
 
 /** An answer of an async operation: a JSON body or a fault. */
@@ -158,7 +160,8 @@ export const makeJobs = (options: {
             : { bucketOwner: request.outputDataConfig.s3OutputDataConfig.bucketOwner })
         }
       },
-      fingerprint
+      fingerprint,
+      modelInput: request.modelInput
     }
     jobs.set(job.invocationArn, job)
     if (request.clientRequestToken !== undefined) byToken.set(request.clientRequestToken, job)
@@ -173,8 +176,9 @@ export const makeJobs = (options: {
     return { body: { invocationArn: job.invocationArn } }
   }
 
+  /** The job as Bedrock reports it. */
   const view = (job: AsyncJob) => {
-    const { fingerprint: _, ...rest } = job
+    const { fingerprint: _, modelInput: __, ...rest } = job
     return rest
   }
 
@@ -214,7 +218,7 @@ export const makeJobs = (options: {
     start,
     get,
     list,
-    jobs: () => [...jobs.values()].map(view),
+    jobs: () => [...jobs.values()].map(({ fingerprint: _, ...job }) => job),
     close: () => {
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
