@@ -112,16 +112,17 @@ const invalid = (message: string): BedrockFault => ({ error: "ValidationExceptio
 
 /** Checks the one-modality rule and the text rules shared by both task types. */
 const check = (raw: unknown, taskType: "SINGLE_EMBEDDING" | "SEGMENTED_EMBEDDING"): Params | BedrockFault => {
-  const fault = Validate.body(body(taskType), raw)
-  if (fault !== undefined) return fault
-  const request = raw as { taskType: string; singleEmbeddingParams?: Params; segmentedEmbeddingParams?: Params }
-  if (request.taskType !== taskType) {
+  const declared = (raw as { taskType?: unknown } | null)?.taskType
+  if ((declared === "SINGLE_EMBEDDING" || declared === "SEGMENTED_EMBEDDING") && declared !== taskType) {
     return invalid(
       taskType === "SINGLE_EMBEDDING"
         ? "taskType SEGMENTED_EMBEDDING is only supported through StartAsyncInvoke; use SINGLE_EMBEDDING with InvokeModel."
         : "taskType SINGLE_EMBEDDING is only supported through InvokeModel; use SEGMENTED_EMBEDDING with StartAsyncInvoke."
     )
   }
+  const fault = Validate.body(body(taskType), raw)
+  if (fault !== undefined) return fault
+  const request = raw as { singleEmbeddingParams?: Params; segmentedEmbeddingParams?: Params }
   const p = (request.singleEmbeddingParams ?? request.segmentedEmbeddingParams)!
   const given = [p.text, p.image, p.video, p.audio].filter((x) => x !== undefined).length
   if (given !== 1)
