@@ -199,6 +199,12 @@ const run = async (raw: unknown, io: AsyncIO): Promise<AsyncOutcome> => {
   const files: Record<string, string> = {}
   const results: Array<Record<string, unknown>> = []
   let source = ""
+  // Inline bytes, or the S3 object (whose URI the result file names as its source).
+  const load = (from: Source): Promise<Uint8Array | undefined> => {
+    if (from.bytes !== undefined) return Promise.resolve(sourceBytes(from))
+    source = from.s3Location!.uri
+    return io.read(source)
+  }
   const write = (embeddingType: string, name: string, lines: Array<string>) => {
     files[name] = `${lines.join("\n")}\n`
     results.push({ embeddingType, status: "SUCCESS", outputFileUri: `${io.outputUri}/${name}` })
@@ -225,10 +231,7 @@ const run = async (raw: unknown, io: AsyncIO): Promise<AsyncOutcome> => {
     }
     write("TEXT", "embedding-text.jsonl", lines)
   } else if (p.image !== undefined) {
-    const bytes =
-      p.image.source.bytes !== undefined
-        ? sourceBytes(p.image.source)
-        : await io.read((source = p.image.source.s3Location!.uri))
+    const bytes = await load(p.image.source)
     if (bytes === undefined) return { failure: `Unable to access the input at ${source}.` }
     if (formatOf(bytes) !== p.image.format) return { failure: `Invalid image: the input is not ${p.image.format}.` }
     files["embedding-image.json"] = JSON.stringify({
@@ -239,10 +242,7 @@ const run = async (raw: unknown, io: AsyncIO): Promise<AsyncOutcome> => {
   } else {
     const media = (p.video ?? p.audio)!
     const kind = p.video !== undefined ? "video" : "audio"
-    const bytes =
-      media.source.bytes !== undefined
-        ? sourceBytes(media.source)
-        : await io.read((source = media.source.s3Location!.uri))
+    const bytes = await load(media.source)
     if (bytes === undefined) return { failure: `Unable to access the input at ${source}.` }
     const duration = durationOf(bytes)
     if (formatOf(bytes) !== media.format || duration === undefined) {
