@@ -97,7 +97,7 @@ export const planFor = (spec: ModelSpec.Any, request: EmbeddingRequest.Embedding
  */
 export const conformance = (spec: ModelSpec.Any, fixtures: Fixtures): void => {
   describe(`${spec.id} conformance`, () => {
-    it("declares coherent capabilities and a price", () => {
+    it("declares consistent capabilities and a price", () => {
       const caps = spec.capabilities
       assert.isAtLeast(caps.maxInputsPerCall, 1)
       assert.isTrue(caps.sync.length + caps.async.length > 0, "the model accepts some input")
