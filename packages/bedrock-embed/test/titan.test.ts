@@ -243,7 +243,12 @@ describe("bad input fails before any network call, with typed errors", () => {
     assert.deepStrictEqual(emulator.invocations[0]!.body, { inputText: "x" })
   })
   it("rejects bad provider parameter values", async () => {
-    await rejects({ model: V2, input: "x", normalize: "yes" }, InvalidRequestError, "normalize")
+    const e = await rejects(
+      { model: V2, input: "x", normalize: "yes" },
+      InvalidRequestError,
+      'Invalid value "yes" for parameter "normalize" of amazon.titan-embed-text-v2:0: expected boolean'
+    )
+    assert.strictEqual((e as InvalidRequestError).param, "normalize")
   })
   it("rejects empty input, images for text models, and unsupported image formats", async () => {
     await rejects({ model: V2, input: [] }, InvalidRequestError, "input is empty")

@@ -146,12 +146,20 @@ const resolveParams = (
   const decoded = Schema.decodeUnknownExit(spec.params)(params)
   if (decoded._tag === "Failure") {
     const error = decoded.cause.reasons.find((r) => r._tag === "Fail")?.error as Schema.SchemaError | undefined
+    const issue = error?.issue
+    const pointer = issue?._tag === "Composite" ? issue.issues.find((i) => i._tag === "Pointer") : issue
+    const key = pointer?._tag === "Pointer" ? String(pointer.path[0]) : undefined
+    const expected = (error?.message ?? "does not match the model's parameters")
+      .split("\n")[0]!
+      .replace(/^Expected/, "expected")
     return Result.fail(
-      invalid(
-        `Invalid parameter for ${spec.id}: ${error?.message ?? "does not match the model's parameters"}`,
-        undefined,
-        spec.id
-      )
+      key === undefined
+        ? invalid(`Invalid parameter for ${spec.id}: ${expected}`, undefined, spec.id)
+        : invalid(
+            `Invalid value ${JSON.stringify(params[key])} for parameter "${key}" of ${spec.id}: ${expected}.`,
+            key,
+            spec.id
+          )
     )
   }
   return Result.succeed({ dimensions, inputType, params: decoded.value, mode: "sync" })

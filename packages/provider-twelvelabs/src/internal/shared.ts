@@ -15,7 +15,9 @@ export const MediaSource = Schema.Union([
 ])
 
 /** A 12-digit AWS account id. */
-export const AccountId = Schema.String.check(Schema.isPattern(/^\d{12}$/))
+export const AccountId = Schema.String.check(
+  Schema.isPattern(/^\d{12}$/, { message: "expected a 12-digit AWS account id" })
+)
 
 /** The media source of an input's media. */
 export const mediaSourceOf = (
