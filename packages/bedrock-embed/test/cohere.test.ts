@@ -1,42 +1,32 @@
-/** Cohere through embedding(), the official SDK and the emulator. */
-import type { Emulator } from "@bedrock-embed/emulator"
-import { afterAll, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
-import { type Client, InvalidRequestError, make } from "bedrock-embed"
-import { paramsFor, start, tinyPng } from "./emulator.ts"
+/** Cohere through embedding(), the official SDK and the ctx.emulator. */
+import { assert, describe, it } from "@effect/vitest"
+import { InvalidRequestError } from "bedrock-embed"
+import { tinyPng, useClient } from "./emulator.ts"
 
-let emulator: Emulator
-let client: Client
-let params: ReturnType<typeof paramsFor>
-
-beforeAll(async () => {
-  emulator = await start()
-  params = paramsFor(emulator)
-  client = make({ engine: { retryBaseDelay: "5 millis" } })
-})
-afterAll(async () => {
-  await client.dispose()
-  await emulator.close()
-})
-beforeEach(() => emulator.clearInvocations())
+const ctx = useClient()
 
 const vec = (d: { embedding: unknown }) => d.embedding as ReadonlyArray<number>
 
 describe("Cohere v3", () => {
   it("splits 250 texts into exactly 3 calls (96+96+58) and keeps input order", async () => {
     const inputs = Array.from({ length: 250 }, (_, i) => `document ${i} about topic ${i % 7}`)
-    const r = await client.embedding({ model: "bedrock/cohere.embed-english-v3", input: inputs, ...params })
+    const r = await ctx.client.embedding({ model: "bedrock/cohere.embed-english-v3", input: inputs, ...ctx.params })
     assert.deepStrictEqual(
-      emulator.invocations.map((i) => (i.body as { texts: Array<string> }).texts.length),
+      ctx.emulator.invocations.map((i) => (i.body as { texts: Array<string> }).texts.length),
       [96, 96, 58]
     )
     assert.deepStrictEqual(
-      emulator.invocations.flatMap((i) => (i.body as { texts: Array<string> }).texts),
+      ctx.emulator.invocations.flatMap((i) => (i.body as { texts: Array<string> }).texts),
       inputs
     )
     assert.strictEqual(r.data.length, 250)
     assert.isTrue(r.data.every((d, i) => d.index === i && vec(d).length === 1024))
     for (const i of [0, 95, 96, 191, 192, 249]) {
-      const single = await client.embedding({ model: "bedrock/cohere.embed-english-v3", input: inputs[i]!, ...params })
+      const single = await ctx.client.embedding({
+        model: "bedrock/cohere.embed-english-v3",
+        input: inputs[i]!,
+        ...ctx.params
+      })
       assert.deepStrictEqual(vec(single.data[0]!), vec(r.data[i]!), `input ${i}`)
     }
     assert.isAbove(r.usage.prompt_tokens, 0)
@@ -45,15 +35,15 @@ describe("Cohere v3", () => {
   })
 
   it("defaults input_type to search_document and passes search_query through", async () => {
-    await client.embedding({ model: "bedrock/cohere.embed-multilingual-v3", input: "doc", ...params })
-    await client.embedding({
+    await ctx.client.embedding({ model: "bedrock/cohere.embed-multilingual-v3", input: "doc", ...ctx.params })
+    await ctx.client.embedding({
       model: "bedrock/cohere.embed-multilingual-v3",
       input: "query",
       input_type: "search_query",
-      ...params
+      ...ctx.params
     })
     assert.deepStrictEqual(
-      emulator.invocations.map((i) => i.body),
+      ctx.emulator.invocations.map((i) => i.body),
       [
         { input_type: "search_document", texts: ["doc"] },
         { input_type: "search_query", texts: ["query"] }
@@ -62,13 +52,13 @@ describe("Cohere v3", () => {
   })
 
   it("embeds a PNG data URL as an image call", async () => {
-    const r = await client.embedding({
+    const r = await ctx.client.embedding({
       model: "bedrock/cohere.embed-english-v3",
       input: `data:image/png;base64,${tinyPng()}`,
-      ...params
+      ...ctx.params
     })
     assert.strictEqual(vec(r.data[0]!).length, 1024)
-    assert.deepStrictEqual(emulator.invocations[0]!.body, {
+    assert.deepStrictEqual(ctx.emulator.invocations[0]!.body, {
       input_type: "image",
       images: [`data:image/png;base64,${tinyPng()}`]
     })
@@ -78,15 +68,15 @@ describe("Cohere v3", () => {
 
 describe("Cohere v4", () => {
   it("honours dimensions through a global inference profile", async () => {
-    const r = await client.embedding({
+    const r = await ctx.client.embedding({
       model: "bedrock/global.cohere.embed-v4:0",
       input: ["a", "b"],
       dimensions: 512,
-      ...params
+      ...ctx.params
     })
     assert.isTrue(r.data.every((d) => vec(d).length === 512))
-    assert.strictEqual(emulator.invocations[0]!.modelId, "global.cohere.embed-v4:0")
-    assert.deepStrictEqual(emulator.invocations[0]!.body, {
+    assert.strictEqual(ctx.emulator.invocations[0]!.modelId, "global.cohere.embed-v4:0")
+    assert.deepStrictEqual(ctx.emulator.invocations[0]!.body, {
       input_type: "search_document",
       texts: ["a", "b"],
       output_dimension: 512
@@ -94,12 +84,12 @@ describe("Cohere v4", () => {
   })
 
   it("exposes every requested embedding type; embedding holds the first", async () => {
-    const r = await client.embedding({
+    const r = await ctx.client.embedding({
       model: "bedrock/us.cohere.embed-v4:0",
       input: ["x", "y"],
       dimensions: 256,
       embedding_types: ["int8", "float", "ubinary"],
-      ...params
+      ...ctx.params
     })
     for (const d of r.data) {
       const byType = d.embeddings_by_type!
@@ -113,15 +103,15 @@ describe("Cohere v4", () => {
 
   it("embeds a PNG data URL and a text+image pair", async () => {
     const png = `data:image/png;base64,${tinyPng()}`
-    const r = await client.embedding({
+    const r = await ctx.client.embedding({
       model: "bedrock/cohere.embed-v4:0",
       input: [png, { text: "red", image: png }],
-      ...params
+      ...ctx.params
     })
     assert.strictEqual(r.data.length, 2)
     assert.isTrue(r.data.every((d) => vec(d).length === 1536))
     assert.deepStrictEqual(
-      emulator.invocations.map((i) => Object.keys(i.body as object).sort()),
+      ctx.emulator.invocations.map((i) => Object.keys(i.body as object).sort()),
       [
         ["images", "input_type"],
         ["input_type", "inputs"]
@@ -131,15 +121,15 @@ describe("Cohere v4", () => {
   })
 
   it("rejects a BMP before any call, naming the supported formats", async () => {
-    const error = await client
+    const error = await ctx.client
       .embedding({
         model: "bedrock/cohere.embed-v4:0",
         input: "data:image/bmp;base64,Qk0eAAAAAAAAABoAAAAMAAAAAQABAAEAGAAAAP8A",
-        ...params
+        ...ctx.params
       })
       .catch((e: unknown) => e)
     assert.instanceOf(error, InvalidRequestError)
     assert.include((error as Error).message, "png, jpeg, webp, gif")
-    assert.strictEqual(emulator.invocations.length, 0)
+    assert.strictEqual(ctx.emulator.invocations.length, 0)
   })
 })

@@ -1,4 +1,6 @@
 /** Shared test setup: a real emulator on loopback and the request parameters that point at it. */
+import { afterAll, beforeAll, beforeEach } from "@effect/vitest"
+import { type Client, make } from "bedrock-embed"
 import {
   EMULATOR_CREDENTIALS,
   type Emulator,
@@ -48,3 +50,26 @@ export const cosine = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): numb
 
 /** A small valid PNG, as base64. */
 export const tinyPng = (): string => Fixtures.png(2, 2, 200)
+
+/** The context a test file shares: an emulator, a client with fast retries, and the parameters that reach them. */
+export interface TestContext {
+  emulator: Emulator
+  client: Client
+  params: ReturnType<typeof paramsFor>
+}
+
+/** Starts an emulator and a client for the file's tests, clearing the emulator's record before each test. */
+export const useClient = (options: EmulatorOptions = {}): TestContext => {
+  const ctx = {} as TestContext
+  beforeAll(async () => {
+    ctx.emulator = await start(options)
+    ctx.params = paramsFor(ctx.emulator)
+    ctx.client = make({ engine: { retryBaseDelay: "5 millis" } })
+  })
+  afterAll(async () => {
+    await ctx.client.dispose()
+    await ctx.emulator.close()
+  })
+  beforeEach(() => ctx.emulator.clearInvocations())
+  return ctx
+}

@@ -1,27 +1,14 @@
 /** Nova through embedding() and the batch API, the official SDKs, the emulator and its S3 server. */
-import { type Emulator, Fixtures } from "@bedrock-embed/emulator"
-import { afterAll, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
-import { type Client, InvalidRequestError, make } from "bedrock-embed"
+import { Fixtures } from "@bedrock-embed/emulator"
+import { assert, describe, it } from "@effect/vitest"
+import { InvalidRequestError } from "bedrock-embed"
 import { Schedule } from "effect"
-import { paramsFor, start, tinyPng, upload } from "./emulator.ts"
+import { tinyPng, upload, useClient } from "./emulator.ts"
 
 const SYNC = "bedrock/amazon.nova-2-multimodal-embeddings-v1:0"
 const ASYNC = "bedrock/async_invoke/amazon.nova-2-multimodal-embeddings-v1:0"
 
-let emulator: Emulator
-let client: Client
-let params: ReturnType<typeof paramsFor>
-
-beforeAll(async () => {
-  emulator = await start({ asyncDelayMs: 100 })
-  params = paramsFor(emulator)
-  client = make({ engine: { retryBaseDelay: "5 millis" } })
-})
-afterAll(async () => {
-  await client.dispose()
-  await emulator.close()
-})
-beforeEach(() => emulator.clearInvocations())
+const ctx = useClient({ asyncDelayMs: 100 })
 
 const vec = (d: { embedding: unknown }) => d.embedding as ReadonlyArray<number>
 const fast = Schedule.spaced("50 millis")
@@ -29,10 +16,10 @@ const fast = Schedule.spaced("50 millis")
 describe("Nova, synchronously", () => {
   it("embeds texts in order, one call each, with the requested dimension", async () => {
     const inputs = ["first text", "second text", "third text"]
-    const r = await client.embedding({ model: SYNC, input: inputs, dimensions: 1024, ...params })
+    const r = await ctx.client.embedding({ model: SYNC, input: inputs, dimensions: 1024, ...ctx.params })
     assert.isTrue(r.data.every((d, i) => d.index === i && vec(d).length === 1024))
     for (let i = 0; i < inputs.length; i++) {
-      const single = await client.embedding({ model: SYNC, input: inputs[i]!, dimensions: 1024, ...params })
+      const single = await ctx.client.embedding({ model: SYNC, input: inputs[i]!, dimensions: 1024, ...ctx.params })
       assert.deepStrictEqual(vec(single.data[0]!), vec(r.data[i]!))
     }
     assert.strictEqual(r._hidden_params.calls, 3)
@@ -40,20 +27,20 @@ describe("Nova, synchronously", () => {
   })
 
   it("defaults to 3072 dimensions", async () => {
-    const r = await client.embedding({ model: SYNC, input: "x", ...params })
+    const r = await ctx.client.embedding({ model: SYNC, input: "x", ...ctx.params })
     assert.strictEqual(vec(r.data[0]!).length, 3072)
   })
 
   it("embeds a PNG data URL and an s3:// image", async () => {
     const png = tinyPng()
-    const r = await client.embedding({
+    const r = await ctx.client.embedding({
       model: SYNC,
       input: [`data:image/png;base64,${png}`, "s3://media/photo.png"],
       dimensions: 256,
-      ...params
+      ...ctx.params
     })
     assert.strictEqual(r.data.length, 2)
-    const bodies = emulator.invocations.map(
+    const bodies = ctx.emulator.invocations.map(
       (i) => (i.body as { singleEmbeddingParams: { image: unknown } }).singleEmbeddingParams.image
     )
     assert.deepStrictEqual(bodies, [
@@ -65,33 +52,33 @@ describe("Nova, synchronously", () => {
   })
 
   it("refuses video on the sync route with the async hint, before any call", async () => {
-    const error = await client
-      .embedding({ model: SYNC, input: `data:video/mp4;base64,${Fixtures.mp4(3)}`, ...params })
+    const error = await ctx.client
+      .embedding({ model: SYNC, input: `data:video/mp4;base64,${Fixtures.mp4(3)}`, ...ctx.params })
       .catch((e: unknown) => e)
     assert.instanceOf(error, InvalidRequestError)
     assert.include(
       (error as Error).message,
       "Input type 'video' requires async_invoke route. Use model format: 'bedrock/async_invoke/amazon.nova-2-multimodal-embeddings-v1:0'"
     )
-    assert.strictEqual(emulator.invocations.length, 0)
+    assert.strictEqual(ctx.emulator.invocations.length, 0)
   })
 })
 
 describe("Nova through async invoke", () => {
   it("embeds an s3:// video: ARN → await → segments with increasing start times", async () => {
-    await upload(emulator, "s3://media/clip.mp4", Buffer.from(Fixtures.mp4(23), "base64"))
-    const submitted = await client.embedding({
+    await upload(ctx.emulator, "s3://media/clip.mp4", Buffer.from(Fixtures.mp4(23), "base64"))
+    const submitted = await ctx.client.embedding({
       model: ASYNC,
       input: "s3://media/clip.mp4",
       input_type: "video",
       output_s3_uri: "s3://results/nova/",
       dimensions: 1024,
       durationSeconds: 5,
-      ...params
+      ...ctx.params
     })
     const arn = submitted._hidden_params._invocation_arn!
     assert.match(arn, /:async-invoke\/[a-z0-9]{12}$/)
-    const job = emulator.jobs().find((j) => (j as { invocationArn: string }).invocationArn === arn) as {
+    const job = ctx.emulator.jobs().find((j) => (j as { invocationArn: string }).invocationArn === arn) as {
       modelInput: unknown
     }
     assert.deepStrictEqual(job.modelInput, {
@@ -108,11 +95,11 @@ describe("Nova through async invoke", () => {
         }
       }
     })
-    const status = await client.retrieveBatch({ batch_id: arn, ...params })
+    const status = await ctx.client.retrieveBatch({ batch_id: arn, ...ctx.params })
     assert.strictEqual(status.status, "in_progress")
-    const done = await client.awaitBatch({ batch_id: arn, ...params, schedule: fast })
+    const done = await ctx.client.awaitBatch({ batch_id: arn, ...ctx.params, schedule: fast })
     assert.strictEqual(done.status, "completed")
-    const results = await client.batchResults({ batch_id: arn, ...params })
+    const results = await ctx.client.batchResults({ batch_id: arn, ...ctx.params })
     assert.deepStrictEqual(
       results.data.map((d) => [d.start_sec, d.end_sec]),
       [
@@ -132,18 +119,18 @@ describe("Nova through async invoke", () => {
       .join("")
       .slice(0, 30_000)
     assert.strictEqual(text.length, 30_000)
-    const submitted = await client.embedding({
+    const submitted = await ctx.client.embedding({
       model: ASYNC,
       input: text,
       input_type: "text",
       output_s3_uri: "s3://results/nova-text/",
       dimensions: 256,
       maxLengthChars: 8000,
-      ...params
+      ...ctx.params
     })
     const arn = submitted._hidden_params._invocation_arn!
-    await client.awaitBatch({ batch_id: arn, ...params, schedule: fast })
-    const results = await client.batchResults({ batch_id: arn, ...params })
+    await ctx.client.awaitBatch({ batch_id: arn, ...ctx.params, schedule: fast })
+    const results = await ctx.client.batchResults({ batch_id: arn, ...ctx.params })
     assert.deepStrictEqual(
       results.data.map((d) => [d.start_char, d.end_char]),
       [
@@ -157,22 +144,22 @@ describe("Nova through async invoke", () => {
   })
 
   it("fails the job for missing media, with Bedrock's message", async () => {
-    const submitted = await client.embedding({
+    const submitted = await ctx.client.embedding({
       model: ASYNC,
       input: "s3://media/nothing-here.mp4",
       input_type: "video",
       output_s3_uri: "s3://results/nova/",
-      ...params
+      ...ctx.params
     })
-    const error = await client
-      .awaitBatch({ batch_id: submitted._hidden_params._invocation_arn!, ...params, schedule: fast })
+    const error = await ctx.client
+      .awaitBatch({ batch_id: submitted._hidden_params._invocation_arn!, ...ctx.params, schedule: fast })
       .catch((e: unknown) => e)
     assert.strictEqual((error as { _tag: string })._tag, "AsyncJobFailedError")
     assert.include((error as Error).message, "Unable to access the input at s3://media/nothing-here.mp4")
   })
 
   it("validates async requests before submitting", async () => {
-    const before = emulator.jobs().length
+    const before = ctx.emulator.jobs().length
     const cases: ReadonlyArray<readonly [Record<string, unknown>, string]> = [
       [{ output_s3_uri: "" }, "output_s3_uri cannot be empty"],
       [{ input_type: undefined }, "input_type is required for async invoke: one of text, image, video, audio"],
@@ -183,19 +170,19 @@ describe("Nova through async invoke", () => {
       [{ input_type: "text", input: "s3://media/clip.mp4" }, 'input[0] is video but input_type is "text"']
     ]
     for (const [extra, message] of cases) {
-      const error = await client
+      const error = await ctx.client
         .embedding({
           model: ASYNC,
           input: "s3://media/clip.mp4",
           input_type: "video",
           output_s3_uri: "s3://results/x/",
-          ...params,
+          ...ctx.params,
           ...extra
         })
         .catch((e: unknown) => e)
       assert.instanceOf(error, InvalidRequestError)
       assert.include((error as Error).message, message)
     }
-    assert.strictEqual(emulator.jobs().length, before)
+    assert.strictEqual(ctx.emulator.jobs().length, before)
   })
 })

@@ -1,41 +1,31 @@
 /** TwelveLabs Marengo through embedding() and the batch API, against the emulator and its S3 server. */
-import { type Emulator, Fixtures } from "@bedrock-embed/emulator"
-import { afterAll, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
-import { type Client, InvalidRequestError, make } from "bedrock-embed"
+import { Fixtures } from "@bedrock-embed/emulator"
+import { assert, beforeAll, describe, it } from "@effect/vitest"
+import { InvalidRequestError } from "bedrock-embed"
 import { Schedule } from "effect"
-import { paramsFor, start, tinyPng, upload } from "./emulator.ts"
+import { tinyPng, upload, useClient } from "./emulator.ts"
 
-let emulator: Emulator
-let client: Client
-let params: ReturnType<typeof paramsFor>
+const ctx = useClient({ asyncDelayMs: 50 })
 
 beforeAll(async () => {
-  emulator = await start({ asyncDelayMs: 50 })
-  params = paramsFor(emulator)
-  client = make({ engine: { retryBaseDelay: "5 millis" } })
-  await upload(emulator, "s3://media/clip.mp4", Buffer.from(Fixtures.mp4(14), "base64"))
-  await upload(emulator, "s3://media/talk.wav", Buffer.from(Fixtures.wav(9), "base64"))
-  await upload(emulator, "s3://media/photo.png", Buffer.from(Fixtures.png(8, 8), "base64"))
+  await upload(ctx.emulator, "s3://media/clip.mp4", Buffer.from(Fixtures.mp4(14), "base64"))
+  await upload(ctx.emulator, "s3://media/talk.wav", Buffer.from(Fixtures.wav(9), "base64"))
+  await upload(ctx.emulator, "s3://media/photo.png", Buffer.from(Fixtures.png(8, 8), "base64"))
 })
-afterAll(async () => {
-  await client.dispose()
-  await emulator.close()
-})
-beforeEach(() => emulator.clearInvocations())
 
 const vec = (d: { embedding: unknown }) => d.embedding as ReadonlyArray<number>
 const fast = Schedule.spaced("25 millis")
 
 describe("Marengo synchronously", () => {
   it("2.7 through a us. profile: texts in order, one call each, ids unchanged on the wire", async () => {
-    const r = await client.embedding({
+    const r = await ctx.client.embedding({
       model: "bedrock/us.twelvelabs.marengo-embed-2-7-v1:0",
       input: ["a", "b", "c"],
-      ...params
+      ...ctx.params
     })
     assert.isTrue(r.data.every((d, i) => d.index === i && vec(d).length === 1024))
     assert.deepStrictEqual(
-      emulator.invocations.map((i) => [i.modelId, (i.body as { inputText: string }).inputText]),
+      ctx.emulator.invocations.map((i) => [i.modelId, (i.body as { inputText: string }).inputText]),
       [
         ["us.twelvelabs.marengo-embed-2-7-v1:0", "a"],
         ["us.twelvelabs.marengo-embed-2-7-v1:0", "b"],
@@ -48,70 +38,73 @@ describe("Marengo synchronously", () => {
 
   it("2.7 images: a PNG data URL and bare base64 with input_type image", async () => {
     const png = tinyPng()
-    const a = await client.embedding({
+    const a = await ctx.client.embedding({
       model: "bedrock/us.twelvelabs.marengo-embed-2-7-v1:0",
       input: `data:image/png;base64,${png}`,
-      ...params
+      ...ctx.params
     })
-    const b = await client.embedding({
+    const b = await ctx.client.embedding({
       model: "bedrock/us.twelvelabs.marengo-embed-2-7-v1:0",
       input: png,
       input_type: "image",
-      ...params
+      ...ctx.params
     })
     assert.deepStrictEqual(vec(a.data[0]!), vec(b.data[0]!))
-    assert.deepStrictEqual(emulator.invocations[1]!.body, { inputType: "image", mediaSource: { base64String: png } })
+    assert.deepStrictEqual(ctx.emulator.invocations[1]!.body, {
+      inputType: "image",
+      mediaSource: { base64String: png }
+    })
   })
 
   it("3.0 embeds a text+image pair into 512 dimensions", async () => {
     const png = tinyPng()
-    const r = await client.embedding({
+    const r = await ctx.client.embedding({
       model: "bedrock/us.twelvelabs.marengo-embed-3-0-v1:0",
       input: { text: "a red square", image: `data:image/png;base64,${png}` },
-      ...params
+      ...ctx.params
     })
     assert.strictEqual(vec(r.data[0]!).length, 512)
-    assert.deepStrictEqual(emulator.invocations[0]!.body, {
+    assert.deepStrictEqual(ctx.emulator.invocations[0]!.body, {
       inputType: "text_image",
       text_image: { inputText: "a red square", mediaSource: { base64String: png } }
     })
   })
 
   it("refuses video on the sync route, and a BMP, before any call", async () => {
-    const video = await client
-      .embedding({ model: "bedrock/us.twelvelabs.marengo-embed-2-7-v1:0", input: "s3://media/clip.mp4", ...params })
+    const video = await ctx.client
+      .embedding({ model: "bedrock/us.twelvelabs.marengo-embed-2-7-v1:0", input: "s3://media/clip.mp4", ...ctx.params })
       .catch((e: unknown) => e)
     assert.instanceOf(video, InvalidRequestError)
     assert.include(
       (video as Error).message,
       "Input type 'video' requires async_invoke route. Use model format: 'bedrock/async_invoke/twelvelabs.marengo-embed-2-7-v1:0'"
     )
-    const bmp = await client
+    const bmp = await ctx.client
       .embedding({
         model: "bedrock/us.twelvelabs.marengo-embed-2-7-v1:0",
         input: "data:image/bmp;base64,Qk0eAAAA",
-        ...params
+        ...ctx.params
       })
       .catch((e: unknown) => e)
     assert.instanceOf(bmp, InvalidRequestError)
     assert.include((bmp as Error).message, "png, jpeg")
-    assert.strictEqual(emulator.invocations.length, 0)
+    assert.strictEqual(ctx.emulator.invocations.length, 0)
   })
 })
 
 describe("Marengo through async invoke", () => {
   const run = async (model: string, input: string, inputType: string, extra: Record<string, unknown> = {}) => {
-    const submitted = await client.embedding({
+    const submitted = await ctx.client.embedding({
       model,
       input,
       input_type: inputType,
       output_s3_uri: "s3://results/marengo/",
-      ...params,
+      ...ctx.params,
       ...extra
     })
     const arn = submitted._hidden_params._invocation_arn!
-    await client.awaitBatch({ batch_id: arn, ...params, schedule: fast })
-    return client.batchResults({ batch_id: arn, ...params })
+    await ctx.client.awaitBatch({ batch_id: arn, ...ctx.params, schedule: fast })
+    return ctx.client.batchResults({ batch_id: arn, ...ctx.params })
   }
   const M27 = "bedrock/async_invoke/twelvelabs.marengo-embed-2-7-v1:0"
 
@@ -140,7 +133,7 @@ describe("Marengo through async invoke", () => {
         ["audio", 10, 14]
       ]
     )
-    const job = emulator.jobs().at(-1) as { modelInput: unknown }
+    const job = ctx.emulator.jobs().at(-1) as { modelInput: unknown }
     assert.deepStrictEqual(job.modelInput, {
       inputType: "video",
       mediaSource: { s3Location: { uri: "s3://media/clip.mp4" } },

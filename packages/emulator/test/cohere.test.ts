@@ -1,30 +1,10 @@
 /** The emulator's Cohere models through the official SDK. */
-import { BedrockRuntimeClient, InvokeModelCommand, ValidationException } from "@aws-sdk/client-bedrock-runtime"
-import { EMULATOR_CREDENTIALS, type Emulator, Fixtures, startEmulator } from "@bedrock-embed/emulator"
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { Fixtures } from "@bedrock-embed/emulator"
+import { assert, describe, it } from "vitest"
+import { useEmulator } from "./sdk.ts"
 
-let emulator: Emulator
-let client: BedrockRuntimeClient
-beforeAll(async () => {
-  emulator = await startEmulator({ s3: false })
-  client = new BedrockRuntimeClient({ region: "us-east-1", endpoint: emulator.url, credentials: EMULATOR_CREDENTIALS })
-})
-afterAll(async () => {
-  client.destroy()
-  await emulator.close()
-})
-
-const invoke = async (modelId: string, body: unknown) => {
-  const out = await client.send(
-    new InvokeModelCommand({ modelId, contentType: "application/json", body: JSON.stringify(body) })
-  )
-  return { body: JSON.parse(new TextDecoder().decode(out.body)), out }
-}
-const rejects = async (modelId: string, body: unknown, message: string) => {
-  const error = await invoke(modelId, body).catch((e: unknown) => e)
-  assert.instanceOf(error, ValidationException)
-  assert.include((error as Error).message, message)
-}
+const { invoke: call, rejects, url } = useEmulator()
+const invoke = async (modelId: string, body: unknown) => ({ body: await call(modelId, body) })
 const png = `data:image/png;base64,${Fixtures.png(4, 4)}`
 
 describe("Cohere v3", () => {
@@ -46,7 +26,7 @@ describe("Cohere v3", () => {
   it("embeds one image and counts tokens in the header", async () => {
     const { body } = await invoke("cohere.embed-english-v3", { input_type: "image", images: [png] })
     assert.strictEqual(body.embeddings[0].length, 1024)
-    const response = await fetch(`${emulator.url}/model/cohere.embed-english-v3/invoke`, {
+    const response = await fetch(`${url()}/model/cohere.embed-english-v3/invoke`, {
       method: "POST",
       headers: { authorization: "Bearer t" },
       body: JSON.stringify({ input_type: "search_document", texts: ["hello world"] })

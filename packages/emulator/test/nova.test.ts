@@ -1,37 +1,18 @@
 /** The emulator's Nova model through the official SDK. */
-import { BedrockRuntimeClient, InvokeModelCommand, ValidationException } from "@aws-sdk/client-bedrock-runtime"
-import { EMULATOR_CREDENTIALS, type Emulator, Fixtures, startEmulator } from "@bedrock-embed/emulator"
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { Fixtures } from "@bedrock-embed/emulator"
+import { assert, describe, it } from "vitest"
+import { useEmulator } from "./sdk.ts"
 
 const ID = "amazon.nova-2-multimodal-embeddings-v1:0"
-let emulator: Emulator
-let client: BedrockRuntimeClient
-beforeAll(async () => {
-  emulator = await startEmulator({ s3: false })
-  client = new BedrockRuntimeClient({ region: "us-east-1", endpoint: emulator.url, credentials: EMULATOR_CREDENTIALS })
-})
-afterAll(async () => {
-  client.destroy()
-  await emulator.close()
-})
+const emulator = useEmulator()
+const invoke = (body: unknown) => emulator.invoke(ID, body)
+const rejects = (body: unknown, message: string) => emulator.rejects(ID, body, message)
 
 const single = (params: Record<string, unknown>) => ({
   schemaVersion: "nova-multimodal-embed-v1",
   taskType: "SINGLE_EMBEDDING",
   singleEmbeddingParams: { embeddingPurpose: "GENERIC_INDEX", ...params }
 })
-const invoke = async (body: unknown) => {
-  const out = await client.send(
-    new InvokeModelCommand({ modelId: ID, contentType: "application/json", body: JSON.stringify(body) })
-  )
-  return JSON.parse(new TextDecoder().decode(out.body))
-}
-const rejects = async (body: unknown, message: string) => {
-  const error = await invoke(body).catch((e: unknown) => e)
-  assert.instanceOf(error, ValidationException)
-  assert.include((error as Error).message, message)
-}
-
 describe("Nova SINGLE_EMBEDDING", () => {
   it("embeds text and images with the requested dimension", async () => {
     const text = await invoke(single({ embeddingDimension: 384, text: { truncationMode: "END", value: "hello" } }))

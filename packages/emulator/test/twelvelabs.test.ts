@@ -1,29 +1,9 @@
 /** The emulator's Marengo models through the official SDK. */
-import { BedrockRuntimeClient, InvokeModelCommand, ValidationException } from "@aws-sdk/client-bedrock-runtime"
-import { EMULATOR_CREDENTIALS, type Emulator, Fixtures, startEmulator } from "@bedrock-embed/emulator"
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { Fixtures } from "@bedrock-embed/emulator"
+import { assert, describe, it } from "vitest"
+import { useEmulator } from "./sdk.ts"
 
-let emulator: Emulator
-let client: BedrockRuntimeClient
-beforeAll(async () => {
-  emulator = await startEmulator({ s3: false })
-  client = new BedrockRuntimeClient({ region: "us-east-1", endpoint: emulator.url, credentials: EMULATOR_CREDENTIALS })
-})
-afterAll(async () => {
-  client.destroy()
-  await emulator.close()
-})
-const invoke = async (modelId: string, body: unknown) => {
-  const out = await client.send(
-    new InvokeModelCommand({ modelId, contentType: "application/json", body: JSON.stringify(body) })
-  )
-  return JSON.parse(new TextDecoder().decode(out.body))
-}
-const rejects = async (modelId: string, body: unknown, message: string) => {
-  const error = await invoke(modelId, body).catch((e: unknown) => e)
-  assert.instanceOf(error, ValidationException)
-  assert.include((error as Error).message, message)
-}
+const { invoke, rejects } = useEmulator()
 
 describe("Marengo", () => {
   it("answers 2.7 (1024) and 3.0 (512) in the data envelope", async () => {
