@@ -95,7 +95,12 @@ describe("Nova through async invoke", () => {
         }
       }
     })
-    const status = await ctx.client.retrieveBatch({ batch_id: arn, ...ctx.params })
+    // A Bedrock API key alone (no AWS keys, no region: it comes from the ARN) reads the job too.
+    const status = await ctx.client.retrieveBatch({
+      batch_id: arn,
+      api_key: "bedrock-api-key-TEST",
+      aws_bedrock_runtime_endpoint: ctx.emulator.url
+    })
     assert.strictEqual(status.status, "in_progress")
     const done = await ctx.client.awaitBatch({ batch_id: arn, ...ctx.params, schedule: fast })
     assert.strictEqual(done.status, "completed")
