@@ -40,6 +40,8 @@ export const KnownFields = {
   user: OptionalString,
   /** Where an async-invoke job writes its output. */
   output_s3_uri: OptionalString,
+  /** What the vectors are for: `document` (to be indexed) or `query`; each model maps it to its own parameters. */
+  role: Schema.optional(Schema.Literals(["document", "query"])),
   /** Drop parameters the model does not support instead of failing. */
   drop_params: Schema.optional(Schema.Boolean),
   /** The id or ARN to invoke instead of the route's model (application inference profiles). */
@@ -147,3 +149,24 @@ export const decode = (request: unknown): Effect.Effect<Decoded, InvalidRequestE
       )
     )
   })
+
+/**
+ * Applies a model's role parameters (see `ModelSpec.roles`) under the request's own.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const withRole = (
+  request: Decoded,
+  roles: Readonly<Record<"document" | "query", Readonly<Record<string, unknown>>>> | undefined
+): Decoded => {
+  const role = request.known.role
+  if (role === undefined || roles === undefined) return request
+  const known: Record<string, unknown> = { ...request.known }
+  const extras: Record<string, unknown> = { ...request.extras }
+  for (const [key, value] of Object.entries(roles[role])) {
+    if (knownKeys.has(key)) known[key] ??= value
+    else extras[key] ??= value
+  }
+  return { known: known as Known, extras }
+}

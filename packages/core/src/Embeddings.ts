@@ -299,7 +299,7 @@ export const plan = (
   limits: { readonly maxInputs?: number | undefined } = {}
 ): Effect.Effect<Plan, InvalidRequestError> =>
   Effect.gen(function* () {
-    const { known, extras } = request
+    const { known, extras } = EmbeddingRequest.withRole(request, spec.roles)
     const options = yield* Effect.fromResult(resolveParams(spec, known, extras))
     const items = typeof known.input === "string" || !Array.isArray(known.input) ? [known.input] : known.input
     if (items.length === 0) {
@@ -351,7 +351,7 @@ export const planAsync = (
   InvalidRequestError
 > =>
   Effect.gen(function* () {
-    const { known, extras } = request
+    const { known, extras } = EmbeddingRequest.withRole(request, spec.roles)
     const codec = spec.async
     const kinds = spec.capabilities.async
     if (codec === undefined || kinds.length === 0) {

@@ -218,6 +218,12 @@ export interface ModelSpec<Req = unknown, Res = unknown, P = unknown> {
   /** A model-specific check of one input; returns what is wrong, or `undefined`. */
   readonly check?: ((input: EmbeddingInput, options: CallOptions<P>) => string | undefined) | undefined
   readonly price: Price
+  /**
+   * Request parameters that say what the vectors are for, applied when a caller gives `role`
+   * (`document`: to be indexed; `query`: to search with) and has not set them explicitly —
+   * e.g. Cohere's `input_type`, Nova's `embeddingPurpose`.
+   */
+  readonly roles?: Readonly<Record<"document" | "query", Readonly<Record<string, unknown>>>> | undefined
   /** The StartAsyncInvoke codec, for models with `capabilities.async`. */
   readonly async?: AsyncCodec<P> | undefined
 }

@@ -79,6 +79,7 @@ const make = (id: string) =>
     },
     decode: (body, batch, { params }) => decodeEmbeddings(body, batch, params),
     // $0.0001 per 1,000 input tokens.
+    roles: { document: { input_type: "search_document" }, query: { input_type: "search_query" } },
     price: { perInputToken: 0.0000001 }
   })
 

@@ -105,5 +105,6 @@ export const spec = ModelSpec.make({
   decode: (body, batch, { params }) => decodeEmbeddings(body, batch, params),
   // $0.00012 per 1,000 text tokens. Image tokens are priced higher on AWS (UNCONFIRMED figure), but
   // Bedrock reports one token count per call, so image calls are priced at the text rate.
+  roles: { document: { input_type: "search_document" }, query: { input_type: "search_query" } },
   price: { perInputToken: 0.00000012 }
 })

@@ -317,6 +317,7 @@ export const spec = ModelSpec.make({
   }),
   // Low-confidence figures (secondary sources): text $0.000135 per 1K tokens, $0.00006 per image,
   // video $0.0007 per second, audio $0.00014 per second.
+  roles: { document: { embeddingPurpose: "GENERIC_INDEX" }, query: { embeddingPurpose: "GENERIC_RETRIEVAL" } },
   price: { perInputToken: 0.000000135, perImage: 0.00006, perVideoSecond: 0.0007, perAudioSecond: 0.00014 },
   async: {
     request: AsyncRequest as unknown as Schema.Codec<unknown, unknown>,
