@@ -11,6 +11,7 @@ import {
   type EmbeddingRequest,
   type EmbeddingResponse,
   Embeddings,
+  ModelRoute,
   type ModelSpec,
   ObjectStore,
   Pricing,
@@ -20,7 +21,7 @@ import * as Cohere from "@bedrock-embed/provider-cohere"
 import * as Nova from "@bedrock-embed/provider-nova"
 import * as Titan from "@bedrock-embed/provider-titan"
 import * as TwelveLabs from "@bedrock-embed/provider-twelvelabs"
-import { Cause, type Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { Cause, type Effect, Exit, Layer, ManagedRuntime, Result } from "effect"
 
 /**
  * Options of a client.
@@ -35,6 +36,25 @@ export interface Options {
   readonly transport?: BedrockRuntime.Options | undefined
   /** Price overrides keyed by canonical model id. */
   readonly prices?: Readonly<Record<string, ModelSpec.Price>> | undefined
+}
+
+/**
+ * Every model spec this package wires.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const specs: ReadonlyArray<ModelSpec.Any> = [...Titan.specs, ...Cohere.specs, ...Nova.specs, ...TwelveLabs.specs]
+
+/**
+ * The spec serving a model string (`bedrock/…` or a bare id, geo prefixes and ARNs included), if any.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const findSpec = (model: string): ModelSpec.Any | undefined => {
+  const route = ModelRoute.parse(model)
+  return Result.isSuccess(route) ? specs.find((spec) => spec.matches(route.success.baseModelId)) : undefined
 }
 
 /**

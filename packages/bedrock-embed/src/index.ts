@@ -12,11 +12,13 @@ export {
   awaitBatch,
   batchResults,
   embedding,
+  findSpec,
   layer,
   listBatches,
   make,
   registry,
-  retrieveBatch
+  retrieveBatch,
+  specs
 } from "./BedrockEmbed.ts"
 export type { BatchRequest, CallOptions, Client, Options } from "./BedrockEmbed.ts"
 /** @since 0.1.0 */
