@@ -221,7 +221,7 @@ export interface ModelSpec<Req = unknown, Res = unknown, P = unknown> {
   /**
    * Request parameters that say what the vectors are for, applied when a caller gives `role`
    * (`document`: to be indexed; `query`: to search with) and has not set them explicitly —
-   * e.g. Cohere's `input_type`, Nova's `embeddingPurpose`.
+   * e.g. an `input_type` of search_document or search_query.
    */
   readonly roles?: Readonly<Record<"document" | "query", Readonly<Record<string, unknown>>>> | undefined
   /** The StartAsyncInvoke codec, for models with `capabilities.async`. */
