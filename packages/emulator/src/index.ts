@@ -4,6 +4,7 @@
  * validation and error shapes, deterministic vectors, and fault injection.
  */
 export { type AuthOptions, authenticate, EMULATOR_CREDENTIALS } from "./Auth.ts"
+export * as Cli from "./Cli.ts"
 export { type BedrockFault, errorTable } from "./Errors.ts"
 export * as Fixtures from "./Fixtures.ts"
 export * as MediaInfo from "./MediaInfo.ts"

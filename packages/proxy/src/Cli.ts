@@ -1,0 +1,129 @@
+/**
+ * The `bedrock-embed` command line:
+ *
+ *   bedrock-embed serve [--config config.yaml] [--port 4000] [--host 127.0.0.1]
+ *   bedrock-embed emulator [emulator options]
+ *
+ * `serve` without `--config` starts the embedded Bedrock emulator and a built-in configuration
+ * naming every model, and says so in its banner.
+ *
+ * @since 0.1.0
+ */
+import { parseArgs } from "node:util"
+import { Cli as EmulatorCli, EMULATOR_CREDENTIALS, startEmulator } from "@bedrock-embed/emulator"
+import { BedrockEmbed } from "bedrock-embed"
+import { Effect } from "effect"
+import * as Config from "./Config.ts"
+import * as Server from "./Server.ts"
+
+/**
+ * The usage text.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const usage = `Usage:
+  bedrock-embed serve [--config config.yaml] [--port 4000] [--host 127.0.0.1]
+      An OpenAI-compatible embeddings gateway (POST /v1/embeddings). Without --config it runs
+      on an embedded Bedrock emulator with every model configured under its own id.
+  bedrock-embed emulator [--port 4010] [...]
+      A local Bedrock Runtime (see bedrock-embed emulator --help).
+  bedrock-embed --help`
+
+const fail = (message: string, code = 2): never => {
+  process.stderr.write(`bedrock-embed: ${message}\n`)
+  process.exit(code)
+}
+
+const serve = async (args: ReadonlyArray<string>) => {
+  let values: {
+    config?: string | undefined
+    port?: string | undefined
+    host?: string | undefined
+    help?: boolean | undefined
+  } = {}
+  try {
+    values = parseArgs({
+      args: [...args],
+      options: {
+        config: { type: "string", short: "c" },
+        port: { type: "string", short: "p" },
+        host: { type: "string" },
+        help: { type: "boolean", short: "h" }
+      },
+      strict: true
+    }).values
+  } catch (error) {
+    fail(`${(error as Error).message}\n\n${usage}`)
+  }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`)
+    return
+  }
+  const port = values.port === undefined ? 4000 : Number(values.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number; got "${values.port}"`)
+  const host = values.host ?? "127.0.0.1"
+
+  const emulator = values.config === undefined ? await startEmulator() : undefined
+  let config: Config.Config
+  if (values.config !== undefined) {
+    const loaded = await Effect.runPromise(Effect.result(Config.load(values.config)))
+    if (loaded._tag === "Failure") return fail(`invalid configuration: ${loaded.failure.message}`, 1)
+    config = loaded.success
+  } else {
+    config = Config.everyModel({
+      aws_region_name: emulator!.region,
+      aws_bedrock_runtime_endpoint: emulator!.url,
+      aws_s3_endpoint: emulator!.s3Url,
+      aws_access_key_id: EMULATOR_CREDENTIALS.accessKeyId,
+      aws_secret_access_key: EMULATOR_CREDENTIALS.secretAccessKey
+    })
+  }
+  const gateway = await Server.start({ config, port, host, client: BedrockEmbed.make() }).catch((error: Error) =>
+    fail(`cannot listen on ${host}:${port}: ${error.message}`, 1)
+  )
+  const aliases = [...new Set(config.model_list.map((d) => d.model_name))]
+  process.stdout.write(
+    [
+      `bedrock-embed gateway listening on ${gateway.url}`,
+      emulator === undefined
+        ? `  config: ${values.config} (${aliases.length} model${aliases.length === 1 ? "" : "s"})`
+        : `  no --config: serving the EMBEDDED BEDROCK EMULATOR at ${emulator.url} (not AWS) with every model:`,
+      ...aliases.map((alias) => `    ${alias}`),
+      `  auth: ${config.general_settings?.master_key === undefined ? "none (no master_key)" : "Authorization: Bearer <master_key>"}`,
+      `  try: curl -s ${gateway.url}/v1/embeddings -H 'content-type: application/json' -d '{"model":"${aliases[0]}","input":["hello"]}'`,
+      ""
+    ].join("\n")
+  )
+  const stop = () => {
+    void gateway
+      .close()
+      .then(() => emulator?.close())
+      .then(() => process.exit(0))
+  }
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+}
+
+/**
+ * Runs the command line.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const run = async (args: ReadonlyArray<string>): Promise<void> => {
+  const [command, ...rest] = args
+  switch (command) {
+    case "serve":
+      return serve(rest)
+    case "emulator":
+      return EmulatorCli.run(rest)
+    case undefined:
+    case "-h":
+    case "--help":
+      process.stdout.write(`${usage}\n`)
+      return
+    default:
+      fail(`unknown command "${command}"\n\n${usage}`)
+  }
+}
