@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Result, Schedule, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Result, Schedule, Schema, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import * as AwsCredentials from "./AwsCredentials.ts"
 import * as BedrockRuntime from "./BedrockRuntime.ts"
@@ -20,6 +20,7 @@ import {
   ResponseDecodeError,
   ThrottlingError
 } from "./Errors.ts"
+import * as Limiter from "./Limiter.ts"
 import * as Media from "./Media.ts"
 import * as ModelRoute from "./ModelRoute.ts"
 import type * as ModelSpec from "./ModelSpec.ts"
@@ -34,8 +35,14 @@ import * as Target from "./Target.ts"
  * @since 0.1.0
  */
 export interface Options {
-  /** Bedrock calls in flight at once, per request. Default 16. */
+  /** Bedrock calls in flight at start, shared by every request of this engine. Default 16. */
   readonly concurrency?: number | undefined
+  /**
+   * Upper bound for adaptive concurrency: calls in flight grow by one per round of successes and
+   * halve on throttling (AIMD), between 1 and this. Default 4 × `concurrency`; set it equal to
+   * `concurrency` for a fixed limit.
+   */
+  readonly maxConcurrency?: number | undefined
   /** Retries of one call on retryable errors. Default 8. */
   readonly maxRetries?: number | undefined
   /** First backoff delay; doubles each retry, with jitter. Default 100 ms (throttles: 5× that). */
@@ -63,7 +70,34 @@ export const defaultMaxInputs = 100_000
 export interface Service {
   /** Embeds a request; fails with a typed error, never with a partial response. */
   readonly embed: (request: EmbeddingRequest.EmbeddingRequest) => Effect.Effect<EmbeddingResponse, EmbeddingError>
+  /**
+   * Embeds a stream of inputs with the other request fields fixed: results come out in input
+   * order, with bounded memory (a few calls' worth in flight), and an input that fails yields an
+   * error item instead of failing the stream. Bad request parameters fail the stream at once.
+   */
+  readonly embedStream: <E, R>(
+    request: Omit<EmbeddingRequest.EmbeddingRequest, "input">,
+    inputs: Stream.Stream<Media.InputItem, E, R>
+  ) => Stream.Stream<StreamItem, EmbeddingError | E, R>
+  /** The adaptive concurrency limiter shared by this engine's calls. */
+  readonly limiter: Limiter.Limiter
 }
+
+/**
+ * One result of {@link Service.embedStream}. The first item of each Bedrock call carries that
+ * call's `tokens` and `cost`, so summing them over the stream gives the totals.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type StreamItem =
+  | {
+      readonly index: number
+      readonly embedding: Float32Array
+      readonly tokens?: number | undefined
+      readonly cost?: number | undefined
+    }
+  | { readonly index: number; readonly error: EmbeddingError }
 
 /**
  * The embedding engine service.
@@ -438,6 +472,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const pricing = yield* Pricing.Pricing
 
   const concurrency = options.concurrency ?? 16
+  const maxConcurrency = Math.max(concurrency, options.maxConcurrency ?? concurrency * 4)
+  const limiter = Limiter.make({ initial: concurrency, max: maxConcurrency })
   const baseDelay = Duration.fromInputUnsafe(options.retryBaseDelay ?? "100 millis")
   const maxDelay = Duration.fromInputUnsafe(options.maxRetryDelay ?? "20 seconds")
   const retrySchedule = Schedule.max([
@@ -482,11 +518,19 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       calls,
       (call) =>
         Effect.gen(function* () {
-          const result = yield* runtime.invokeModel({ modelId: route.modelId, body: call.body, target }).pipe(
-            // Every failed attempt of a call that finally succeeded was followed by a retry.
-            Effect.tapError(() => Effect.sync(() => retries++)),
-            Effect.retry({ schedule: retrySchedule, while: (error: BedrockError) => error.retryable })
-          )
+          const result = yield* limiter
+            .withPermit(runtime.invokeModel({ modelId: route.modelId, body: call.body, target }))
+            .pipe(
+              Effect.tap(() => Effect.sync(limiter.onSuccess)),
+              Effect.tapError((error) =>
+                Effect.sync(() => {
+                  // Every failed attempt of a call that finally succeeded was followed by a retry.
+                  retries++
+                  if (error instanceof ThrottlingError) limiter.onThrottle()
+                })
+              ),
+              Effect.retry({ schedule: retrySchedule, while: (error: BedrockError) => error.retryable })
+            )
           const responseError = (message: string) =>
             new ResponseDecodeError({
               message: `Bedrock's response for ${spec.id} does not match the documented shape: ${message}`,
@@ -518,7 +562,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
           }
           return { call, result, decoded }
         }),
-      { concurrency }
+      // The limiter decides how many calls are really in flight; this only bounds the fibers.
+      { concurrency: maxConcurrency }
     )
 
     const data: Array<EmbeddingData> = new Array(inputs.length)
@@ -624,7 +669,54 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     } satisfies EmbeddingResponse
   })
 
-  return Embeddings.of({ embed })
+  /** One group of streamed inputs; a failing group is retried input by input to isolate the culprit. */
+  const embedGroup = (
+    request: Omit<EmbeddingRequest.EmbeddingRequest, "input">,
+    group: ReadonlyArray<readonly [Media.InputItem, number]>
+  ): Effect.Effect<ReadonlyArray<StreamItem>> => {
+    const items = group.map(([item]) => item)
+    return embed({ ...request, input: items } as unknown as EmbeddingRequest.EmbeddingRequest).pipe(
+      Effect.map(
+        (response): ReadonlyArray<StreamItem> =>
+          response.data.map((d, j) => ({
+            index: group[j]![1],
+            embedding: Float32Array.from(d.embedding as ReadonlyArray<number>),
+            ...(j === 0 ? { tokens: response.usage.prompt_tokens, cost: response._hidden_params.response_cost } : {})
+          }))
+      ),
+      Effect.catch((error: EmbeddingError) =>
+        group.length === 1
+          ? Effect.succeed([{ index: group[0]![1], error }] as ReadonlyArray<StreamItem>)
+          : Effect.map(
+              Effect.forEach(group, (entry) => embedGroup(request, [entry]), { concurrency: 4 }),
+              (parts) => parts.flat()
+            )
+      )
+    )
+  }
+
+  const embedStream = <E, R>(
+    request: Omit<EmbeddingRequest.EmbeddingRequest, "input">,
+    inputs: Stream.Stream<Media.InputItem, E, R>
+  ): Stream.Stream<StreamItem, EmbeddingError | E, R> =>
+    Stream.unwrap(
+      Effect.gen(function* () {
+        // Check the parameters once, up front: a bad parameter fails the stream, not every item.
+        const probe = yield* EmbeddingRequest.decode({ ...request, input: "probe" })
+        let route = yield* Effect.fromResult(ModelRoute.parse(probe.known.model))
+        if (probe.known.model_id !== undefined) route = ModelRoute.withModelId(route, probe.known.model_id)
+        const spec = yield* registry.resolve(route)
+        yield* Effect.fromResult(resolveParams(spec, probe.known, probe.extras))
+        return inputs.pipe(
+          Stream.zipWithIndex,
+          Stream.grouped(spec.capabilities.maxInputsPerCall),
+          Stream.mapEffect((group) => embedGroup(request, group), { concurrency: maxConcurrency }),
+          Stream.flattenIterable
+        )
+      })
+    )
+
+  return Embeddings.of({ embed, embedStream, limiter })
 })
 
 /**

@@ -20,6 +20,8 @@ export * as Embeddings from "./Embeddings.ts"
 /** @since 0.1.0 */
 export * as Errors from "./Errors.ts"
 /** @since 0.1.0 */
+export * as Limiter from "./Limiter.ts"
+/** @since 0.1.0 */
 export * as Media from "./Media.ts"
 /** @since 0.1.0 */
 export * as ModelRoute from "./ModelRoute.ts"
