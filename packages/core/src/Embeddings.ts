@@ -81,6 +81,8 @@ export interface Service {
   ) => Stream.Stream<StreamItem, EmbeddingError | E, R>
   /** The adaptive concurrency limiter shared by this engine's calls. */
   readonly limiter: Limiter.Limiter
+  /** Counters since the engine started: Bedrock calls made, throttled, and retried. */
+  readonly stats: () => { readonly calls: number; readonly throttles: number; readonly retries: number }
 }
 
 /**
@@ -474,6 +476,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const concurrency = options.concurrency ?? 16
   const maxConcurrency = Math.max(concurrency, options.maxConcurrency ?? concurrency * 4)
   const limiter = Limiter.make({ initial: concurrency, max: maxConcurrency })
+  const counters = { calls: 0, throttles: 0, retries: 0 }
   const baseDelay = Duration.fromInputUnsafe(options.retryBaseDelay ?? "100 millis")
   const maxDelay = Duration.fromInputUnsafe(options.maxRetryDelay ?? "20 seconds")
   const retrySchedule = Schedule.max([
@@ -521,12 +524,22 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
           const result = yield* limiter
             .withPermit(runtime.invokeModel({ modelId: route.modelId, body: call.body, target }))
             .pipe(
-              Effect.tap(() => Effect.sync(limiter.onSuccess)),
+              Effect.tap(() =>
+                Effect.sync(() => {
+                  counters.calls++
+                  limiter.onSuccess()
+                })
+              ),
               Effect.tapError((error) =>
                 Effect.sync(() => {
                   // Every failed attempt of a call that finally succeeded was followed by a retry.
                   retries++
-                  if (error instanceof ThrottlingError) limiter.onThrottle()
+                  counters.calls++
+                  counters.retries++
+                  if (error instanceof ThrottlingError) {
+                    counters.throttles++
+                    limiter.onThrottle()
+                  }
                 })
               ),
               Effect.retry({ schedule: retrySchedule, while: (error: BedrockError) => error.retryable })
@@ -716,7 +729,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       })
     )
 
-  return Embeddings.of({ embed, embedStream, limiter })
+  return Embeddings.of({ embed, embedStream, limiter, stats: () => ({ ...counters }) })
 })
 
 /**

@@ -14,6 +14,7 @@ import { Cli as EmulatorCli, EMULATOR_CREDENTIALS, startEmulator } from "@bedroc
 import { BedrockEmbed } from "bedrock-embed"
 import { Effect } from "effect"
 import * as Config from "./Config.ts"
+import * as EmbedFile from "./EmbedFile.ts"
 import * as Server from "./Server.ts"
 
 /**
@@ -26,6 +27,10 @@ export const usage = `Usage:
   bedrock-embed serve [--config config.yaml] [--port 4000] [--host 127.0.0.1]
       An OpenAI-compatible embeddings gateway (POST /v1/embeddings). Without --config it runs
       on an embedded Bedrock emulator with every model configured under its own id.
+  bedrock-embed embed --model M --in docs.jsonl --out vectors.jsonl [--field text] [--id-field id]
+                      [--dimensions N] [--concurrency N] [--region R] [--endpoint URL] [--param key=value]...
+      Embeds a JSONL corpus into JSONL vectors, in order, with a progress bar; resumable: a re-run
+      skips ids already written. Failed inputs go to <out>.errors.jsonl.
   bedrock-embed emulator [--port 4010] [...]
       A local Bedrock Runtime (see bedrock-embed emulator --help).
   bedrock-embed --help`
@@ -105,6 +110,79 @@ const serve = async (args: ReadonlyArray<string>) => {
   process.once("SIGTERM", stop)
 }
 
+const embed = async (args: ReadonlyArray<string>) => {
+  let values: Record<string, string | boolean | Array<string> | undefined> = {}
+  try {
+    values = parseArgs({
+      args: [...args],
+      options: {
+        model: { type: "string", short: "m" },
+        in: { type: "string", short: "i" },
+        out: { type: "string", short: "o" },
+        field: { type: "string" },
+        "id-field": { type: "string" },
+        dimensions: { type: "string" },
+        concurrency: { type: "string" },
+        region: { type: "string" },
+        endpoint: { type: "string" },
+        param: { type: "string", multiple: true },
+        "no-progress": { type: "boolean" }
+      },
+      strict: true
+    }).values
+  } catch (error) {
+    fail(`${(error as Error).message}\n\n${usage}`)
+  }
+  for (const required of ["model", "in", "out"]) {
+    if (typeof values[required] !== "string") fail(`embed needs --${required}\n\n${usage}`)
+  }
+  const integer = (name: string) => {
+    const raw = values[name]
+    if (raw === undefined) return undefined
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer; got "${String(raw)}"`)
+    return n
+  }
+  const extra: Record<string, unknown> = {}
+  for (const pair of (values.param as Array<string> | undefined) ?? []) {
+    const eq = pair.indexOf("=")
+    if (eq < 1) fail(`--param takes key=value; got "${pair}"`)
+    const raw = pair.slice(eq + 1)
+    // Numbers, booleans and JSON go through as such; anything else is a string.
+    try {
+      extra[pair.slice(0, eq)] = JSON.parse(raw)
+    } catch {
+      extra[pair.slice(0, eq)] = raw
+    }
+  }
+  const dimensions = integer("dimensions")
+  const concurrency = integer("concurrency")
+  const summary = await EmbedFile.run({
+    model: values.model as string,
+    input: values.in as string,
+    output: values.out as string,
+    field: values.field as string | undefined,
+    idField: values["id-field"] as string | undefined,
+    request: {
+      ...extra,
+      ...(dimensions === undefined ? {} : { dimensions }),
+      ...(values.region === undefined ? {} : { aws_region_name: values.region }),
+      ...(values.endpoint === undefined ? {} : { aws_bedrock_runtime_endpoint: values.endpoint })
+    },
+    engine: concurrency === undefined ? undefined : { concurrency },
+    progress: values["no-progress"] === true ? false : undefined
+  }).catch((error: Error) => fail(error.message, 1))
+  process.stdout.write(
+    `embedded ${summary.embedded} of ${summary.total} (skipped ${summary.skipped} already done, failed ${summary.failed}) ` +
+      `in ${summary.seconds.toFixed(1)} s — ${summary.calls} Bedrock calls, ${summary.throttles} throttled — ` +
+      `${summary.tokens} tokens, $${summary.cost.toFixed(6)}\n`
+  )
+  if (summary.failed > 0) {
+    process.stderr.write(`${summary.failed} inputs failed: see ${values.out}.errors.jsonl; run again to retry them.\n`)
+    process.exit(3)
+  }
+}
+
 /**
  * Runs the command line.
  *
@@ -118,6 +196,8 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
       return serve(rest)
     case "emulator":
       return EmulatorCli.run(rest)
+    case "embed":
+      return embed(rest)
     case undefined:
     case "-h":
     case "--help":

@@ -10,6 +10,8 @@ export * as Cli from "./Cli.ts"
 /** @since 0.1.0 */
 export * as Config from "./Config.ts"
 /** @since 0.1.0 */
+export * as EmbedFile from "./EmbedFile.ts"
+/** @since 0.1.0 */
 export * as Gateway from "./Gateway.ts"
 /** @since 0.1.0 */
 export * as Server from "./Server.ts"

@@ -1,0 +1,204 @@
+/**
+ * `bedrock-embed embed`: embeds a JSONL corpus into a JSONL file of vectors, resumably.
+ *
+ * Each input line is an object with an id and a text field; each output line is
+ * `{"id": …, "embedding": [...]}`, in input order. Lines are appended one write at a time, so a
+ * crash (even `kill -9`) loses at most the line being written; a re-run drops a torn last line,
+ * skips every id already written and never writes one twice. Inputs that fail after retries go to
+ * `<out>.errors.jsonl` (and are retried by the next run), not into the vectors.
+ *
+ * @since 0.1.0
+ */
+import { closeSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs"
+import { createReadStream } from "node:fs"
+import { createInterface } from "node:readline"
+import { Embeddings } from "@bedrock-embed/core"
+import { BedrockEmbed } from "bedrock-embed"
+import { Presets, SingleBar } from "cli-progress"
+import { Effect, ManagedRuntime, Result, Stream } from "effect"
+
+/**
+ * Options of a run.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly model: string
+  readonly input: string
+  readonly output: string
+  /** The text field of each input line; default `text`. */
+  readonly field?: string | undefined
+  /** The id field of each input line; default `id` (the line number when absent). */
+  readonly idField?: string | undefined
+  /** Other request parameters: `dimensions`, region, endpoint, model parameters. */
+  readonly request?: Readonly<Record<string, unknown>> | undefined
+  /** Engine options (concurrency, retries). */
+  readonly engine?: BedrockEmbed.Options["engine"]
+  /** Show a progress bar (default: when stderr is a terminal). */
+  readonly progress?: boolean | undefined
+}
+
+/**
+ * What a run did.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Summary {
+  readonly total: number
+  readonly skipped: number
+  readonly embedded: number
+  readonly failed: number
+  readonly tokens: number
+  readonly cost: number
+  readonly seconds: number
+  readonly calls: number
+  readonly throttles: number
+}
+
+/** Ids already in the output; a torn last line (no newline, or not JSON) is cut off first. */
+const resume = (output: string): Set<string> => {
+  const done = new Set<string>()
+  if (!existsSync(output)) return done
+  const text = readFileSync(output, "utf8")
+  const lines = text.split("\n")
+  // The last element is "" after a final newline, or a torn line without one: never kept.
+  lines.pop()
+  let kept = 0
+  for (const line of lines) {
+    try {
+      done.add(String((JSON.parse(line) as { id: unknown }).id))
+    } catch {
+      // A corrupt line ends the valid prefix: everything after it is redone.
+      break
+    }
+    kept += Buffer.byteLength(line) + 1
+  }
+  if (kept < statSync(output).size) truncateSync(output, kept)
+  return done
+}
+
+const countLines = async (file: string): Promise<number> => {
+  let count = 0
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })) {
+    if (line.trim().length > 0) count++
+  }
+  return count
+}
+
+/**
+ * Runs the command.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const run = async (options: Options): Promise<Summary> => {
+  const started = performance.now()
+  const field = options.field ?? "text"
+  const idField = options.idField ?? "id"
+  const done = resume(options.output)
+  const total = await countLines(options.input)
+  const showBar = options.progress ?? process.stderr.isTTY === true
+  const bar = new SingleBar(
+    {
+      format: " {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | throttles {throttles} | failed {failed}",
+      stream: process.stderr,
+      hideCursor: true,
+      noTTYOutput: false
+    },
+    Presets.shades_classic
+  )
+  if (showBar) bar.start(total, 0, { rate: "0", throttles: 0, failed: 0 })
+
+  const runtime = ManagedRuntime.make(
+    BedrockEmbed.layer(options.engine === undefined ? {} : { engine: options.engine })
+  )
+  const fd = openSync(options.output, "a")
+  const errors = openSync(`${options.output}.errors.jsonl`, "w")
+  const pending = new Map<number, string>()
+  let fed = 0
+  let embedded = 0
+  let failed = 0
+  let tokens = 0
+  let cost = 0
+  let lineNumber = 0
+  const source = Stream.fromAsyncIterable(
+    createInterface({ input: createReadStream(options.input), crlfDelay: Number.POSITIVE_INFINITY }),
+    (error) => error
+  ).pipe(
+    Stream.filterMap((line: string) => {
+      if (line.trim().length === 0) return Result.fail(undefined)
+      const at = lineNumber++
+      let record: Record<string, unknown>
+      try {
+        record = JSON.parse(line) as Record<string, unknown>
+      } catch {
+        throw new Error(`${options.input}:${at + 1}: not a JSON object`)
+      }
+      const id = String(record[idField] ?? at)
+      if (done.has(id)) return Result.fail(undefined)
+      const text = record[field]
+      if (typeof text !== "string") throw new Error(`${options.input}:${at + 1}: field "${field}" is not a string`)
+      pending.set(fed++, id)
+      return Result.succeed(text)
+    })
+  )
+  try {
+    await runtime.runPromise(
+      Embeddings.Embeddings.use((engine) =>
+        engine
+          .embedStream(
+            {
+              ...options.request,
+              model: options.model.startsWith("bedrock/") ? options.model : `bedrock/${options.model}`
+            },
+            source as Stream.Stream<string>
+          )
+          .pipe(
+            Stream.runForEach((item) =>
+              Effect.sync(() => {
+                const id = pending.get(item.index)!
+                pending.delete(item.index)
+                if ("error" in item) {
+                  failed++
+                  writeSync(errors, `${JSON.stringify({ id, error: item.error._tag, message: item.error.message })}\n`)
+                } else {
+                  embedded++
+                  tokens += item.tokens ?? 0
+                  cost += item.cost ?? 0
+                  // One write per line: a crash tears at most this line, which the next run drops.
+                  writeSync(fd, `${JSON.stringify({ id, embedding: Array.from(item.embedding) })}\n`)
+                }
+                if (showBar) {
+                  const seconds = (performance.now() - started) / 1000
+                  bar.update(done.size + embedded + failed, {
+                    rate: ((embedded + failed) / Math.max(seconds, 0.001)).toFixed(0),
+                    throttles: engine.stats().throttles,
+                    failed
+                  })
+                }
+              })
+            )
+          )
+      )
+    )
+    const stats = await runtime.runPromise(Embeddings.Embeddings.useSync((engine) => engine.stats()))
+    return {
+      total,
+      skipped: done.size,
+      embedded,
+      failed,
+      tokens,
+      cost,
+      seconds: (performance.now() - started) / 1000,
+      calls: stats.calls,
+      throttles: stats.throttles
+    }
+  } finally {
+    if (showBar) bar.stop()
+    closeSync(fd)
+    closeSync(errors)
+    await runtime.dispose()
+  }
+}
