@@ -1,10 +1,11 @@
 /**
- * The transport: Bedrock Runtime calls on the official `@aws-sdk/client-bedrock-runtime`.
+ * The transport: Bedrock Runtime calls.
  *
- * Clients are cached per region, endpoint and identity. Each client runs on a keep-alive HTTP/1.1
- * connection pool sized to the engine's concurrency, so a burst of calls reuses warm sockets
- * instead of opening a connection (or an HTTP/2 session, the SDK's default) per call. The SDK's
- * own retries are off (`maxAttempts: 1`): the engine is the one layer that retries.
+ * InvokeModel, the hot call, is a SigV4-signed (`@smithy/signature-v4`) or bearer POST on a
+ * keep-alive HTTP/1.1 pool: the SDK's generic middleware stack cost more client CPU per call than
+ * the rest of the engine (see `pnpm bench`). The async-invoke operations use the official
+ * `@aws-sdk/client-bedrock-runtime`, cached per region, endpoint and identity, on the same pool.
+ * Neither retries (`maxAttempts: 1`): the engine is the one layer that retries.
  *
  * @since 0.1.0
  */
@@ -14,7 +15,6 @@ import {
   type AsyncInvokeSummary,
   BedrockRuntimeClient,
   GetAsyncInvokeCommand,
-  InvokeModelCommand,
   ListAsyncInvokesCommand,
   StartAsyncInvokeCommand
 } from "@aws-sdk/client-bedrock-runtime"
@@ -23,6 +23,7 @@ import { Context, Effect, Layer, Redacted } from "effect"
 import type * as AwsCredentials from "./AwsCredentials.ts"
 import type { BedrockError } from "./Errors.ts"
 import { fromSdk } from "./internal/awsErrors.ts"
+import { isWireError, makeInvoker, type WireError } from "./internal/invoke.ts"
 
 /**
  * Where and as whom a call is made.
@@ -163,8 +164,6 @@ export interface Options {
 export const defaultEndpoint = (region: string): string =>
   `https://bedrock-runtime.${region}.${region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com"}`
 
-const inputTokens = new WeakMap<object, number>()
-
 const toJob = (summary: AsyncInvokeSummary): AsyncJob => ({
   invocationArn: summary.invocationArn ?? "",
   modelArn: summary.modelArn ?? "",
@@ -198,6 +197,14 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     })
   )
 
+  const invoker = makeInvoker({
+    httpAgent,
+    httpsAgent,
+    requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
+    connectionTimeoutMs: options.connectionTimeoutMs ?? 5_000,
+    endpointFor: (target) => target.endpoint ?? defaultEndpoint(target.region)
+  })
+
   const clientFor = (target: Target): BedrockRuntimeClient => {
     const key = `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.auth.cacheKey}`
     let client = clients.get(key)
@@ -222,20 +229,6 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
           }
         : { authSchemePreference: ["sigv4"], credentials: auth.credentials })
     })
-    // Bedrock reports input tokens in a header the SDK does not model; keep it beside the output.
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        const result = await next(args)
-        const headers = (result.response as { headers?: Record<string, string> }).headers
-        const count = headers?.["x-amzn-bedrock-input-token-count"]
-        if (count !== undefined && typeof result.output === "object" && result.output !== null) {
-          inputTokens.set(result.output, Number(count))
-        }
-        return result
-      },
-      // High priority wraps the deserializer, so both the raw response and the parsed output are here.
-      { step: "deserialize", priority: "high", name: "bedrockEmbedInputTokenHeader" }
-    )
     clients.set(key, client)
     return client
   }
@@ -261,22 +254,19 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     readonly target: Target
   }) {
     yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
-    const output = yield* send(input.target, input.modelId, (client, signal) =>
-      client.send(
-        new InvokeModelCommand({
+    const outcome = yield* Effect.callback<InvokeResult | WireError>((resume) => {
+      const cancel = invoker.invoke(input.target, input.modelId, input.body, (result) => resume(Effect.succeed(result)))
+      return Effect.sync(cancel)
+    })
+    if (isWireError(outcome)) {
+      return yield* Effect.fail(
+        fromSdk(outcome, {
           modelId: input.modelId,
-          body: input.body,
-          contentType: "application/json",
-          accept: "application/json"
-        }),
-        { abortSignal: signal }
+          endpoint: input.target.endpoint ?? defaultEndpoint(input.target.region)
+        })
       )
-    )
-    return {
-      body: output.body,
-      requestId: output.$metadata.requestId,
-      inputTokenCount: inputTokens.get(output)
-    } satisfies InvokeResult
+    }
+    return outcome
   })
 
   const startAsyncInvoke = Effect.fn("BedrockRuntime.startAsyncInvoke")(function* (input: StartAsyncInvokeInput) {

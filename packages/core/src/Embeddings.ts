@@ -483,7 +483,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     Schedule.exponential(baseDelay, 2).pipe(
       Schedule.modifyDelay(({ duration, input }: { duration: Duration.Duration; input: BedrockError }) => {
         // Throttling means the account is at its limit: back off harder, and never sooner than Bedrock asked.
-        let delay = input instanceof ThrottlingError ? Duration.times(duration, 5) : duration
+        let delay = input instanceof ThrottlingError ? Duration.times(duration, 2) : duration
         delay = Duration.min(delay, maxDelay)
         if (input instanceof ThrottlingError && input.retryAfter !== undefined) {
           delay = Duration.max(delay, input.retryAfter)

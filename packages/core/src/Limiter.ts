@@ -1,7 +1,13 @@
 /**
- * Adaptive concurrency (AIMD) for Bedrock calls: the number of calls in flight grows by one per
- * round of successes and halves on throttling, so goodput settles near the account's limit
- * instead of hammering it with retries (the error storms of unbounded peers).
+ * Adaptive concurrency for Bedrock calls, AIMD with a measured floor.
+ *
+ * Before the first throttle the limit grows by about one per round of calls (slow start). A
+ * throttle cuts it to what the service has just proven it accepts — the calls that succeeded in
+ * the last second times their mean latency (Little's law), at most 90 % of the old limit (half
+ * when nothing succeeded yet) — and
+ * throttles within the cooldown (answers to calls already in flight) do not cut again. After
+ * that the limit probes upwards by one per `increaseIntervalMs`, so goodput settles just under
+ * the account's limit with few throttles, instead of the error storms of unbounded peers.
  *
  * @since 0.1.0
  */
@@ -38,8 +44,10 @@ export interface Options {
   readonly initial: number
   readonly min?: number | undefined
   readonly max?: number | undefined
-  /** Throttles within this many milliseconds of a cut count as the same congestion event. */
+  /** Throttles within this many milliseconds of a cut count as the same congestion event. Default 1 000. */
   readonly cooldownMs?: number | undefined
+  /** After a throttle, the limit grows by one per this many milliseconds. Default 1 000. */
+  readonly increaseIntervalMs?: number | undefined
 }
 
 /**
@@ -51,11 +59,18 @@ export interface Options {
 export const make = (options: Options): Limiter => {
   const min = Math.max(1, options.min ?? 1)
   const max = Math.max(min, options.max ?? options.initial * 4)
-  const cooldown = options.cooldownMs ?? 250
+  const cooldown = options.cooldownMs ?? 1_000
+  const increaseInterval = options.increaseIntervalMs ?? 1_000
   let limit = Math.min(max, Math.max(min, options.initial))
   let inFlight = 0
-  let lastCut = 0
+  let lastCut = Number.NEGATIVE_INFINITY
+  let lastIncrease = 0
+  let congested = false
   let cuts = 0
+  // Successes of the last second (a ring of completion times) and a moving mean of call latency.
+  const ring = new Float64Array(4096)
+  let ringEnd = 0
+  let meanLatencyMs = 0
   const waiters: Array<() => void> = []
 
   const wake = () => {
@@ -64,13 +79,13 @@ export const make = (options: Options): Limiter => {
       waiters.shift()!()
     }
   }
-  const acquire = Effect.callback<void>((resume) => {
+  const acquire = Effect.callback<number>((resume) => {
     if (inFlight < Math.floor(limit) && waiters.length === 0) {
       inFlight++
-      resume(Effect.void)
+      resume(Effect.succeed(performance.now()))
       return
     }
-    const waiter = () => resume(Effect.void)
+    const waiter = () => resume(Effect.succeed(performance.now()))
     waiters.push(waiter)
     // Interrupted while waiting: leave the queue without taking a slot.
     return Effect.sync(() => {
@@ -78,29 +93,51 @@ export const make = (options: Options): Limiter => {
       if (at >= 0) waiters.splice(at, 1)
     })
   })
-  const release = Effect.sync(() => {
-    inFlight--
-    wake()
-  })
+  const release = (started: number) =>
+    Effect.sync(() => {
+      const latency = performance.now() - started
+      meanLatencyMs = meanLatencyMs === 0 ? latency : meanLatencyMs * 0.9 + latency * 0.1
+      inFlight--
+      wake()
+    })
+
+  /** Successes per second over the last second (or since the first success, when that is sooner). */
+  const recentRate = (now: number) => {
+    let count = 0
+    let oldest = now
+    for (let i = ringEnd - 1; i >= 0 && i >= ringEnd - ring.length; i--) {
+      const at = ring[i % ring.length]!
+      if (at <= now - 1000) break
+      oldest = at
+      count++
+    }
+    return count < 2 ? 0 : (count * 1000) / Math.max(now - oldest, meanLatencyMs, 1)
+  }
 
   return {
-    withPermit: (effect) =>
-      Effect.acquireUseRelease(
-        acquire,
-        () => effect,
-        () => release
-      ),
+    withPermit: (effect) => Effect.acquireUseRelease(acquire, () => effect, release),
     onSuccess: () => {
+      const now = performance.now()
+      ring[ringEnd % ring.length] = now
+      ringEnd++
       const before = Math.floor(limit)
-      limit = Math.min(max, limit + 1 / limit)
+      if (!congested) limit = Math.min(max, limit + 1 / limit)
+      else if (now - lastCut >= cooldown && now - lastIncrease >= increaseInterval) {
+        limit = Math.min(max, limit + 1)
+        lastIncrease = now
+      }
       if (Math.floor(limit) > before) wake()
     },
     onThrottle: () => {
-      const now = Date.now()
+      const now = performance.now()
       if (now - lastCut < cooldown) return
       lastCut = now
+      lastIncrease = now
+      congested = true
       cuts++
-      limit = Math.max(min, limit / 2)
+      // Little's law: the concurrency that sustains the rate the service just accepted.
+      const fits = (recentRate(now) * meanLatencyMs) / 1000
+      limit = Math.max(min, fits > 0 ? Math.min(limit * 0.9, fits) : limit / 2)
     },
     limit: () => limit,
     inFlight: () => inFlight,

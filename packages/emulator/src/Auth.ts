@@ -53,6 +53,8 @@ const parseAmzDate = (value: string): Date | undefined => {
   return m === null ? undefined : new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!))
 }
 
+const signers = new Map<string, SignatureV4>()
+
 /** Checks a request's identity; returns how it authenticated, or the fault to answer with. */
 export const authenticate = async (
   request: SignedRequest,
@@ -119,14 +121,24 @@ export const authenticate = async (
       query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value]
     }
   }
-  const signer = new SignatureV4({
-    service: "bedrock",
-    region: region!,
-    credentials: { accessKeyId: accessKeyId!, secretAccessKey: secret },
-    sha256: Hash.bind(null, "sha256"),
-    // The SDK signs the already-encoded path and encodes it again; so must we.
-    uriEscapePath: true
-  })
+  // One signer per identity and region: it caches the derived signing key (four HMACs) per day.
+  const signerKey = `${accessKeyId}\u0000${region}\u0000${secret}`
+  let signer = signers.get(signerKey)
+  if (signer === undefined) {
+    if (signers.size > 1000) signers.clear()
+    signer = new SignatureV4({
+      service: "bedrock",
+      region: region!,
+      credentials: { accessKeyId: accessKeyId!, secretAccessKey: secret },
+      sha256: Hash.bind(null, "sha256"),
+      // The SDK signs the already-encoded path and encodes it again; so must we.
+      uriEscapePath: true,
+      // Sign exactly the headers the client signed: the SDK adds x-amz-content-sha256 itself,
+      // other signers (aws4fetch in the AI SDK) do not, and both are valid SigV4.
+      applyChecksum: false
+    })
+    signers.set(signerKey, signer)
+  }
   const resigned = await signer.sign(
     new HttpRequest({
       method: request.method,

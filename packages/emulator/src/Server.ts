@@ -274,6 +274,8 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
   const route = async (req: Request, res: Response, body: Buffer, tooLarge: boolean) => {
     const url = req.url ?? "/"
     const method = req.method ?? "GET"
+    // Counters for benchmarks and demos; no AWS operation lives under /_emulator.
+    if (method === "GET" && url === "/_emulator/stats") return send(res, 200, JSON.stringify(stats))
     const auth = await authenticate({ method, url, headers: req.headers, body }, options, { region })
     if (typeof auth !== "string") return sendFault(res, auth)
     if (tooLarge) {

@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/client-bedrock-runtime"
 import { EMULATOR_CREDENTIALS, type Emulator, Fixtures, startEmulator } from "@bedrock-embed/emulator"
 import { NodeHttpHandler } from "@smithy/node-http-handler"
+import { AwsV4Signer } from "aws4fetch"
 import { afterAll, assert, beforeAll, beforeEach, describe, it } from "vitest"
 
 let emulator: Emulator
@@ -141,6 +142,30 @@ describe("transport and auth", () => {
     assert.strictEqual(anonymous.status, 403)
     assert.match(anonymous.headers.get("x-amzn-errortype") ?? "", /^MissingAuthenticationTokenException:/)
     assert.strictEqual(emulator.invocations.length, 0)
+  })
+
+  it("verifies signatures of other SigV4 signers too (aws4fetch, the AI SDK's: no x-amz-content-sha256)", async () => {
+    const post = async (secretAccessKey: string) => {
+      const signer = new AwsV4Signer({
+        url: `${emulator.url}/model/${encodeURIComponent("amazon.titan-embed-text-v2:0")}/invoke`,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ inputText: "signed elsewhere", dimensions: 256 }),
+        accessKeyId: EMULATOR_CREDENTIALS.accessKeyId,
+        secretAccessKey,
+        service: "bedrock",
+        region: "us-east-1"
+      })
+      const signed = await signer.sign()
+      assert.notInclude(signed.headers.get("authorization") ?? "", "x-amz-content-sha256")
+      return fetch(signed.url, { method: signed.method, headers: signed.headers, body: signed.body ?? null })
+    }
+    const ok = await post(EMULATOR_CREDENTIALS.secretAccessKey)
+    assert.strictEqual(ok.status, 200)
+    assert.lengthOf(((await ok.json()) as { embedding: Array<number> }).embedding, 256)
+    const wrong = await post("not-the-secret")
+    assert.strictEqual(wrong.status, 403)
+    assert.match(wrong.headers.get("x-amzn-errortype") ?? "", /^InvalidSignatureException:/)
   })
 
   it("resolves geo prefixes and ARNs, and rejects unknown models", async () => {

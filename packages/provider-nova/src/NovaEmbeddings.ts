@@ -100,7 +100,7 @@ export const Response = Schema.Struct({
   embeddings: Schema.NonEmptyArray(
     Schema.Struct({
       embeddingType: Schema.String,
-      embedding: Schema.Array(Schema.Number),
+      embedding: ModelSpec.Vector,
       truncatedCharLength: Schema.optional(Schema.Number)
     })
   ),

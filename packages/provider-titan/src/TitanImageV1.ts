@@ -26,7 +26,7 @@ export const Request = Schema.Struct({
  * @since 0.1.0
  */
 export const Response = Schema.Struct({
-  embedding: Schema.Array(Schema.Number),
+  embedding: ModelSpec.Vector,
   inputTextTokenCount: Schema.optional(Schema.Number),
   message: Schema.optional(Schema.NullOr(Schema.String))
 })

@@ -22,7 +22,7 @@ export const Request = Schema.Struct({ inputText: Schema.String })
  * @since 0.1.0
  */
 export const Response = Schema.Struct({
-  embedding: Schema.Array(Schema.Number),
+  embedding: ModelSpec.Vector,
   inputTextTokenCount: Schema.Number
 })
 

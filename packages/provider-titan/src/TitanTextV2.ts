@@ -46,12 +46,12 @@ export const Request = Schema.Struct({
  * @since 0.1.0
  */
 export const Response = Schema.Struct({
-  embedding: Schema.optional(Schema.Array(Schema.Number)),
+  embedding: Schema.optional(ModelSpec.Vector),
   inputTextTokenCount: Schema.Number,
   embeddingsByType: Schema.optional(
     Schema.Struct({
-      float: Schema.optional(Schema.Array(Schema.Number)),
-      binary: Schema.optional(Schema.Array(Schema.Number))
+      float: Schema.optional(ModelSpec.Vector),
+      binary: Schema.optional(ModelSpec.Vector)
     })
   )
 })

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import type { Media, ModelSpec } from "@bedrock-embed/core"
+import { type Media, ModelSpec } from "@bedrock-embed/core"
 import { Schema } from "effect"
 
 /** Cohere's embedding types. */
@@ -12,7 +12,7 @@ export const EmbeddingType = Schema.Literals(["float", "int8", "uint8", "binary"
 /** Text input types (images use `image` on v3). */
 export const textInputTypes = ["search_document", "search_query", "classification", "clustering"] as const
 
-const Vectors = Schema.Array(Schema.Array(Schema.Number))
+const Vectors = ModelSpec.Vectors
 
 /**
  * The response: `embeddings` is a list of float vectors (`embeddings_floats`) or an object keyed

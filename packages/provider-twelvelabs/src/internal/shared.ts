@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import type { Media, ModelSpec } from "@bedrock-embed/core"
+import { type Media, ModelSpec } from "@bedrock-embed/core"
 import { Schema } from "effect"
 
 /** A media source: inline base64 or an S3 object (with the owning account for cross-account reads). */
@@ -32,7 +32,7 @@ export const mediaSourceOf = (
 }
 
 const Element = Schema.Struct({
-  embedding: Schema.Array(Schema.Number),
+  embedding: ModelSpec.Vector,
   embeddingOption: Schema.optional(Schema.String),
   embeddingScope: Schema.optional(Schema.String),
   startSec: Schema.optional(Schema.Number),

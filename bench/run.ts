@@ -1,0 +1,317 @@
+/**
+ * `pnpm bench`: bedrock-embed against the raw AWS SDK loop, `@langchain/aws` `BedrockEmbeddings`
+ * and `@ai-sdk/amazon-bedrock` `embedMany`, on the emulator (its own process, fresh per
+ * measurement), in one run. Every measurement runs in its own process. Prints one table per
+ * scenario, the issue's targets, and ratios against the best peer library and the raw SDK loop.
+ *
+ *   pnpm bench                    # the full run (about ten minutes on two cores)
+ *   BENCH_SCALE=0.1 pnpm bench    # a quick, smaller run
+ *
+ * Figures depend on the machine (the emulator shares its cores); the ratios are the point.
+ */
+import { spawn } from "node:child_process"
+import * as Os from "node:os"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../", import.meta.url))
+const scale = Number(process.env.BENCH_SCALE ?? 1)
+const n = (count: number) => Math.max(96, Math.round(count * scale))
+const contenders = ["bedrock-embed", "raw-sdk", "langchain-aws", "ai-sdk"] as const
+type Contender = (typeof contenders)[number]
+const libraries: ReadonlyArray<Contender> = ["langchain-aws", "ai-sdk"]
+const TITAN = "amazon.titan-embed-text-v2:0"
+const COHERE = "cohere.embed-english-v3"
+
+interface Result {
+  readonly wallMs: number
+  readonly cpuMs: number
+  readonly completed: number
+  readonly missing: number
+  readonly duplicates: number
+  readonly extraRss: number
+  readonly error?: string
+  /** From the emulator: InvokeModel requests this measurement made, and how many were throttled. */
+  readonly requests: number
+  readonly throttled: number
+}
+
+const startEmulator = (flags: ReadonlyArray<string>) =>
+  new Promise<{ url: string; stop: () => void }>((resolve, reject) => {
+    const child = spawn(process.execPath, [`${root}packages/emulator/src/bin.ts`, "--port", "0", "--no-s3", ...flags], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    child.stdout.on("data", (d) => {
+      out += d
+      const match = /listening on (http:\/\/\S+)/.exec(out)
+      if (match) resolve({ url: match[1]!, stop: () => child.kill("SIGTERM") })
+    })
+    child.once("exit", (code) => reject(new Error(`emulator exited ${code}`)))
+  })
+
+const emulatorStats = async (url: string) =>
+  (await (await fetch(`${url}/_emulator/stats`)).json()) as { invocations: number; throttled: number }
+
+const worker = (contender: Contender, model: string, count: number, url: string, mode: string) =>
+  new Promise<Omit<Result, "requests" | "throttled">>((resolve, reject) => {
+    const child = spawn(process.execPath, [`${root}bench/worker.ts`, contender, model, String(count), url, mode], {
+      stdio: ["ignore", "pipe", "pipe"],
+      // Every contender gets the emulator's keys explicitly; nothing from the environment.
+      env: Object.fromEntries(
+        Object.entries(process.env).filter(([key]) => !key.startsWith("AWS_") && !key.startsWith("BEDROCK_"))
+      )
+    })
+    let out = ""
+    let err = ""
+    child.stdout.on("data", (d) => {
+      out += d
+    })
+    child.stderr.on("data", (d) => {
+      err = (err + d).slice(-2000)
+    })
+    child.once("exit", (code) => {
+      try {
+        resolve(JSON.parse(out.trim().split("\n").pop() ?? ""))
+      } catch {
+        reject(new Error(`${contender} ${model}: worker exited ${code}: ${err.slice(-400)}`))
+      }
+    })
+  })
+
+const measure = async (
+  contender: Contender,
+  model: string,
+  count: number,
+  flags: ReadonlyArray<string>,
+  mode = "batch"
+): Promise<Result> => {
+  const emulator = await startEmulator(flags)
+  try {
+    const before = await emulatorStats(emulator.url)
+    const result = await worker(contender, model, count, emulator.url, mode)
+    const after = await emulatorStats(emulator.url)
+    return {
+      ...result,
+      requests: after.invocations - before.invocations,
+      throttled: after.throttled - before.throttled
+    }
+  } finally {
+    emulator.stop()
+  }
+}
+
+// A contender that cannot embed one text of a model (with its retries off) is reported, not timed.
+const unsupported = new Map<string, string>()
+const probe = async (contender: Contender, model: string) => {
+  const result = await measure(contender, model, 1, [], "probe")
+  if (result.completed !== 1) unsupported.set(`${contender} ${model}`, result.error ?? "no vector")
+}
+
+const scenario = async (model: string, count: number, flags: ReadonlyArray<string>, ourMode = "batch") => {
+  const results = new Map<Contender, Result | string>()
+  for (const contender of contenders) {
+    const reason = unsupported.get(`${contender} ${model}`)
+    if (reason !== undefined) {
+      results.set(contender, `unsupported: ${reason}`)
+      continue
+    }
+    try {
+      results.set(
+        contender,
+        await measure(contender, model, count, flags, contender === "bedrock-embed" ? ourMode : "batch")
+      )
+    } catch (error) {
+      results.set(contender, `failed: ${(error as Error).message}`)
+    }
+  }
+  return results
+}
+
+const pad = (s: string, w: number) => (s.length >= w ? s : s + " ".repeat(w - s.length))
+const table = (title: string, header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
+  console.log(`\n${title}`)
+  console.log(header.map((h, i) => pad(h, widths[i]!)).join("  "))
+  console.log(widths.map((w) => "-".repeat(w)).join("  "))
+  for (const row of rows)
+    console.log(
+      row
+        .map((c, i) => pad(c, widths[i]!))
+        .join("  ")
+        .trimEnd()
+    )
+}
+const ok = (r: Result | string | undefined, count: number): r is Result =>
+  typeof r === "object" && r.completed === count && r.duplicates === 0
+const x = (value: number) => `${value.toFixed(2)}×`
+const verdict = (met: boolean) => (met ? "met" : "NOT met")
+const rowOf = (
+  name: string,
+  r: Result | string | undefined,
+  cells: (r: Result) => ReadonlyArray<string>,
+  width: number
+) =>
+  typeof r === "object" ? [name, ...cells(r)] : [name, (r ?? "not run").split(":")[0]!, ...Array(width - 2).fill("")]
+
+/** Ratio of a peer's figure to ours (how many times better we are), for lower-is-better figures. */
+const versus = (results: Map<Contender, Result | string>, count: number, figure: (r: Result) => number) => {
+  const ours = results.get("bedrock-embed")
+  if (!ok(ours, count)) return { best: undefined, raw: undefined, bestName: undefined }
+  const peers = libraries
+    .map((name) => [name, results.get(name)] as const)
+    .filter((entry): entry is readonly [Contender, Result] => ok(entry[1], count))
+  const best = peers.sort((a, b) => figure(a[1]) - figure(b[1]))[0]
+  const raw = results.get("raw-sdk")
+  return {
+    best: best === undefined ? undefined : figure(best[1]) / figure(ours),
+    bestName: best?.[0],
+    raw: ok(raw, count) ? figure(raw) / figure(ours) : undefined
+  }
+}
+
+console.log(
+  `bedrock-embed benchmark — Node ${process.version}, ${Os.cpus().length} CPUs, scale ${scale}; the emulator runs in its own process on the same machine.`
+)
+console.log(
+  'Peers: "raw-sdk" is a hand-written @aws-sdk/client-bedrock-runtime loop (16 workers, keep-alive, batches of 96'
+)
+console.log(
+  "for Cohere); the peer libraries are @langchain/aws BedrockEmbeddings.embedDocuments and the AI SDK's embedMany."
+)
+
+for (const contender of contenders) for (const model of [TITAN, COHERE]) await probe(contender, model)
+for (const [key, reason] of unsupported) console.log(`  probe: ${key} cannot embed one text: ${reason}`)
+
+// (a) client CPU per embedding at zero latency.
+{
+  const count = n(2000)
+  const a = await scenario(TITAN, count, [])
+  const perEmbedding = (r: Result) => (r.cpuMs * 1000) / Math.max(1, r.completed)
+  table(
+    `(a) client CPU per embedding — Titan Text v2, ${count} texts, no added latency`,
+    ["contender", "µs CPU / embedding", "delivered", "wall ms"],
+    contenders.map((c) =>
+      rowOf(c, a.get(c), (r) => [perEmbedding(r).toFixed(0), `${r.completed}/${count}`, r.wallMs.toFixed(0)], 4)
+    )
+  )
+  const ours = a.get("bedrock-embed")
+  const raw = a.get("raw-sdk")
+  if (ok(ours, count) && ok(raw, count)) {
+    const ratio = perEmbedding(ours) / perEmbedding(raw)
+    console.log(
+      `    target: CPU within 1.2× of the raw SDK loop — bedrock-embed uses ${x(ratio)} of its CPU: ${verdict(ratio <= 1.2)}`
+    )
+  }
+}
+
+// (b) wall time at 20 ms latency.
+for (const [model, label] of [
+  [TITAN, "Titan Text v2"],
+  [COHERE, "Cohere English v3"]
+] as const) {
+  const count = n(10_000)
+  const b = await scenario(model, count, ["--latency-ms", "20"])
+  const minimalCalls = model === COHERE ? Math.ceil(count / 96) : count
+  table(
+    `(b) wall time — ${label}, ${count} texts, 20 ms latency per call`,
+    ["contender", "wall ms", "delivered", "Bedrock calls", "texts / s"],
+    contenders.map((c) =>
+      rowOf(
+        c,
+        b.get(c),
+        (r) => [
+          r.wallMs.toFixed(0),
+          `${r.completed}/${count}`,
+          String(r.requests),
+          ((1000 * r.completed) / r.wallMs).toFixed(0)
+        ],
+        5
+      )
+    )
+  )
+  const { best, bestName, raw } = versus(b, count, (r) => r.wallMs)
+  if (best !== undefined)
+    console.log(
+      `    target: ≥ 1.5× faster than the best peer library (${bestName}): ${x(best)} — ${verdict(best >= 1.5)}`
+    )
+  if (raw !== undefined) console.log(`    vs the raw SDK loop: ${x(raw)} faster`)
+  const ours = b.get("bedrock-embed")
+  if (model === COHERE && typeof ours === "object")
+    console.log(
+      `    target: Cohere calls always full — bedrock-embed made ${ours.requests} calls for ${count} texts (minimum ${minimalCalls}): ${verdict(ours.requests === minimalCalls)}`
+    )
+}
+
+// (c) the same with the emulator throttling above 200 requests/s.
+for (const [model, label] of [
+  [TITAN, "Titan Text v2"],
+  [COHERE, "Cohere English v3"]
+] as const) {
+  const count = n(10_000)
+  const c = await scenario(model, count, ["--latency-ms", "20", "--throttle-rps", "200"])
+  table(
+    `(c) throttled above 200 requests/s — ${label}, ${count} texts, 20 ms latency`,
+    ["contender", "delivered", "missing", "duplicates", "wall ms", "requests", "throttled", "throttled %"],
+    contenders.map((name) =>
+      rowOf(
+        name,
+        c.get(name),
+        (r) => [
+          `${r.completed}/${count}`,
+          String(r.missing),
+          String(r.duplicates),
+          r.wallMs.toFixed(0),
+          String(r.requests),
+          String(r.throttled),
+          `${((100 * r.throttled) / Math.max(1, r.requests)).toFixed(1)} %`
+        ],
+        8
+      )
+    )
+  )
+  const ours = c.get("bedrock-embed")
+  if (typeof ours === "object") {
+    const share = ours.throttled / Math.max(1, ours.requests)
+    console.log(
+      `    target: 100 % delivered, no duplicates, throttles < 10 % of requests — ${((100 * ours.completed) / count).toFixed(1)} %, ${ours.duplicates} duplicates, ${(100 * share).toFixed(1)} %: ${verdict(ours.completed === count && ours.duplicates === 0 && share < 0.1)}`
+    )
+  }
+  const { best, bestName } = versus(c, count, (r) => r.wallMs)
+  if (best !== undefined)
+    console.log(`    wall time vs the best peer library that delivered everything (${bestName}): ${x(best)}`)
+}
+
+// (d) peak memory holding the vectors.
+{
+  const count = n(100_000)
+  const raw = count * 1024 * 4
+  const d = await scenario(COHERE, count, [], "stream")
+  table(
+    `(d) peak memory — ${count} × 1024-dim vectors held (Cohere English v3); raw float32 size ${(raw / 1e6).toFixed(0)} MB`,
+    ["contender", "RSS growth MB", "× raw float32", "delivered", "wall ms"],
+    contenders.map((name) =>
+      rowOf(
+        name,
+        d.get(name),
+        (r) => [
+          (r.extraRss / 1e6).toFixed(0),
+          (r.extraRss / raw).toFixed(2),
+          `${r.completed}/${count}`,
+          r.wallMs.toFixed(0)
+        ],
+        5
+      )
+    )
+  )
+  const ours = d.get("bedrock-embed")
+  if (typeof ours === "object")
+    console.log(
+      `    target: within 1.3× of the raw float32 size — ${x(ours.extraRss / raw)}: ${verdict(ours.extraRss / raw <= 1.3)}`
+    )
+  const { best, bestName } = versus(d, count, (r) => r.extraRss)
+  if (best !== undefined) console.log(`    vs the best peer library (${bestName}): ${x(best)} less memory`)
+  console.log(
+    "    (bedrock-embed here is Embeddings.embedStream, which yields Float32Array; the peers return number[]. RSS growth is\n" +
+      "     measured from after each contender's own imports to the peak.)"
+  )
+}

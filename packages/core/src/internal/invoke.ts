@@ -1,0 +1,320 @@
+/**
+ * InvokeModel on a lean path: a SigV4-signed (`@smithy/signature-v4`, the signer inside the AWS
+ * SDK) or bearer-authorised POST over a keep-alive `node:http(s)` agent.
+ *
+ * InvokeModel is the hot call of bulk embedding: one text per call for Titan, tens of thousands of
+ * calls per corpus. The SDK's generic middleware stack (endpoint rules, user-agent assembly,
+ * retry bookkeeping, schema-driven serde) cost more client CPU per call than everything else
+ * we do together (measured by `pnpm bench`); this path does only what InvokeModel needs. Every
+ * other operation still goes through the SDK.
+ *
+ * @internal
+ */
+import * as Http from "node:http"
+import * as Https from "node:https"
+import {
+  type BinaryLike,
+  createHash,
+  createHmac,
+  createSecretKey,
+  type Hash,
+  type Hmac,
+  type KeyObject
+} from "node:crypto"
+import { HttpRequest } from "@smithy/protocol-http"
+import { SignatureV4 } from "@smithy/signature-v4"
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types"
+import { Redacted } from "effect"
+import type { InvokeResult, Target } from "../BedrockRuntime.ts"
+
+/** What a failed call looks like to `fromSdk`: the fields of an SDK service exception. */
+export interface WireError {
+  readonly name: string
+  readonly message: string
+  readonly code?: string
+  readonly $metadata: { readonly httpStatusCode?: number; readonly requestId?: string }
+  readonly $response?: { readonly headers: Record<string, string | undefined> }
+}
+
+export interface InvokerOptions {
+  readonly httpAgent: Http.Agent
+  readonly httpsAgent: Https.Agent
+  readonly requestTimeoutMs: number
+  readonly connectionTimeoutMs: number
+  readonly endpointFor: (target: Target) => string
+}
+
+type SourceData = string | ArrayBuffer | ArrayBufferView
+
+const bytes = (data: SourceData): BinaryLike =>
+  typeof data === "string"
+    ? data
+    : ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data)
+
+// HMAC with a byte key costs four times one with a KeyObject; the signer reuses its signing key's bytes.
+const keys = new WeakMap<object, KeyObject>()
+const keyOf = (secret: SourceData): KeyObject | BinaryLike => {
+  if (typeof secret === "string") return secret
+  let key = keys.get(secret)
+  if (key === undefined) {
+    const view = bytes(secret) as Uint8Array
+    if (view.length === 0) return view
+    key = createSecretKey(view)
+    keys.set(secret, key)
+  }
+  return key
+}
+
+/** SHA-256 / HMAC-SHA-256 on `node:crypto` for the signer, without copying its inputs (a third cheaper than `@smithy/hash-node`). */
+class Sha256 {
+  private readonly secret: SourceData | undefined
+  private hash: Hash | Hmac
+  constructor(secret?: SourceData) {
+    this.secret = secret
+    this.hash = this.create()
+  }
+  private create(): Hash | Hmac {
+    return this.secret === undefined ? createHash("sha256") : createHmac("sha256", keyOf(this.secret))
+  }
+  update(data: SourceData): void {
+    this.hash.update(bytes(data))
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.hash.digest()))
+  }
+  reset(): void {
+    this.hash = this.create()
+  }
+}
+
+/** Credentials fetched once and renewed five minutes before they expire; concurrent callers share one fetch. */
+const memoize = (provider: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider => {
+  let cached: AwsCredentialIdentity | undefined
+  let pending: Promise<AwsCredentialIdentity> | undefined
+  return () => {
+    if (cached !== undefined && (cached.expiration === undefined || cached.expiration.getTime() - Date.now() > 300_000))
+      return Promise.resolve(cached)
+    pending ??= provider().then(
+      (identity) => {
+        cached = identity
+        pending = undefined
+        return identity
+      },
+      (error: unknown) => {
+        pending = undefined
+        throw error
+      }
+    )
+    return pending
+  }
+}
+
+const headerValue = (value: string | Array<string> | undefined): string | undefined =>
+  Array.isArray(value) ? value.join(", ") : value
+
+/** The AWS error name from `x-amzn-errortype` (`Name:namespace`) or a JSON body's `__type` (`ns#Name`). */
+const errorName = (
+  headers: Http.IncomingHttpHeaders,
+  json: Record<string, unknown> | undefined
+): string | undefined => {
+  const raw =
+    headerValue(headers["x-amzn-errortype"]) ??
+    (typeof json?.__type === "string" ? json.__type : undefined) ??
+    (typeof json?.code === "string" ? json.code : undefined)
+  if (raw === undefined || raw.length === 0) return undefined
+  const name = raw.split(":")[0]!
+  const hash = name.lastIndexOf("#")
+  return hash >= 0 ? name.slice(hash + 1) : name
+}
+
+const statusNames: Record<number, string> = {
+  400: "ValidationException",
+  403: "AccessDeniedException",
+  404: "ResourceNotFoundException",
+  408: "ModelTimeoutException",
+  424: "ModelErrorException",
+  429: "ThrottlingException",
+  500: "InternalServerException",
+  503: "ServiceUnavailableException"
+}
+
+const toWireError = (status: number, headers: Http.IncomingHttpHeaders, body: Buffer): WireError => {
+  const text = body.toString("utf8")
+  let json: Record<string, unknown> | undefined
+  try {
+    const parsed = JSON.parse(text) as unknown
+    if (typeof parsed === "object" && parsed !== null) json = parsed as Record<string, unknown>
+  } catch {
+    json = undefined
+  }
+  const message =
+    (typeof json?.message === "string" ? json.message : undefined) ??
+    (typeof json?.Message === "string" ? json.Message : undefined) ??
+    (text.length > 0 && text.length < 500 ? text : `HTTP ${status}`)
+  const flat: Record<string, string | undefined> = {}
+  for (const [key, value] of Object.entries(headers)) flat[key] = headerValue(value)
+  const requestId = flat["x-amzn-requestid"]
+  return {
+    name: errorName(headers, json) ?? statusNames[status] ?? (status >= 500 ? "InternalServerException" : "Error"),
+    message,
+    $metadata: { httpStatusCode: status, ...(requestId === undefined ? {} : { requestId }) },
+    $response: { headers: flat }
+  }
+}
+
+const networkError = (error: NodeJS.ErrnoException): WireError => ({
+  name: error.code === "ETIMEDOUT" ? "TimeoutError" : (error.name ?? "Error"),
+  message: error.message,
+  ...(error.code === undefined ? {} : { code: error.code }),
+  $metadata: {}
+})
+
+/** Makes the InvokeModel caller. Signers are cached per region and identity. */
+export const makeInvoker = (options: InvokerOptions) => {
+  const signers = new Map<string, SignatureV4>()
+  const signerFor = (target: Target, credentials: AwsCredentialIdentityProvider): SignatureV4 => {
+    const key = `${target.region}\u0000${target.auth.cacheKey}`
+    let signer = signers.get(key)
+    if (signer === undefined) {
+      signer = new SignatureV4({
+        service: "bedrock",
+        region: target.region,
+        credentials: memoize(credentials),
+        sha256: Sha256,
+        uriEscapePath: true,
+        applyChecksum: false
+      })
+      signers.set(key, signer)
+    }
+    return signer
+  }
+
+  const endpoints = new Map<string, { readonly url: URL; readonly basePath: string }>()
+  const endpointOf = (target: Target) => {
+    const raw = options.endpointFor(target)
+    let endpoint = endpoints.get(raw)
+    if (endpoint === undefined) {
+      const url = new URL(raw)
+      endpoint = { url, basePath: url.pathname.endsWith("/") ? url.pathname.slice(0, -1) : url.pathname }
+      endpoints.set(raw, endpoint)
+    }
+    return endpoint
+  }
+
+  /**
+   * Sends one InvokeModel; `done` gets the result or the failure exactly once (never after the
+   * returned cancel function ran).
+   */
+  const invoke = (
+    target: Target,
+    modelId: string,
+    body: string,
+    done: (outcome: InvokeResult | WireError) => void
+  ): (() => void) => {
+    const { url, basePath } = endpointOf(target)
+    const https = url.protocol === "https:"
+    const path = `${basePath}/model/${encodeURIComponent(modelId)}/invoke`
+    const payload = Buffer.from(body, "utf8")
+    let cancelled = false
+    let request: Http.ClientRequest | undefined
+    let settled = false
+    const finish = (outcome: InvokeResult | WireError) => {
+      if (settled || cancelled) return
+      settled = true
+      done(outcome)
+    }
+
+    const send = (headers: Record<string, string>) => {
+      if (cancelled) return
+      const req = (https ? Https : Http).request({
+        method: "POST",
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port === "" ? (https ? 443 : 80) : Number(url.port),
+        path,
+        headers,
+        agent: https ? options.httpsAgent : options.httpAgent
+      })
+      request = req
+      let connectTimer: NodeJS.Timeout | undefined
+      req.setTimeout(options.requestTimeoutMs, () => {
+        req.destroy(
+          Object.assign(new Error(`no response within ${options.requestTimeoutMs} ms`), { code: "ETIMEDOUT" })
+        )
+      })
+      req.once("socket", (socket) => {
+        if (!socket.connecting) return
+        connectTimer = setTimeout(() => {
+          req.destroy(
+            Object.assign(new Error(`no connection within ${options.connectionTimeoutMs} ms`), { code: "ETIMEDOUT" })
+          )
+        }, options.connectionTimeoutMs)
+        socket.once("connect", () => clearTimeout(connectTimer))
+      })
+      req.once("error", (error: NodeJS.ErrnoException) => {
+        clearTimeout(connectTimer)
+        finish(networkError(error))
+      })
+      req.once("response", (response) => {
+        const chunks: Array<Buffer> = []
+        response.on("data", (chunk: Buffer) => chunks.push(chunk))
+        response.once("error", (error: NodeJS.ErrnoException) => finish(networkError(error)))
+        response.once("end", () => {
+          const status = response.statusCode ?? 0
+          const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+          if (status < 200 || status >= 300) return finish(toWireError(status, response.headers, data))
+          const count = headerValue(response.headers["x-amzn-bedrock-input-token-count"])
+          finish({
+            body: data,
+            requestId: headerValue(response.headers["x-amzn-requestid"]),
+            inputTokenCount: count === undefined ? undefined : Number(count)
+          })
+        })
+      })
+      req.end(payload)
+    }
+
+    const headers: Record<string, string> = {
+      host: url.host,
+      "content-type": "application/json",
+      accept: "application/json",
+      "user-agent": "bedrock-embed",
+      "content-length": String(payload.length)
+    }
+    const auth = target.auth
+    if (auth._tag === "Bearer") {
+      headers.authorization = `Bearer ${Redacted.value(auth.token)}`
+      send(headers)
+    } else {
+      signerFor(target, auth.credentials)
+        .sign(
+          new HttpRequest({
+            method: "POST",
+            protocol: url.protocol,
+            hostname: url.hostname,
+            ...(url.port === "" ? {} : { port: Number(url.port) }),
+            path,
+            headers,
+            body: payload
+          })
+        )
+        .then(
+          (signed) => send(signed.headers),
+          // The credential provider failed (no credentials, expired SSO, STS refused): its error's
+          // name (CredentialsProviderError, …) says which, and is mapped like the SDK's.
+          (error: NodeJS.ErrnoException) => finish(networkError(error))
+        )
+    }
+    return () => {
+      cancelled = true
+      request?.destroy()
+    }
+  }
+
+  return { invoke }
+}
+
+/** Whether `invoke` returned a failure. */
+export const isWireError = (value: InvokeResult | WireError): value is WireError => "$metadata" in value
