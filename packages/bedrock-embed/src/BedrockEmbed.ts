@@ -6,6 +6,7 @@
  */
 import {
   AwsCredentials,
+  BatchInference,
   Batches,
   BedrockRuntime,
   type EmbeddingRequest,
@@ -74,8 +75,10 @@ export const registry: Layer.Layer<ProviderRegistry.ProviderRegistry> = Layer.pr
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options = {}): Layer.Layer<Embeddings.Embeddings | Batches.Batches> =>
-  Layer.mergeAll(Embeddings.layerWith(options.engine ?? {}), Batches.layer).pipe(
+export const layer = (
+  options: Options = {}
+): Layer.Layer<Embeddings.Embeddings | Batches.Batches | BatchInference.BatchInference> =>
+  Layer.mergeAll(Embeddings.layerWith(options.engine ?? {}), Batches.layer, BatchInference.layer).pipe(
     Layer.provide(
       Layer.mergeAll(
         registry,

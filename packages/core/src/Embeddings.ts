@@ -462,6 +462,50 @@ export const planAsync = (
 const decoder = new TextDecoder()
 
 /**
+ * Decodes one model response (already parsed JSON) for a planned call: the spec's response
+ * schema, its `decode`, and the checks that every input got exactly one vector. Shared by the
+ * engine and batch inference, whose output lines carry the same bodies.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeResponse = (
+  spec: ModelSpec.Any,
+  json: unknown,
+  call: { readonly indices: ReadonlyArray<number>; readonly items: ReadonlyArray<Media.EmbeddingInput> },
+  callOptions: ModelSpec.CallOptions<unknown>,
+  context: { readonly modelId: string; readonly requestId?: string | undefined }
+): Effect.Effect<ModelSpec.DecodedBatch, ResponseDecodeError | ModelInvocationError> =>
+  Effect.gen(function* () {
+    const ids = {
+      modelId: context.modelId,
+      ...(context.requestId === undefined ? {} : { requestId: context.requestId })
+    }
+    const responseError = (message: string) =>
+      new ResponseDecodeError({
+        message: `Bedrock's response for ${spec.id} does not match the documented shape: ${message}`,
+        ...ids
+      })
+    const body = yield* Schema.decodeUnknownEffect(spec.response)(json).pipe(
+      Effect.mapError((error) => responseError(error.message))
+    )
+    const decoded = spec.decode(body, call.items, callOptions)
+    if (decoded.failure !== undefined) {
+      return yield* new ModelInvocationError({
+        message: `${spec.id} failed on input[${call.indices[0]}]: ${decoded.failure}`,
+        ...ids
+      })
+    }
+    if (decoded.vectors.length !== call.items.length) {
+      return yield* responseError(`expected ${call.items.length} vectors, got ${decoded.vectors.length}`)
+    }
+    if (decoded.byType !== undefined && decoded.byType.length !== call.items.length) {
+      return yield* responseError(`expected ${call.items.length} embeddings by type, got ${decoded.byType.length}`)
+    }
+    return decoded
+  })
+
+/**
  * Makes the engine.
  *
  * @category constructors
@@ -544,35 +588,19 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
               ),
               Effect.retry({ schedule: retrySchedule, while: (error: BedrockError) => error.retryable })
             )
-          const responseError = (message: string) =>
-            new ResponseDecodeError({
-              message: `Bedrock's response for ${spec.id} does not match the documented shape: ${message}`,
-              modelId: route.modelId,
-              ...(result.requestId === undefined ? {} : { requestId: result.requestId })
-            })
           const json = yield* Effect.try({
             try: () => JSON.parse(decoder.decode(result.body)) as unknown,
-            catch: () => responseError("the body is not JSON")
+            catch: () =>
+              new ResponseDecodeError({
+                message: `Bedrock's response for ${spec.id} does not match the documented shape: the body is not JSON`,
+                modelId: route.modelId,
+                ...(result.requestId === undefined ? {} : { requestId: result.requestId })
+              })
           })
-          const body = yield* Schema.decodeUnknownEffect(spec.response)(json).pipe(
-            Effect.mapError((error) => responseError(error.message))
-          )
-          const decoded = spec.decode(body, call.items, callOptions)
-          if (decoded.failure !== undefined) {
-            return yield* new ModelInvocationError({
-              message: `${spec.id} failed on input[${call.indices[0]}]: ${decoded.failure}`,
-              modelId: route.modelId,
-              ...(result.requestId === undefined ? {} : { requestId: result.requestId })
-            })
-          }
-          if (decoded.vectors.length !== call.items.length) {
-            return yield* responseError(`expected ${call.items.length} vectors, got ${decoded.vectors.length}`)
-          }
-          if (decoded.byType !== undefined && decoded.byType.length !== call.items.length) {
-            return yield* responseError(
-              `expected ${call.items.length} embeddings by type, got ${decoded.byType.length}`
-            )
-          }
+          const decoded = yield* decodeResponse(spec, json, call, callOptions, {
+            modelId: route.modelId,
+            requestId: result.requestId
+          })
           return { call, result, decoded }
         }),
       // The limiter decides how many calls are really in flight; this only bounds the fibers.

@@ -59,6 +59,8 @@ export interface Capabilities {
   readonly media?: Partial<Record<Modality, MediaLimits>> | undefined
   /** Accepted `input_type` values other than modality names; absent when the model has none. */
   readonly inputTypes?: ReadonlyArray<string> | undefined
+  /** Whether Bedrock runs the model as batch inference (CreateModelInvocationJob), one record per call. */
+  readonly batchInference?: boolean | undefined
 }
 
 /**

@@ -8,6 +8,8 @@
 /** @since 0.1.0 */
 export * as AwsCredentials from "./AwsCredentials.ts"
 /** @since 0.1.0 */
+export * as BatchInference from "./BatchInference.ts"
+/** @since 0.1.0 */
 export * as Batches from "./Batches.ts"
 /** @since 0.1.0 */
 export * as BedrockRuntime from "./BedrockRuntime.ts"

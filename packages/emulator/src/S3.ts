@@ -9,6 +9,7 @@ import {
   CreateBucketCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client
 } from "@aws-sdk/client-s3"
@@ -22,6 +23,8 @@ export interface ObjectStore {
   readonly url: string
   /** An object's bytes, or `undefined` when it does not exist. */
   readonly read: (uri: string) => Promise<Uint8Array | undefined>
+  /** The URIs of every object under an `s3://bucket/prefix` URI. */
+  readonly list: (uri: string) => Promise<ReadonlyArray<string>>
   /** Writes an object, creating its bucket when missing. */
   readonly write: (uri: string, body: string) => Promise<void>
   readonly close: () => Promise<void>
@@ -74,6 +77,22 @@ export const startObjectStore = async (options: {
       } catch {
         return undefined
       }
+    },
+    list: async (uri) => {
+      const location = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri)
+      if (location === null) return []
+      const [, bucket, prefix] = location as unknown as [string, string, string]
+      const uris: Array<string> = []
+      let token: string | undefined
+      do {
+        const page = await client
+          .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }))
+          .catch(() => undefined)
+        for (const object of page?.Contents ?? [])
+          if (object.Key !== undefined) uris.push(`s3://${bucket}/${object.Key}`)
+        token = page?.IsTruncated === true ? page.NextContinuationToken : undefined
+      } while (token !== undefined)
+      return uris
     },
     write: async (uri, body) => {
       const location = parse(uri)

@@ -8,6 +8,7 @@ import * as Http2 from "node:http2"
 import * as Net from "node:net"
 import { Duplex } from "node:stream"
 import { makeJobs } from "./Async.ts"
+import { makeBatchJobs } from "./BatchInference.ts"
 import { type AuthOptions, authenticate, EMULATOR_CREDENTIALS } from "./Auth.ts"
 import { type BedrockFault, render } from "./Errors.ts"
 import { type FaultOptions, Faults, fromEnv, type ScriptedFault } from "./Faults.ts"
@@ -87,7 +88,9 @@ export interface Emulator {
   readonly s3Url: string | undefined
   /** Every async-invoke job, as GetAsyncInvoke reports it. */
   readonly jobs: () => ReadonlyArray<unknown>
-  /** Changes how long new async jobs stay InProgress. */
+  /** Every batch inference job (CreateModelInvocationJob), as GetModelInvocationJob reports it. */
+  readonly batchJobs: () => ReadonlyArray<unknown>
+  /** Changes how long new async and batch inference jobs stay in progress. */
   readonly setAsyncDelay: (ms: number) => void
   /** Stops listening and drops every connection. */
   readonly close: () => Promise<void>
@@ -166,7 +169,7 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     options.s3 === false && options.s3Endpoint === undefined
       ? undefined
       : await startObjectStore({ endpoint: options.s3Endpoint, host: options.host, credentials: EMULATOR_CREDENTIALS })
-  const jobs = makeJobs({
+  const jobOptions = {
     region,
     account: options.account ?? "123456789012",
     models,
@@ -175,7 +178,9 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
       return store
     },
     delayMs: () => asyncDelayMs
-  })
+  }
+  const jobs = makeJobs(jobOptions)
+  const batchJobs = makeBatchJobs(jobOptions)
 
   const send = (res: Response, status: number, body: string, headers: Record<string, string | number> = {}) => {
     ;(res as Http.ServerResponse).writeHead(status, {
@@ -303,6 +308,23 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
         return send(res, 200, JSON.stringify(answer.body))
       }
     }
+    // The control plane's batch inference operations (service `bedrock`, same identity).
+    if (path[1] === "model-invocation-job" || path[1] === "model-invocation-jobs") {
+      const answer =
+        method === "POST" && path.length === 2 && path[1] === "model-invocation-job"
+          ? batchJobs.create(parseJson(body))
+          : method === "GET" && path.length === 3 && path[1] === "model-invocation-job"
+            ? batchJobs.get(safeDecode(path[2]!))
+            : method === "POST" && path.length === 4 && path[3] === "stop"
+              ? batchJobs.stop(safeDecode(path[2]!))
+              : method === "GET" && path.length === 2 && path[1] === "model-invocation-jobs"
+                ? batchJobs.list(new URLSearchParams(url.split("?")[1] ?? ""))
+                : undefined
+      if (answer !== undefined) {
+        if ("error" in answer) return sendFault(res, answer)
+        return send(res, 200, JSON.stringify(answer.body))
+      }
+    }
     return sendFault(res, {
       error: "UnknownOperationException",
       message: `No operation at ${method} ${path.join("/")}`
@@ -364,12 +386,14 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     setFaults: (next) => faults.set(next),
     s3Url: store?.url,
     jobs: () => jobs.jobs(),
+    batchJobs: () => batchJobs.jobs(),
     setAsyncDelay: (ms) => {
       asyncDelayMs = ms
     },
     injectFaults: (next) => faults.inject(next),
     close: async () => {
       jobs.close()
+      batchJobs.close()
       await new Promise<void>((resolve) => {
         for (const session of sessions) session.destroy()
         for (const socket of sockets) socket.destroy()

@@ -278,6 +278,8 @@ export const spec = ModelSpec.make({
     sync: ["text", "image"],
     async: ["text", "image", "video", "audio"],
     maxInputsPerCall: 1,
+    // Listed among the models that run Bedrock batch inference (CreateModelInvocationJob).
+    batchInference: true,
     dimensions: [256, 384, 1024, 3072],
     defaultDimension: 3072,
     // Inline text: 8,192 characters synchronously. Async text is segmented; Bedrock documents

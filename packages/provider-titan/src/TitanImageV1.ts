@@ -50,6 +50,8 @@ export const spec = ModelSpec.make({
     sync: ["text", "image", "text_image"],
     async: [],
     maxInputsPerCall: 1,
+    // Listed among the models that run Bedrock batch inference (CreateModelInvocationJob).
+    batchInference: true,
     dimensions: [256, 384, 1024],
     defaultDimension: 1024,
     media: { image: { formats: ["png", "jpeg"], maxBytes: 25_000_000, sources: ["Base64"] } }

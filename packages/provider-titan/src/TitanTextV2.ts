@@ -86,6 +86,8 @@ export const spec = ModelSpec.make({
     sync: ["text"],
     async: [],
     maxInputsPerCall: 1,
+    // Listed among the models that run Bedrock batch inference (CreateModelInvocationJob).
+    batchInference: true,
     dimensions: [256, 512, 1024],
     defaultDimension: 1024,
     maxTextChars: 50_000

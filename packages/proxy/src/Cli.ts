@@ -31,6 +31,11 @@ export const usage = `Usage:
                       [--dimensions N] [--concurrency N] [--region R] [--endpoint URL] [--param key=value]...
       Embeds a JSONL corpus into JSONL vectors, in order, with a progress bar; resumable: a re-run
       skips ids already written. Failed inputs go to <out>.errors.jsonl.
+                      [--mode batch --s3-uri s3://bucket/prefix --role-arn ARN [--poll-seconds 30]
+                       [--bedrock-endpoint URL] [--s3-endpoint URL]]
+      --mode batch runs the inputs not yet written as one Bedrock batch inference job
+      (CreateModelInvocationJob; Titan Text v2, Titan Multimodal, Nova): records and results go
+      through the S3 folder, Bedrock assumes the role. A re-run finds the same job.
   bedrock-embed emulator [--port 4010] [...]
       A local Bedrock Runtime (see bedrock-embed emulator --help).
   bedrock-embed --help`
@@ -126,7 +131,13 @@ const embed = async (args: ReadonlyArray<string>) => {
         region: { type: "string" },
         endpoint: { type: "string" },
         param: { type: "string", multiple: true },
-        "no-progress": { type: "boolean" }
+        "no-progress": { type: "boolean" },
+        mode: { type: "string" },
+        "s3-uri": { type: "string" },
+        "role-arn": { type: "string" },
+        "poll-seconds": { type: "string" },
+        "bedrock-endpoint": { type: "string" },
+        "s3-endpoint": { type: "string" }
       },
       strict: true
     }).values
@@ -157,6 +168,17 @@ const embed = async (args: ReadonlyArray<string>) => {
   }
   const dimensions = integer("dimensions")
   const concurrency = integer("concurrency")
+  const pollSeconds = integer("poll-seconds")
+  const mode = values.mode ?? "stream"
+  if (mode !== "stream" && mode !== "batch") fail(`--mode is stream or batch; got "${String(mode)}"`)
+  if (mode === "batch") {
+    for (const required of ["s3-uri", "role-arn"]) {
+      if (typeof values[required] !== "string")
+        fail(
+          `--mode batch needs --${required}: Bedrock reads the records from and writes the results to an S3 folder (--s3-uri s3://bucket/prefix), as an IAM role it assumes (--role-arn arn:aws:iam::<account>:role/<name>)`
+        )
+    }
+  }
   const summary = await EmbedFile.run({
     model: values.model as string,
     input: values.in as string,
@@ -167,15 +189,31 @@ const embed = async (args: ReadonlyArray<string>) => {
       ...extra,
       ...(dimensions === undefined ? {} : { dimensions }),
       ...(values.region === undefined ? {} : { aws_region_name: values.region }),
-      ...(values.endpoint === undefined ? {} : { aws_bedrock_runtime_endpoint: values.endpoint })
+      ...(values.endpoint === undefined ? {} : { aws_bedrock_runtime_endpoint: values.endpoint }),
+      ...(values["bedrock-endpoint"] === undefined ? {} : { aws_bedrock_endpoint: values["bedrock-endpoint"] }),
+      ...(values["s3-endpoint"] === undefined ? {} : { aws_s3_endpoint: values["s3-endpoint"] })
     },
+    mode: mode as "stream" | "batch",
+    ...(mode === "batch"
+      ? {
+          batch: {
+            s3Uri: values["s3-uri"] as string,
+            roleArn: values["role-arn"] as string,
+            pollSeconds
+          }
+        }
+      : {}),
     engine: concurrency === undefined ? undefined : { concurrency },
     progress: values["no-progress"] === true ? false : undefined
   }).catch((error: Error) => fail(error.message, 1))
+  if (summary.jobArn !== undefined) process.stdout.write(`batch inference job ${summary.jobArn}: `)
   process.stdout.write(
     `embedded ${summary.embedded} of ${summary.total} (skipped ${summary.skipped} already done, failed ${summary.failed}) ` +
-      `in ${summary.seconds.toFixed(1)} s — ${summary.calls} Bedrock calls, ${summary.throttles} throttled — ` +
-      `${summary.tokens} tokens, $${summary.cost.toFixed(6)}\n`
+      `in ${summary.seconds.toFixed(1)} s — ` +
+      (summary.jobArn === undefined
+        ? `${summary.calls} Bedrock calls, ${summary.throttles} throttled — `
+        : `${summary.calls} records — `) +
+      `${summary.tokens} tokens, $${summary.cost.toFixed(6)}${summary.jobArn === undefined ? "" : " at the batch price"}\n`
   )
   if (summary.failed > 0) {
     process.stderr.write(`${summary.failed} inputs failed: see ${values.out}.errors.jsonl; run again to retry them.\n`)

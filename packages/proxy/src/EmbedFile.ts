@@ -12,7 +12,7 @@
 import { closeSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs"
 import { createReadStream } from "node:fs"
 import { createInterface } from "node:readline"
-import { Embeddings } from "@bedrock-embed/core"
+import { BatchInference, Embeddings, type Target } from "@bedrock-embed/core"
 import { BedrockEmbed } from "bedrock-embed"
 import { Presets, SingleBar } from "cli-progress"
 import { Effect, ManagedRuntime, Result, Stream } from "effect"
@@ -37,6 +37,28 @@ export interface Options {
   readonly engine?: BedrockEmbed.Options["engine"]
   /** Show a progress bar (default: when stderr is a terminal). */
   readonly progress?: boolean | undefined
+  /**
+   * `stream` (default): InvokeModel calls from this machine. `batch`: one Bedrock batch inference
+   * job (CreateModelInvocationJob) for the inputs not yet in the output — for corpora beyond one
+   * machine; needs `batch.s3Uri` and `batch.roleArn`.
+   */
+  readonly mode?: "stream" | "batch" | undefined
+  readonly batch?: BatchOptions | undefined
+}
+
+/**
+ * Batch mode settings.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface BatchOptions {
+  /** Working folder for records and results, `s3://bucket/prefix`. */
+  readonly s3Uri: string
+  /** The IAM service role Bedrock assumes to read and write there. */
+  readonly roleArn: string
+  /** Seconds between status checks; default 30. */
+  readonly pollSeconds?: number | undefined
 }
 
 /**
@@ -55,6 +77,8 @@ export interface Summary {
   readonly seconds: number
   readonly calls: number
   readonly throttles: number
+  /** Batch mode: the job's ARN. */
+  readonly jobArn?: string | undefined
 }
 
 /** Ids already in the output; a torn last line (no newline, or not JSON) is cut off first. */
@@ -87,6 +111,119 @@ const countLines = async (file: string): Promise<number> => {
   return count
 }
 
+/** The inputs of the file not yet in the output, in file order. */
+const pendingInputs = async (options: Options, done: ReadonlySet<string>) => {
+  const field = options.field ?? "text"
+  const idField = options.idField ?? "id"
+  const ids: Array<string> = []
+  const texts: Array<string> = []
+  let at = 0
+  for await (const line of createInterface({
+    input: createReadStream(options.input),
+    crlfDelay: Number.POSITIVE_INFINITY
+  })) {
+    if (line.trim().length === 0) continue
+    at++
+    let record: Record<string, unknown>
+    try {
+      record = JSON.parse(line) as Record<string, unknown>
+    } catch {
+      throw new Error(`${options.input}:${at}: not a JSON object`)
+    }
+    const id = String(record[idField] ?? at - 1)
+    if (done.has(id)) continue
+    const text = record[field]
+    if (typeof text !== "string") throw new Error(`${options.input}:${at}: field "${field}" is not a string`)
+    ids.push(id)
+    texts.push(text)
+  }
+  return { ids, texts, total: at }
+}
+
+/** Batch mode: one batch inference job for what is missing, awaited, then written in input order. */
+const runBatch = async (options: Options, batch: BatchOptions): Promise<Summary> => {
+  const started = performance.now()
+  const done = resume(options.output)
+  const { ids, texts, total } = await pendingInputs(options, done)
+  const model = options.model.startsWith("bedrock/") ? options.model : `bedrock/${options.model}`
+  const empty = { total, skipped: done.size, embedded: 0, failed: 0, tokens: 0, cost: 0, calls: 0, throttles: 0 }
+  if (ids.length === 0) return { ...empty, seconds: (performance.now() - started) / 1000 }
+  const request = { ...options.request, model, input: texts }
+  const showBar = options.progress ?? process.stderr.isTTY === true
+  const bar = new SingleBar(
+    {
+      format: " {bar} {value}/{total} records | job {status} | {elapsed}s",
+      stream: process.stderr,
+      hideCursor: true,
+      noTTYOutput: false
+    },
+    Presets.shades_classic
+  )
+  const runtime = ManagedRuntime.make(
+    BedrockEmbed.layer(options.engine === undefined ? {} : { engine: options.engine })
+  )
+  try {
+    // The job's name and token derive from the records: a re-run after a crash finds the same job
+    // instead of starting a second one.
+    const submitted = await runtime.runPromise(
+      BatchInference.BatchInference.use((service) =>
+        service.submit(request, { ...request, s3Uri: batch.s3Uri, roleArn: batch.roleArn })
+      )
+    )
+    process.stderr.write(
+      `submitted ${submitted.records} records as batch inference job ${submitted.jobArn} (inputs in ${submitted.inputUri})\n`
+    )
+    if (showBar) bar.start(submitted.records, 0, { status: "Submitted" })
+    await runtime.runPromise(
+      BatchInference.BatchInference.use((service) =>
+        service.await(submitted.jobArn, {
+          params: request as Target.Params,
+          interval: `${batch.pollSeconds ?? 30} seconds`,
+          onStatus: (status) => {
+            if (showBar) bar.update(status.processedRecords ?? 0, { status: status.status })
+          }
+        })
+      )
+    )
+    if (showBar) bar.update(submitted.records, { status: "Completed" })
+    const results = await runtime.runPromise(
+      BatchInference.BatchInference.use((service) => service.results(submitted.jobArn, request))
+    )
+    const fd = openSync(options.output, "a")
+    const errors = openSync(`${options.output}.errors.jsonl`, "w")
+    let embedded = 0
+    let failed = 0
+    try {
+      for (const item of results.items) {
+        const id = ids[item.index]!
+        if ("error" in item) {
+          failed++
+          writeSync(errors, `${JSON.stringify({ id, error: item.error._tag, message: item.error.message })}\n`)
+        } else {
+          embedded++
+          writeSync(fd, `${JSON.stringify({ id, embedding: Array.from(item.embedding) })}\n`)
+        }
+      }
+    } finally {
+      closeSync(fd)
+      closeSync(errors)
+    }
+    return {
+      ...empty,
+      embedded,
+      failed,
+      tokens: results.tokens,
+      cost: results.cost,
+      calls: submitted.records,
+      seconds: (performance.now() - started) / 1000,
+      jobArn: submitted.jobArn
+    }
+  } finally {
+    if (showBar) bar.stop()
+    await runtime.dispose()
+  }
+}
+
 /**
  * Runs the command.
  *
@@ -94,6 +231,10 @@ const countLines = async (file: string): Promise<number> => {
  * @since 0.1.0
  */
 export const run = async (options: Options): Promise<Summary> => {
+  if (options.mode === "batch") {
+    if (options.batch === undefined) throw new Error("batch mode needs an S3 working folder and a role ARN")
+    return runBatch(options, options.batch)
+  }
   const started = performance.now()
   const field = options.field ?? "text"
   const idField = options.idField ?? "id"
