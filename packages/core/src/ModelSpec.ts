@@ -255,7 +255,7 @@ const isVector = (u: unknown): u is ReadonlyArray<number> => {
 
 /**
  * One embedding in a response body: an array of numbers. Checked in one pass instead of one
- * schema step per element — a Cohere response holds 96 × 1536 of them, and a per-element decode
+ * schema step per element — one response can hold 96 × 1536 of them, and a per-element decode
  * cost more CPU than the HTTP call (measured by `pnpm bench`).
  *
  * @category schemas

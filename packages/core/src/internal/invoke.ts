@@ -2,7 +2,7 @@
  * InvokeModel on a lean path: a SigV4-signed (`@smithy/signature-v4`, the signer inside the AWS
  * SDK) or bearer-authorised POST over a keep-alive `node:http(s)` agent.
  *
- * InvokeModel is the hot call of bulk embedding: one text per call for Titan, tens of thousands of
+ * InvokeModel is the hot call of bulk embedding: one text per call for some models, tens of thousands of
  * calls per corpus. The SDK's generic middleware stack (endpoint rules, user-agent assembly,
  * retry bookkeeping, schema-driven serde) cost more client CPU per call than everything else
  * we do together (measured by `pnpm bench`); this path does only what InvokeModel needs. Every
