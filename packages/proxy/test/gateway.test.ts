@@ -315,6 +315,31 @@ describe("the bedrock-embed CLI", () => {
     assert.strictEqual((await once(child, "exit"))[0], 0)
   })
 
+  it("on SIGTERM finishes the requests in flight, then exits 0 (rolling deploys behind a load balancer)", async () => {
+    const child = cli(["serve", "--port", "0"], { BEDROCK_EMULATOR_LATENCY_MS: "800" })
+    let out = ""
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on("data", (d) => {
+        out += d
+        const match = /listening on (http:\/\/\S+)/.exec(out)
+        if (match && out.includes("try:")) resolve(match[1]!)
+      })
+      child.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)))
+    })
+    const inFlight = fetch(`${url}/v1/embeddings`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "amazon.titan-embed-text-v2:0", input: ["still answered"], dimensions: 256 })
+    })
+    await new Promise((r) => setTimeout(r, 200))
+    const exited = once(child, "exit")
+    child.kill("SIGTERM")
+    const response = await inFlight
+    assert.strictEqual(response.status, 200)
+    assert.lengthOf(((await response.json()) as { data: Array<{ embedding: Array<number> }> }).data[0]!.embedding, 256)
+    assert.strictEqual((await exited)[0], 0)
+  })
+
   it("exits non-zero with the bad field of a malformed config", async () => {
     const file = join(dir, "cli-bad.yaml")
     await writeFile(file, "model_list:\n  - model_name: x\n    litellm_params: { model: 42 }\n")
