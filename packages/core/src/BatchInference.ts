@@ -20,7 +20,7 @@ import {
   type GetModelInvocationJobResponse
 } from "@aws-sdk/client-bedrock"
 import { NodeHttpHandler } from "@smithy/node-http-handler"
-import { Context, Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import * as AwsCredentials from "./AwsCredentials.ts"
 import * as EmbeddingRequest from "./EmbeddingRequest.ts"
 import { decodeResponse, plan, type StreamItem } from "./Embeddings.ts"
@@ -36,6 +36,7 @@ import {
   type UnsupportedModelError
 } from "./Errors.ts"
 import { fromSdk } from "./internal/awsErrors.ts"
+import { sdkAuth } from "./internal/sdkAuth.ts"
 import * as ModelRoute from "./ModelRoute.ts"
 import type * as ModelSpec from "./ModelSpec.ts"
 import * as ObjectStore from "./ObjectStore.ts"
@@ -200,15 +201,12 @@ export const make = Effect.gen(function* () {
     const key = `${target.region}\u0000${endpoint ?? ""}\u0000${target.auth.cacheKey}`
     let client = clients.get(key)
     if (client === undefined) {
-      const auth = target.auth
       client = new BedrockClient({
         region: target.region,
         ...(endpoint === undefined ? {} : { endpoint }),
         maxAttempts: 3,
         requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 60_000 }),
-        ...(auth._tag === "Bearer"
-          ? { authSchemePreference: ["httpBearerAuth"], token: async () => ({ token: Redacted.value(auth.token) }) }
-          : { authSchemePreference: ["sigv4"], credentials: auth.credentials })
+        ...sdkAuth(target.auth)
       })
       clients.set(key, client)
     }

@@ -19,10 +19,11 @@ import {
   StartAsyncInvokeCommand
 } from "@aws-sdk/client-bedrock-runtime"
 import { NodeHttpHandler } from "@smithy/node-http-handler"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type * as AwsCredentials from "./AwsCredentials.ts"
 import type { BedrockError } from "./Errors.ts"
 import { fromSdk } from "./internal/awsErrors.ts"
+import { sdkAuth } from "./internal/sdkAuth.ts"
 import { isWireError, makeInvoker, type WireError } from "./internal/invoke.ts"
 
 /**
@@ -209,7 +210,6 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     const key = `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.auth.cacheKey}`
     let client = clients.get(key)
     if (client !== undefined) return client
-    const auth = target.auth
     client = new BedrockRuntimeClient({
       region: target.region,
       ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint }),
@@ -220,14 +220,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         requestTimeout: options.requestTimeoutMs ?? 60_000,
         connectionTimeout: options.connectionTimeoutMs ?? 5_000
       }),
-      // An explicit preference wins over AWS_BEARER_TOKEN_BEDROCK in the environment, so the identity
-      // AwsCredentials chose is the one used.
-      ...(auth._tag === "Bearer"
-        ? {
-            authSchemePreference: ["httpBearerAuth"],
-            token: async () => ({ token: Redacted.value(auth.token) })
-          }
-        : { authSchemePreference: ["sigv4"], credentials: auth.credentials })
+      ...sdkAuth(target.auth)
     })
     clients.set(key, client)
     return client

@@ -67,14 +67,17 @@ const startBody = Validate.object({
 
 const s3UriPattern = /^s3:\/\/[a-z0-9][.\-a-z0-9]{1,61}[a-z0-9](\/.*)?$/
 
-/** The job store and its operations. */
-export const makeJobs = (options: {
+/** What a job store needs: where it runs, its models, S3, and how long jobs take. */
+export interface JobStoreOptions {
   readonly region: string
   readonly account: string
   readonly models: ReadonlyArray<ModelHandler>
   readonly store: () => Promise<ObjectStore>
   readonly delayMs: () => number
-}) => {
+}
+
+/** The job store and its operations. */
+export const makeJobs = (options: JobStoreOptions) => {
   const jobs = new Map<string, AsyncJob>()
   const byToken = new Map<string, AsyncJob>()
   const timers = new Set<NodeJS.Timeout>()

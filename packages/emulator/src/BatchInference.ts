@@ -9,9 +9,9 @@
  * Jobs go Submitted → Validating → InProgress → Completed (or Failed) over the async delay.
  */
 import { createHash, randomBytes } from "node:crypto"
+import type { JobStoreOptions } from "./Async.ts"
 import type { BedrockFault } from "./Errors.ts"
 import { baseModelId, isFault, type ModelHandler } from "./ModelHandler.ts"
-import type { ObjectStore } from "./S3.ts"
 import * as Validate from "./Validate.ts"
 
 type Status = "Submitted" | "Validating" | "InProgress" | "Completed" | "Failed" | "Stopping" | "Stopped"
@@ -105,13 +105,7 @@ const constraint = (value: string, member: string, pattern: RegExp): BedrockFaul
 })
 
 /** The job store and its operations. */
-export const makeBatchJobs = (options: {
-  readonly region: string
-  readonly account: string
-  readonly models: ReadonlyArray<ModelHandler>
-  readonly store: () => Promise<ObjectStore>
-  readonly delayMs: () => number
-}) => {
+export const makeBatchJobs = (options: JobStoreOptions) => {
   const jobs = new Map<string, BatchJob>()
   const byToken = new Map<string, { readonly job: BatchJob; readonly fingerprint: string }>()
   const timers = new Set<NodeJS.Timeout>()

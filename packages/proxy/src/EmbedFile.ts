@@ -111,6 +111,10 @@ const countLines = async (file: string): Promise<number> => {
   return count
 }
 
+/** A progress bar on stderr. */
+const progressBar = (format: string) =>
+  new SingleBar({ format, stream: process.stderr, hideCursor: true, noTTYOutput: false }, Presets.shades_classic)
+
 /** The inputs of the file not yet in the output, in file order. */
 const pendingInputs = async (options: Options, done: ReadonlySet<string>) => {
   const field = options.field ?? "text"
@@ -150,15 +154,7 @@ const runBatch = async (options: Options, batch: BatchOptions): Promise<Summary>
   if (ids.length === 0) return { ...empty, seconds: (performance.now() - started) / 1000 }
   const request = { ...options.request, model, input: texts }
   const showBar = options.progress ?? process.stderr.isTTY === true
-  const bar = new SingleBar(
-    {
-      format: " {bar} {value}/{total} records | job {status} | {elapsed}s",
-      stream: process.stderr,
-      hideCursor: true,
-      noTTYOutput: false
-    },
-    Presets.shades_classic
-  )
+  const bar = progressBar(" {bar} {value}/{total} records | job {status} | {elapsed}s")
   const runtime = ManagedRuntime.make(
     BedrockEmbed.layer(options.engine === undefined ? {} : { engine: options.engine })
   )
@@ -241,14 +237,8 @@ export const run = async (options: Options): Promise<Summary> => {
   const done = resume(options.output)
   const total = await countLines(options.input)
   const showBar = options.progress ?? process.stderr.isTTY === true
-  const bar = new SingleBar(
-    {
-      format: " {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | throttles {throttles} | failed {failed}",
-      stream: process.stderr,
-      hideCursor: true,
-      noTTYOutput: false
-    },
-    Presets.shades_classic
+  const bar = progressBar(
+    " {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | throttles {throttles} | failed {failed}"
   )
   if (showBar) bar.start(total, 0, { rate: "0", throttles: 0, failed: 0 })
 

@@ -1,15 +1,13 @@
 /** `bedrock-embed embed --mode batch`: a corpus through Bedrock batch inference, on the emulator and its S3. */
-import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
 import { mkdtemp, readFile, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import { EMULATOR_CREDENTIALS, type Emulator, startEmulator } from "@bedrock-embed/emulator"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { bedrockEmbed, finish } from "./cli.ts"
 
-const root = fileURLToPath(new URL("../../../", import.meta.url))
 const ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 let emulator: Emulator
 let dir: string
@@ -35,46 +33,21 @@ const corpus = async (name: string, texts: ReadonlyArray<string>) => {
 }
 const documents = (count: number) => Array.from({ length: count }, (_, i) => `document ${i} on topic ${i % 23}`)
 
-const embed = (args: ReadonlyArray<string>): ChildProcess =>
-  spawn(
-    process.execPath,
-    [
-      `${root}packages/proxy/src/bin.ts`,
-      "embed",
-      "--endpoint",
-      emulator.url,
-      "--s3-endpoint",
-      emulator.s3Url!,
-      "--region",
-      "us-east-1",
-      "--no-progress",
-      "--poll-seconds",
-      "1",
-      ...args
-    ],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
-        AWS_PROFILE: ""
-      }
-    }
-  )
+const embed = (args: ReadonlyArray<string>) =>
+  bedrockEmbed([
+    "embed",
+    "--endpoint",
+    emulator.url,
+    "--s3-endpoint",
+    emulator.s3Url!,
+    "--region",
+    "us-east-1",
+    "--no-progress",
+    "--poll-seconds",
+    "1",
+    ...args
+  ])
 
-const finish = async (child: ChildProcess) => {
-  let out = ""
-  let err = ""
-  child.stdout!.on("data", (d) => {
-    out += d
-  })
-  child.stderr!.on("data", (d) => {
-    err += d
-  })
-  const [code] = await once(child, "exit")
-  return { code: code as number | null, out, err }
-}
 const rows = async (file: string) =>
   (await readFile(file, "utf8"))
     .split("\n")

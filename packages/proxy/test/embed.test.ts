@@ -1,15 +1,13 @@
 /** `bedrock-embed embed`: a corpus to vectors, resumable after kill -9, against the emulator. */
-import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
 import { mkdtemp, readFile, writeFile } from "node:fs/promises"
 import { existsSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
-import { EMULATOR_CREDENTIALS, type Emulator, startEmulator } from "@bedrock-embed/emulator"
+import { type Emulator, startEmulator } from "@bedrock-embed/emulator"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { bedrockEmbed, finish } from "./cli.ts"
 
-const root = fileURLToPath(new URL("../../../", import.meta.url))
 let emulator: Emulator
 let dir: string
 beforeAll(async () => {
@@ -27,42 +25,8 @@ const corpus = async (name: string, count: number) => {
   return file
 }
 
-const embed = (args: ReadonlyArray<string>): ChildProcess =>
-  spawn(
-    process.execPath,
-    [
-      `${root}packages/proxy/src/bin.ts`,
-      "embed",
-      "--endpoint",
-      emulator.url,
-      "--region",
-      "us-east-1",
-      "--no-progress",
-      ...args
-    ],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
-        AWS_PROFILE: ""
-      }
-    }
-  )
-
-const finish = async (child: ChildProcess) => {
-  let out = ""
-  let err = ""
-  child.stdout!.on("data", (d) => {
-    out += d
-  })
-  child.stderr!.on("data", (d) => {
-    err += d
-  })
-  const [code] = await once(child, "exit")
-  return { code: code as number | null, out, err }
-}
+const embed = (args: ReadonlyArray<string>) =>
+  bedrockEmbed(["embed", "--endpoint", emulator.url, "--region", "us-east-1", "--no-progress", ...args])
 
 const lines = async (file: string) => (await readFile(file, "utf8")).split("\n").filter((l) => l.length > 0)
 

@@ -1,18 +1,16 @@
 /** The gateway through the official `openai` client and plain HTTP, on the emulator. */
-import { spawn } from "node:child_process"
 import { once } from "node:events"
 import { mkdtemp, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { EMULATOR_CREDENTIALS, type Emulator, Fixtures, startEmulator } from "@bedrock-embed/emulator"
 import { Config, Server } from "@bedrock-embed/proxy"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { BedrockEmbed } from "bedrock-embed"
 import { Effect } from "effect"
 import OpenAI from "openai"
+import { bedrockEmbed, listening } from "./cli.ts"
 
-const root = fileURLToPath(new URL("../../../", import.meta.url))
 let emulator: Emulator
 let dir: string
 const logs: Array<string> = []
@@ -282,23 +280,11 @@ describe("errors, batches and logs", () => {
 })
 
 describe("the bedrock-embed CLI", () => {
-  const cli = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}) =>
-    spawn(process.execPath, [`${root}packages/proxy/src/bin.ts`, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...extraEnv }
-    })
+  const cli = bedrockEmbed
 
   it("serve with no config runs on the embedded emulator and serves /v1/embeddings", async () => {
     const child = cli(["serve", "--port", "0"])
-    let out = ""
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on("data", (d) => {
-        out += d
-        const match = /listening on (http:\/\/\S+)/.exec(out)
-        if (match && out.includes("try:")) resolve(match[1]!)
-      })
-      child.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)))
-    })
+    const { url, out } = await listening(child)
     assert.include(out, "EMBEDDED BEDROCK EMULATOR")
     assert.include(out, "cohere.embed-v4:0")
     const response = await fetch(`${url}/v1/embeddings`, {
@@ -317,15 +303,7 @@ describe("the bedrock-embed CLI", () => {
 
   it("on SIGTERM finishes the requests in flight, then exits 0 (rolling deploys behind a load balancer)", async () => {
     const child = cli(["serve", "--port", "0"], { BEDROCK_EMULATOR_LATENCY_MS: "800" })
-    let out = ""
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on("data", (d) => {
-        out += d
-        const match = /listening on (http:\/\/\S+)/.exec(out)
-        if (match && out.includes("try:")) resolve(match[1]!)
-      })
-      child.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)))
-    })
+    const { url } = await listening(child)
     const inFlight = fetch(`${url}/v1/embeddings`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -345,7 +323,7 @@ describe("the bedrock-embed CLI", () => {
     await writeFile(file, "model_list:\n  - model_name: x\n    litellm_params: { model: 42 }\n")
     const child = cli(["serve", "--config", file, "--port", "0"])
     let err = ""
-    child.stderr.on("data", (d) => {
+    child.stderr!.on("data", (d) => {
       err += d
     })
     const [code] = await once(child, "exit")
