@@ -17,7 +17,7 @@ const root = fileURLToPath(new URL("../", import.meta.url))
 const scale = Number(process.env.BENCH_SCALE ?? 1)
 const n = (count: number) => Math.max(96, Math.round(count * scale))
 const contenders = ["bedrock-embed", "raw-sdk", "langchain-aws", "ai-sdk"] as const
-type Contender = (typeof contenders)[number]
+type Contender = (typeof contenders)[number] | "raw-sdk-h2"
 const libraries: ReadonlyArray<Contender> = ["langchain-aws", "ai-sdk"]
 const TITAN = "amazon.titan-embed-text-v2:0"
 const COHERE = "cohere.embed-english-v3"
@@ -107,9 +107,15 @@ const probe = async (contender: Contender, model: string) => {
   if (result.completed !== 1) unsupported.set(`${contender} ${model}`, result.error ?? "no vector")
 }
 
-const scenario = async (model: string, count: number, flags: ReadonlyArray<string>, ourMode = "batch") => {
+const scenario = async (
+  model: string,
+  count: number,
+  flags: ReadonlyArray<string>,
+  ourMode = "batch",
+  who: ReadonlyArray<Contender> = contenders
+) => {
   const results = new Map<Contender, Result | string>()
-  for (const contender of contenders) {
+  for (const contender of who) {
     const reason = unsupported.get(`${contender} ${model}`)
     if (reason !== undefined) {
       results.set(contender, `unsupported: ${reason}`)
@@ -185,13 +191,18 @@ for (const [key, reason] of unsupported) console.log(`  probe: ${key} cannot emb
 // (a) client CPU per embedding at zero latency.
 {
   const count = n(2000)
-  const a = await scenario(TITAN, count, [])
+  const a = await scenario(TITAN, count, [], "batch", [...contenders, "raw-sdk-h2"])
   const perEmbedding = (r: Result) => (r.cpuMs * 1000) / Math.max(1, r.completed)
   table(
     `(a) client CPU per embedding — Titan Text v2, ${count} texts, no added latency`,
     ["contender", "µs CPU / embedding", "delivered", "wall ms"],
-    contenders.map((c) =>
-      rowOf(c, a.get(c), (r) => [perEmbedding(r).toFixed(0), `${r.completed}/${count}`, r.wallMs.toFixed(0)], 4)
+    [...contenders, "raw-sdk-h2" as const].map((c) =>
+      rowOf(
+        c === "raw-sdk-h2" ? "raw-sdk (SDK default HTTP/2 handler)" : c,
+        a.get(c),
+        (r) => [perEmbedding(r).toFixed(0), `${r.completed}/${count}`, r.wallMs.toFixed(0)],
+        4
+      )
     )
   )
   const ours = a.get("bedrock-embed")

@@ -23,7 +23,9 @@ const cohere = model.startsWith("cohere.")
 // Each contender loads only its own libraries, before the baseline: what the vectors and the
 // work add on top is what is compared.
 const sdk =
-  contender === "raw-sdk" || contender === "langchain-aws" ? await import("@aws-sdk/client-bedrock-runtime") : undefined
+  contender.startsWith("raw-sdk") || contender === "langchain-aws"
+    ? await import("@aws-sdk/client-bedrock-runtime")
+    : undefined
 const smithyHttp = sdk === undefined ? undefined : await import("@smithy/node-http-handler")
 const ours = contender === "bedrock-embed" ? await import("bedrock-embed") : undefined
 const core = contender === "bedrock-embed" ? await import("@bedrock-embed/core") : undefined
@@ -101,15 +103,19 @@ const run = async (): Promise<Outcome> => {
         await client.dispose()
       }
     }
-    case "raw-sdk": {
+    case "raw-sdk":
+    case "raw-sdk-h2": {
       // The loop a careful user writes: keep-alive pool, 16 workers, batches of 96 for Cohere,
-      // the SDK's standard retries (3 attempts).
+      // the SDK's standard retries (3 attempts). `raw-sdk-h2` keeps the client's default
+      // handler (HTTP/2) instead of the HTTP/1.1 pool.
       const { NodeHttpHandler } = smithyHttp!
       const client = new sdk!.BedrockRuntimeClient({
         region: "us-east-1",
         endpoint: url,
         credentials,
-        requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true, maxSockets: 16 } })
+        ...(contender === "raw-sdk"
+          ? { requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true, maxSockets: 16 } }) }
+          : {})
       })
       const size = cohere ? 96 : 1
       const out: Array<Array<number>> = new Array(count)
