@@ -4,7 +4,7 @@
  * measurement), in one run. Every measurement runs in its own process. Prints one table per
  * scenario, the issue's targets, and ratios against the best peer library and the raw SDK loop.
  *
- *   pnpm bench                    # the full run (about ten minutes on two cores)
+ *   pnpm bench                    # the full run (about fifteen minutes on two cores)
  *   BENCH_SCALE=0.1 pnpm bench    # a quick, smaller run
  *
  * Figures depend on the machine (the emulator shares its cores); the ratios are the point.
