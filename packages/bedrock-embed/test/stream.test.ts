@@ -53,6 +53,15 @@ describe("Embeddings.embedStream", () => {
         assert.strictEqual(tokens, direct.usage.prompt_tokens)
         const first = items[0]!
         assert.isTrue("embedding" in first && first.embedding.length === 1024)
+        // The stream reads bodies straight into Float32Arrays: the same numbers, narrowed.
+        for (const i of [0, 95, 96, 500, 999]) {
+          const item = items[i]!
+          const reference = direct.data[i]!.embedding as ReadonlyArray<number>
+          assert.isTrue(
+            "embedding" in item && item.embedding.every((v, d) => v === Math.fround(reference[d]!)),
+            `input ${i}`
+          )
+        }
       })
     )
   )

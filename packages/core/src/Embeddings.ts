@@ -20,6 +20,7 @@ import {
   ResponseDecodeError,
   ThrottlingError
 } from "./Errors.ts"
+import { parseFloat32Json } from "./Float32Json.ts"
 import * as Limiter from "./Limiter.ts"
 import * as Media from "./Media.ts"
 import * as ModelRoute from "./ModelRoute.ts"
@@ -539,7 +540,15 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     Schedule.recurs(options.maxRetries ?? 8)
   ])
 
-  const embed = Effect.fn("Embeddings.embed")(function* (request: EmbeddingRequest.EmbeddingRequest) {
+  /**
+   * The engine's one path. With `float32`, response bodies are read straight into `Float32Array`
+   * vectors (the stream path: no body string, no arrays of doubles to collect); without, vectors
+   * are the numbers `JSON.parse` gives, as the OpenAI response carries them.
+   */
+  const embedWith = Effect.fnUntraced(function* (
+    request: EmbeddingRequest.EmbeddingRequest,
+    mode: { readonly float32: boolean }
+  ) {
     const { known, extras } = yield* EmbeddingRequest.decode(request)
     let route = yield* Effect.fromResult(ModelRoute.parse(known.model))
     if (known.model_id !== undefined) route = ModelRoute.withModelId(route, known.model_id)
@@ -589,7 +598,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
               Effect.retry({ schedule: retrySchedule, while: (error: BedrockError) => error.retryable })
             )
           const json = yield* Effect.try({
-            try: () => JSON.parse(decoder.decode(result.body)) as unknown,
+            try: () =>
+              mode.float32 ? parseFloat32Json(result.body) : (JSON.parse(decoder.decode(result.body)) as unknown),
             catch: () =>
               new ResponseDecodeError({
                 message: `Bedrock's response for ${spec.id} does not match the documented shape: the body is not JSON`,
@@ -662,6 +672,10 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     } satisfies EmbeddingResponse
   })
 
+  const embed = Effect.fn("Embeddings.embed")(function* (request: EmbeddingRequest.EmbeddingRequest) {
+    return yield* embedWith(request, { float32: false })
+  })
+
   /** The async route: one StartAsyncInvoke job per input; the response carries the invocation ARNs. */
   const submit = Effect.fnUntraced(function* (
     spec: ModelSpec.Any,
@@ -716,12 +730,20 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     group: ReadonlyArray<readonly [Media.InputItem, number]>
   ): Effect.Effect<ReadonlyArray<StreamItem>> => {
     const items = group.map(([item]) => item)
-    return embed({ ...request, input: items } as unknown as EmbeddingRequest.EmbeddingRequest).pipe(
+    // Vectors come back as Float32Arrays already (float32 mode); encoding_format does not apply.
+    const { encoding_format: _, ...rest } = request as Omit<EmbeddingRequest.EmbeddingRequest, "input"> & {
+      encoding_format?: unknown
+    }
+    return embedWith({ ...rest, input: items } as unknown as EmbeddingRequest.EmbeddingRequest, { float32: true }).pipe(
+      Effect.withSpan("Embeddings.embedStream.call"),
       Effect.map(
         (response): ReadonlyArray<StreamItem> =>
           response.data.map((d, j) => ({
             index: group[j]![1],
-            embedding: Float32Array.from(d.embedding as ReadonlyArray<number>),
+            embedding:
+              d.embedding instanceof Float32Array
+                ? d.embedding
+                : Float32Array.from(d.embedding as ReadonlyArray<number>),
             ...(j === 0 ? { tokens: response.usage.prompt_tokens, cost: response._hidden_params.response_cost } : {})
           }))
       ),

@@ -248,13 +248,16 @@ export type Any = ModelSpec<any, any, any>
 export const make = <Req, Res, P>(spec: ModelSpec<Req, Res, P>): ModelSpec<Req, Res, P> => spec
 
 const isVector = (u: unknown): u is ReadonlyArray<number> => {
+  // The engine's stream path reads vectors straight into Float32Arrays.
+  if (u instanceof Float32Array) return true
   if (!Array.isArray(u)) return false
   for (let i = 0; i < u.length; i++) if (typeof u[i] !== "number") return false
   return true
 }
 
 /**
- * One embedding in a response body: an array of numbers. Checked in one pass instead of one
+ * One embedding in a response body: an array of numbers (a `Float32Array` when the engine read
+ * the body for its stream path; specs pass vectors through unchanged). Checked in one pass instead of one
  * schema step per element — one response can hold 96 × 1536 of them, and a per-element decode
  * cost more CPU than the HTTP call (measured by `pnpm bench`).
  *

@@ -22,6 +22,8 @@ export * as Embeddings from "./Embeddings.ts"
 /** @since 0.1.0 */
 export * as Errors from "./Errors.ts"
 /** @since 0.1.0 */
+export * as Float32Json from "./Float32Json.ts"
+/** @since 0.1.0 */
 export * as Limiter from "./Limiter.ts"
 /** @since 0.1.0 */
 export * as Media from "./Media.ts"

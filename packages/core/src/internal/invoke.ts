@@ -258,12 +258,25 @@ export const makeInvoker = (options: InvokerOptions) => {
         finish(networkError(error))
       })
       req.once("response", (response) => {
+        // With a length, chunks are copied into one buffer as they come (a 2 MB body is held
+        // once, not as chunks plus their concatenation).
+        const length = Number(response.headers["content-length"] ?? Number.NaN)
+        const whole = Number.isSafeInteger(length) && length > 0 ? Buffer.allocUnsafe(length) : undefined
+        let filled = 0
         const chunks: Array<Buffer> = []
-        response.on("data", (chunk: Buffer) => chunks.push(chunk))
+        response.on("data", (chunk: Buffer) => {
+          if (whole !== undefined && filled + chunk.length <= whole.length) {
+            chunk.copy(whole, filled)
+            filled += chunk.length
+          } else chunks.push(chunk)
+        })
         response.once("error", (error: NodeJS.ErrnoException) => finish(networkError(error)))
         response.once("end", () => {
           const status = response.statusCode ?? 0
-          const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+          const data =
+            whole !== undefined && chunks.length === 0
+              ? whole.subarray(0, filled)
+              : Buffer.concat(whole === undefined ? chunks : [whole.subarray(0, filled), ...chunks])
           if (status < 200 || status >= 300) return finish(toWireError(status, response.headers, data))
           const count = headerValue(response.headers["x-amzn-bedrock-input-token-count"])
           finish({

@@ -1,0 +1,328 @@
+/**
+ * JSON from bytes, with number arrays read straight into `Float32Array`s.
+ *
+ * A Bedrock embedding response is mostly numbers: 96 × 1024 of them in a 2 MB body. `JSON.parse`
+ * needs the body as one string and builds a JS array of doubles per vector, all garbage once the
+ * vectors are copied to `Float32Array`s; under bulk load that garbage is most of the memory. This
+ * parser walks the bytes once and writes each array of numbers into a `Float32Array` of its exact
+ * length, so the vectors are the only large allocation. Everything else (objects, strings, other
+ * arrays) comes out as `JSON.parse` would give it.
+ *
+ * Numbers take Clinger's fast path — an integer mantissa of at most 15 digits scaled by an exact
+ * power of ten is one correctly rounded IEEE operation, the same double `JSON.parse` returns —
+ * and any other number (longer mantissas, large exponents) goes through `Number()`, so every
+ * value equals `Math.fround(JSON.parse(...))`. Numbers in mixed arrays stay doubles.
+ *
+ * @since 0.1.0
+ */
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const COMMA = 0x2c
+const COLON = 0x3a
+const OPEN_BRACE = 0x7b
+const CLOSE_BRACE = 0x7d
+const OPEN_BRACKET = 0x5b
+const CLOSE_BRACKET = 0x5d
+const MINUS = 0x2d
+const PLUS = 0x2b
+const DOT = 0x2e
+const ZERO = 0x30
+const NINE = 0x39
+
+const POWERS = Array.from({ length: 23 }, (_, i) => 10 ** i)
+const latin1 = new TextDecoder("latin1")
+const utf8 = new TextDecoder()
+
+/**
+ * Thrown for malformed input; the caller maps it to its own error.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class JsonSyntaxError extends Error {}
+
+/**
+ * Parses a JSON document from UTF-8 bytes; every non-empty array of numbers becomes a
+ * `Float32Array` of its length.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseFloat32Json = (bytes: Uint8Array): unknown => {
+  let at = 0
+  // Doubles, so a mixed array keeps exact numbers; a numbers-only array is narrowed once at its end.
+  let scratch = new Float64Array(4096)
+
+  const fail = (what: string): never => {
+    throw new JsonSyntaxError(`${what} at byte ${at}`)
+  }
+  const space = () => {
+    let c = bytes[at]
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = bytes[++at]
+  }
+  const isNumberStart = (c: number | undefined) => c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)
+
+  const number = (): number => {
+    // Local copies: the hot loop of a 2 MB body, kept out of the closure's context slots.
+    const b = bytes
+    let i = at
+    const start = i
+    let negative = false
+    if (b[i] === MINUS) {
+      negative = true
+      i++
+    }
+    let mantissa = 0
+    let digits = 0
+    let scale = 0
+    let c = b[i]
+    if (c === undefined || c < ZERO || c > NINE) {
+      at = i
+      return fail("expected a digit")
+    }
+    while (c !== undefined && c >= ZERO && c <= NINE) {
+      if (digits > 0 || c !== ZERO) digits++
+      mantissa = mantissa * 10 + (c - ZERO)
+      c = b[++i]
+    }
+    if (c === DOT) {
+      c = b[++i]
+      if (c === undefined || c < ZERO || c > NINE) {
+        at = i
+        return fail("expected a digit after the point")
+      }
+      while (c !== undefined && c >= ZERO && c <= NINE) {
+        if (digits > 0 || c !== ZERO) digits++
+        mantissa = mantissa * 10 + (c - ZERO)
+        scale--
+        c = b[++i]
+      }
+    }
+    if (c === 0x65 || c === 0x45) {
+      c = b[++i]
+      let expNegative = false
+      if (c === MINUS || c === PLUS) {
+        expNegative = c === MINUS
+        c = b[++i]
+      }
+      if (c === undefined || c < ZERO || c > NINE) {
+        at = i
+        return fail("expected an exponent")
+      }
+      let exponent = 0
+      while (c !== undefined && c >= ZERO && c <= NINE) {
+        exponent = exponent * 10 + (c - ZERO)
+        if (exponent > 10_000) exponent = 10_000
+        c = b[++i]
+      }
+      scale += expNegative ? -exponent : exponent
+    }
+    at = i
+    if (digits <= 15 && scale >= -22 && scale <= 22) {
+      const value = scale < 0 ? mantissa / POWERS[-scale]! : mantissa * POWERS[scale]!
+      return negative ? -value : value
+    }
+    return Number(latin1.decode(b.subarray(start, i)))
+  }
+
+  const string = (): string => {
+    const start = at
+    at++
+    let escaped = false
+    for (;;) {
+      const c = bytes[at]
+      if (c === undefined) fail("unterminated string")
+      if (c === QUOTE) break
+      if (c === BACKSLASH) {
+        escaped = true
+        at += 2
+      } else at++
+    }
+    at++
+    if (!escaped) {
+      let ascii = true
+      for (let i = start + 1; i < at - 1; i++) {
+        if (bytes[i]! >= 0x80) {
+          ascii = false
+          break
+        }
+      }
+      return ascii ? latin1.decode(bytes.subarray(start + 1, at - 1)) : utf8.decode(bytes.subarray(start + 1, at - 1))
+    }
+    return JSON.parse(utf8.decode(bytes.subarray(start, at))) as string
+  }
+
+  const literal = (text: string, result: unknown): unknown => {
+    for (let i = 0; i < text.length; i++) if (bytes[at + i] !== text.charCodeAt(i)) fail(`expected ${text}`)
+    at += text.length
+    return result
+  }
+
+  /**
+   * Reads the numbers of an array into `scratch`, from its first number to its `]`: the count, or
+   * `-(count + 1)` when a non-number follows a comma (then `at` is at that value). One loop with
+   * local variables: this is where a 2 MB body spends its time.
+   */
+  const numbers = (): number => {
+    const b = bytes
+    let i = at
+    let n = 0
+    let out = scratch
+    for (;;) {
+      const start = i
+      let negative = false
+      let c = b[i]
+      if (c === MINUS) {
+        negative = true
+        c = b[++i]
+      }
+      let mantissa = 0
+      let digits = 0
+      let scale = 0
+      if (c === undefined || c < ZERO || c > NINE) {
+        at = i
+        return fail("expected a digit")
+      }
+      while (c !== undefined && c >= ZERO && c <= NINE) {
+        if (digits > 0 || c !== ZERO) digits++
+        mantissa = mantissa * 10 + (c - ZERO)
+        c = b[++i]
+      }
+      if (c === DOT) {
+        c = b[++i]
+        if (c === undefined || c < ZERO || c > NINE) {
+          at = i
+          return fail("expected a digit after the point")
+        }
+        while (c !== undefined && c >= ZERO && c <= NINE) {
+          if (digits > 0 || c !== ZERO) digits++
+          mantissa = mantissa * 10 + (c - ZERO)
+          scale--
+          c = b[++i]
+        }
+      }
+      let value: number
+      if (c === 0x65 || c === 0x45) {
+        // Exponents are rare in embeddings: the general reader.
+        at = start
+        value = number()
+        i = at
+        c = b[i]
+      } else if (digits <= 15 && scale >= -22) {
+        value = scale < 0 ? mantissa / POWERS[-scale]! : mantissa
+        if (negative) value = -value
+      } else {
+        value = Number(latin1.decode(b.subarray(start, i)))
+      }
+      if (n === out.length) {
+        const bigger = new Float64Array(out.length * 2)
+        bigger.set(out)
+        out = bigger
+        scratch = bigger
+      }
+      out[n++] = value
+      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i]
+      if (c === CLOSE_BRACKET) {
+        at = i + 1
+        return n
+      }
+      if (c !== COMMA) {
+        at = i
+        return fail("expected , or ]")
+      }
+      c = b[++i]
+      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i]
+      if (!(c === MINUS || (c !== undefined && c >= ZERO && c <= NINE))) {
+        at = i
+        return -n - 1
+      }
+    }
+  }
+
+  const array = (): unknown => {
+    at++
+    space()
+    if (bytes[at] === CLOSE_BRACKET) {
+      at++
+      return []
+    }
+    if (isNumberStart(bytes[at])) {
+      const n = numbers()
+      if (n >= 0) return new Float32Array(scratch.subarray(0, n))
+      // A mixed array: go on as JSON.parse would, with the numbers read so far.
+      return rest(Array.from(scratch.subarray(0, -n - 1)))
+    }
+    return rest([])
+  }
+
+  const rest = (items: Array<unknown>): Array<unknown> => {
+    for (;;) {
+      items.push(value())
+      space()
+      const c = bytes[at]
+      if (c === CLOSE_BRACKET) {
+        at++
+        return items
+      }
+      if (c !== COMMA) fail("expected , or ]")
+      at++
+      space()
+    }
+  }
+
+  const object = (): Record<string, unknown> => {
+    at++
+    const result: Record<string, unknown> = {}
+    space()
+    if (bytes[at] === CLOSE_BRACE) {
+      at++
+      return result
+    }
+    for (;;) {
+      space()
+      if (bytes[at] !== QUOTE) fail("expected a key")
+      const key = string()
+      space()
+      if (bytes[at] !== COLON) fail("expected :")
+      at++
+      space()
+      result[key] = value()
+      space()
+      const c = bytes[at]
+      if (c === CLOSE_BRACE) {
+        at++
+        return result
+      }
+      if (c !== COMMA) fail("expected , or }")
+      at++
+    }
+  }
+
+  const value = (): unknown => {
+    space()
+    const c = bytes[at]
+    switch (c) {
+      case OPEN_BRACE:
+        return object()
+      case OPEN_BRACKET:
+        return array()
+      case QUOTE:
+        return string()
+      case 0x74:
+        return literal("true", true)
+      case 0x66:
+        return literal("false", false)
+      case 0x6e:
+        return literal("null", null)
+      default:
+        if (isNumberStart(c)) return number()
+        return fail("unexpected character")
+    }
+  }
+
+  const result = value()
+  space()
+  if (at !== bytes.length) fail("unexpected data after the value")
+  return result
+}
