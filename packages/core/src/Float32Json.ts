@@ -8,9 +8,9 @@
  * length, so the vectors are the only large allocation. Everything else (objects, strings, other
  * arrays) comes out as `JSON.parse` would give it.
  *
- * Numbers take Clinger's fast path — an integer mantissa of at most 15 digits scaled by an exact
- * power of ten is one correctly rounded IEEE operation, the same double `JSON.parse` returns —
- * and any other number (longer mantissas, large exponents) goes through `Number()`, so every
+ * Numbers in arrays take Clinger's fast path — an integer mantissa of at most 15 digits scaled by
+ * an exact power of ten is one correctly rounded IEEE operation, the same double `JSON.parse`
+ * returns — and any other number (exponents, longer mantissas) goes through `Number()`, so every
  * value equals `Math.fround(JSON.parse(...))`. Numbers in mixed arrays stay doubles.
  *
  * @since 0.1.0
@@ -31,6 +31,7 @@ const ZERO = 0x30
 const NINE = 0x39
 
 const POWERS = Array.from({ length: 23 }, (_, i) => 10 ** i)
+const numberToken = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/
 const latin1 = new TextDecoder("latin1")
 const utf8 = new TextDecoder()
 
@@ -63,67 +64,21 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
   }
   const isNumberStart = (c: number | undefined) => c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)
 
+  /**
+   * One number, read exactly (`Number` of its token): numbers outside arrays of numbers, and the
+   * rare ones the fast loop of `numbers` leaves (exponents, long mantissas).
+   */
   const number = (): number => {
-    // Local copies: the hot loop of a 2 MB body, kept out of the closure's context slots.
-    const b = bytes
-    let i = at
-    const start = i
-    let negative = false
-    if (b[i] === MINUS) {
-      negative = true
-      i++
-    }
-    let mantissa = 0
-    let digits = 0
-    let scale = 0
-    let c = b[i]
-    if (c === undefined || c < ZERO || c > NINE) {
-      at = i
-      return fail("expected a digit")
-    }
-    while (c !== undefined && c >= ZERO && c <= NINE) {
-      if (digits > 0 || c !== ZERO) digits++
-      mantissa = mantissa * 10 + (c - ZERO)
-      c = b[++i]
-    }
-    if (c === DOT) {
-      c = b[++i]
-      if (c === undefined || c < ZERO || c > NINE) {
-        at = i
-        return fail("expected a digit after the point")
-      }
-      while (c !== undefined && c >= ZERO && c <= NINE) {
-        if (digits > 0 || c !== ZERO) digits++
-        mantissa = mantissa * 10 + (c - ZERO)
-        scale--
-        c = b[++i]
-      }
-    }
-    if (c === 0x65 || c === 0x45) {
-      c = b[++i]
-      let expNegative = false
-      if (c === MINUS || c === PLUS) {
-        expNegative = c === MINUS
-        c = b[++i]
-      }
-      if (c === undefined || c < ZERO || c > NINE) {
-        at = i
-        return fail("expected an exponent")
-      }
-      let exponent = 0
-      while (c !== undefined && c >= ZERO && c <= NINE) {
-        exponent = exponent * 10 + (c - ZERO)
-        if (exponent > 10_000) exponent = 10_000
-        c = b[++i]
-      }
-      scale += expNegative ? -exponent : exponent
-    }
-    at = i
-    if (digits <= 15 && scale >= -22 && scale <= 22) {
-      const value = scale < 0 ? mantissa / POWERS[-scale]! : mantissa * POWERS[scale]!
-      return negative ? -value : value
-    }
-    return Number(latin1.decode(b.subarray(start, i)))
+    const start = at
+    let c = bytes[at]
+    while (
+      c !== undefined &&
+      ((c >= ZERO && c <= NINE) || c === MINUS || c === PLUS || c === DOT || c === 0x65 || c === 0x45)
+    )
+      c = bytes[++at]
+    const token = latin1.decode(bytes.subarray(start, at))
+    if (!numberToken.test(token)) fail(`"${token}" is not a number`)
+    return Number(token)
   }
 
   const string = (): string => {
@@ -203,17 +158,15 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
         }
       }
       let value: number
-      if (c === 0x65 || c === 0x45) {
-        // Exponents are rare in embeddings: the general reader.
+      if (c === 0x65 || c === 0x45 || digits > 15 || scale < -22) {
+        // Exponents and long mantissas: the exact reader.
         at = start
         value = number()
         i = at
         c = b[i]
-      } else if (digits <= 15 && scale >= -22) {
+      } else {
         value = scale < 0 ? mantissa / POWERS[-scale]! : mantissa
         if (negative) value = -value
-      } else {
-        value = Number(latin1.decode(b.subarray(start, i)))
       }
       if (n === out.length) {
         const bigger = new Float64Array(out.length * 2)

@@ -45,7 +45,9 @@ describe("parseFloat32Json", () => {
     }
     const edge = ["0", "-0", "1e-7", "1E+3", "5e-324", "1.7976931348623157e308", "123456789012345678", "3.4028235e38"]
     const read = Float32Json.parseFloat32Json(bytes(`[${edge.join(", ")}]`)) as Float32Array
-    edge.forEach((text, i) => assert.isTrue(Object.is(read[i], Math.fround(Number(text))), text))
+    edge.forEach((text, i) => {
+      assert.isTrue(Object.is(read[i], Math.fround(Number(text))), text)
+    })
   })
 
   it("gives everything else as JSON.parse does: objects, strings with escapes and UTF-8, literals, mixed arrays", () => {
