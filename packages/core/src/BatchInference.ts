@@ -63,8 +63,6 @@ export interface JobOptions extends Target.Params {
   readonly timeoutHours?: number | undefined
   /** Records per input file; default 50 000. */
   readonly recordsPerFile?: number | undefined
-  /** The Bedrock control-plane endpoint (else `AWS_ENDPOINT_URL_BEDROCK`, then `AWS_ENDPOINT_URL`). */
-  readonly aws_bedrock_endpoint?: string | undefined
 }
 
 /**
@@ -131,7 +129,7 @@ export interface Service {
     job: JobOptions
   ) => Effect.Effect<Submitted, Failure | InvalidRequestError>
   /** GetModelInvocationJob. The region comes from the ARN unless given. */
-  readonly status: (jobArn: string, params?: JobOptions | Target.Params) => Effect.Effect<JobStatus, Failure>
+  readonly status: (jobArn: string, params?: Target.Params) => Effect.Effect<JobStatus, Failure>
   /** Polls until the job ends; fails with `AsyncJobFailedError` unless it completed. */
   readonly await: (
     jobArn: string,
@@ -163,11 +161,6 @@ const terminal = new Set(["Completed", "Failed", "Stopped", "Expired", "Partiall
 /** Record ids: `R` and the call's position, eleven alphanumerics as Bedrock's examples have. */
 const recordId = (call: number) => `R${String(call).padStart(10, "0")}`
 
-const env = (name: string): string | undefined => {
-  const value = process.env[name]
-  return value === undefined || value.length === 0 ? undefined : value
-}
-
 const trimSlash = (uri: string) => uri.replace(/\/+$/, "")
 
 /**
@@ -190,14 +183,9 @@ export const make = Effect.gen(function* () {
     })
   )
 
-  const control = Effect.fnUntraced(function* (params: JobOptions | Target.Params, region: string | undefined) {
-    const target = yield* Target.runtime(params, region).pipe(withCredentials)
-    const endpoint =
-      ("aws_bedrock_endpoint" in params ? params.aws_bedrock_endpoint : undefined) ??
-      env("AWS_ENDPOINT_URL_BEDROCK") ??
-      env("AWS_ENDPOINT_URL") ??
-      params.aws_bedrock_runtime_endpoint ??
-      env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+  const control = Effect.fnUntraced(function* (params: Target.Params, region: string | undefined) {
+    const target = yield* Target.control(params, region).pipe(withCredentials)
+    const endpoint = target.endpoint
     const key = `${target.region}\u0000${endpoint ?? ""}\u0000${target.auth.cacheKey}`
     let client = clients.get(key)
     if (client === undefined) {
@@ -349,10 +337,7 @@ export const make = Effect.gen(function* () {
     } satisfies Submitted
   })
 
-  const status = Effect.fn("BatchInference.status")(function* (
-    jobArn: string,
-    params: JobOptions | Target.Params = {}
-  ) {
+  const status = Effect.fn("BatchInference.status")(function* (jobArn: string, params: Target.Params = {}) {
     const { region, jobId } = yield* checkArn(jobArn)
     const { send } = yield* control(params, params.aws_region_name ?? region)
     const job = yield* send((client) => client.send(new GetModelInvocationJobCommand({ jobIdentifier: jobArn })))
@@ -397,13 +382,13 @@ export const make = Effect.gen(function* () {
   ) {
     const { route, spec, planned, kept, rejected } = yield* prepare(request)
     const original = (index: number) => (kept === undefined ? index : kept[index]!)
-    const done = yield* status(jobArn, request as Target.Params)
-    const storeTarget = yield* Target.objectStore(request as Target.Params, arnPattern.exec(jobArn)![1]!).pipe(
-      withCredentials
-    )
+    const params = request as Target.Params
+    const { region } = yield* checkArn(jobArn)
+    const done = yield* status(jobArn, params)
+    const storeTarget = yield* Target.objectStore(params, region).pipe(withCredentials)
+    // One `.out` per input file; the manifest is the job's summary, not records.
     const files = (yield* store.list(`${done.outputUri}/`, storeTarget)).filter(
-      (object) =>
-        object.uri.endsWith(".jsonl.out") || (object.uri.endsWith(".out") && !object.uri.endsWith("manifest.json.out"))
+      (object) => object.uri.endsWith(".out") && !object.uri.endsWith("manifest.json.out")
     )
     const byCall = new Map<number, { readonly output?: unknown; readonly error?: string }>()
     for (const file of files) {

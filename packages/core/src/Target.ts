@@ -22,6 +22,8 @@ export interface Params extends AwsCredentials.AuthParams {
   readonly aws_bedrock_runtime_endpoint?: string | undefined
   /** A custom S3 endpoint, for reading async outputs (else `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`). */
   readonly aws_s3_endpoint?: string | undefined
+  /** A custom Bedrock control-plane endpoint, for batch inference jobs (else `AWS_ENDPOINT_URL_BEDROCK`, then `AWS_ENDPOINT_URL`, then the runtime endpoint). */
+  readonly aws_bedrock_endpoint?: string | undefined
 }
 
 const env = (name: string): string | undefined => {
@@ -67,6 +69,21 @@ export const runtime = Effect.fnUntraced(function* (params: Params, fromModel?: 
     params.aws_bedrock_runtime_endpoint ?? env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") ?? env("AWS_ENDPOINT_URL")
   const auth = yield* credentials.resolve(params, resolved)
   return { region: resolved, endpoint, auth } satisfies BedrockRuntime.Target
+})
+
+/**
+ * The Bedrock control-plane target (batch inference jobs): the runtime target's region and
+ * identity, with the control-plane endpoint. A custom runtime endpoint stands for both when no
+ * control-plane one is given (the emulator serves both).
+ *
+ * @category resolution
+ * @since 0.1.0
+ */
+export const control = Effect.fnUntraced(function* (params: Params, fromModel?: string) {
+  const target = yield* runtime(params, fromModel)
+  const endpoint =
+    params.aws_bedrock_endpoint ?? env("AWS_ENDPOINT_URL_BEDROCK") ?? env("AWS_ENDPOINT_URL") ?? target.endpoint
+  return { ...target, endpoint } satisfies BedrockRuntime.Target
 })
 
 /**

@@ -115,10 +115,32 @@ const countLines = async (file: string): Promise<number> => {
 const progressBar = (format: string) =>
   new SingleBar({ format, stream: process.stderr, hideCursor: true, noTTYOutput: false }, Presets.shades_classic)
 
+/**
+ * One non-blank input line (the `at`-th, from 0): its id (the position when it has none) and
+ * text, or `undefined` when the id is already done.
+ */
+const readInput = (
+  options: Options,
+  line: string,
+  at: number,
+  done: ReadonlySet<string>
+): { readonly id: string; readonly text: string } | undefined => {
+  const field = options.field ?? "text"
+  let record: Record<string, unknown>
+  try {
+    record = JSON.parse(line) as Record<string, unknown>
+  } catch {
+    throw new Error(`${options.input}:${at + 1}: not a JSON object`)
+  }
+  const id = String(record[options.idField ?? "id"] ?? at)
+  if (done.has(id)) return undefined
+  const text = record[field]
+  if (typeof text !== "string") throw new Error(`${options.input}:${at + 1}: field "${field}" is not a string`)
+  return { id, text }
+}
+
 /** The inputs of the file not yet in the output, in file order. */
 const pendingInputs = async (options: Options, done: ReadonlySet<string>) => {
-  const field = options.field ?? "text"
-  const idField = options.idField ?? "id"
   const ids: Array<string> = []
   const texts: Array<string> = []
   let at = 0
@@ -127,19 +149,10 @@ const pendingInputs = async (options: Options, done: ReadonlySet<string>) => {
     crlfDelay: Number.POSITIVE_INFINITY
   })) {
     if (line.trim().length === 0) continue
-    at++
-    let record: Record<string, unknown>
-    try {
-      record = JSON.parse(line) as Record<string, unknown>
-    } catch {
-      throw new Error(`${options.input}:${at}: not a JSON object`)
-    }
-    const id = String(record[idField] ?? at - 1)
-    if (done.has(id)) continue
-    const text = record[field]
-    if (typeof text !== "string") throw new Error(`${options.input}:${at}: field "${field}" is not a string`)
-    ids.push(id)
-    texts.push(text)
+    const input = readInput(options, line, at++, done)
+    if (input === undefined) continue
+    ids.push(input.id)
+    texts.push(input.text)
   }
   return { ids, texts, total: at }
 }
@@ -232,8 +245,6 @@ export const run = async (options: Options): Promise<Summary> => {
     return runBatch(options, options.batch)
   }
   const started = performance.now()
-  const field = options.field ?? "text"
-  const idField = options.idField ?? "id"
   const done = resume(options.output)
   const total = await countLines(options.input)
   const showBar = options.progress ?? process.stderr.isTTY === true
@@ -260,19 +271,10 @@ export const run = async (options: Options): Promise<Summary> => {
   ).pipe(
     Stream.filterMap((line: string) => {
       if (line.trim().length === 0) return Result.fail(undefined)
-      const at = lineNumber++
-      let record: Record<string, unknown>
-      try {
-        record = JSON.parse(line) as Record<string, unknown>
-      } catch {
-        throw new Error(`${options.input}:${at + 1}: not a JSON object`)
-      }
-      const id = String(record[idField] ?? at)
-      if (done.has(id)) return Result.fail(undefined)
-      const text = record[field]
-      if (typeof text !== "string") throw new Error(`${options.input}:${at + 1}: field "${field}" is not a string`)
-      pending.set(fed++, id)
-      return Result.succeed(text)
+      const input = readInput(options, line, lineNumber++, done)
+      if (input === undefined) return Result.fail(undefined)
+      pending.set(fed++, input.id)
+      return Result.succeed(input.text)
     })
   )
   try {
