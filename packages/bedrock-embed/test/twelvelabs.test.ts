@@ -5,6 +5,8 @@ import { InvalidRequestError } from "bedrock-embed"
 import { Schedule } from "effect"
 import { tinyPng, upload, useClient } from "./emulator.ts"
 
+const tinyPngUrl = () => `data:image/png;base64,${tinyPng()}`
+
 const ctx = useClient({ asyncDelayMs: 50 })
 
 beforeAll(async () => {
@@ -15,6 +17,172 @@ beforeAll(async () => {
 
 const vec = (d: { embedding: unknown }) => d.embedding as ReadonlyArray<number>
 const fast = Schedule.spaced("25 millis")
+
+const M30_SYNC = "bedrock/us.twelvelabs.marengo-embed-3-0-v1:0"
+const OWNER = "123456789012"
+
+describe("Marengo 3.0's whole sync surface", () => {
+  it("text_image with media_source (LiteLLM's spelling) and with a { text, image } pair: the same body", async () => {
+    const a = await ctx.client.embedding({
+      model: M30_SYNC,
+      input: "man walking a dog",
+      input_type: "text_image",
+      media_source: "s3://media/photo.png",
+      bucketOwner: OWNER,
+      ...ctx.params
+    })
+    const b = await ctx.client.embedding({
+      model: M30_SYNC,
+      input: [{ text: "man walking a dog", image: "s3://media/photo.png" }],
+      bucketOwner: OWNER,
+      ...ctx.params
+    })
+    const expected = {
+      inputType: "text_image",
+      text_image: {
+        inputText: "man walking a dog",
+        mediaSource: { s3Location: { uri: "s3://media/photo.png", bucketOwner: OWNER } }
+      }
+    }
+    assert.deepStrictEqual(
+      ctx.emulator.invocations.map((i) => i.body),
+      [expected, expected]
+    )
+    assert.deepStrictEqual(vec(a.data[0]!), vec(b.data[0]!))
+    assert.strictEqual(vec(a.data[0]!).length, 512)
+  })
+
+  it("multi_input: named media_sources referenced as <@name>, flattened in order, a query billed", async () => {
+    const png = tinyPng()
+    const r = await ctx.client.embedding({
+      model: M30_SYNC,
+      input: "<@person> walking a dog with <@dog>",
+      input_type: "multi_input",
+      media_sources: { person: "s3://media/photo.png", dog: `data:image/png;base64,${png}` },
+      bucketOwner: OWNER,
+      ...ctx.params
+    })
+    assert.deepStrictEqual(ctx.emulator.invocations[0]!.body, {
+      inputType: "multi_input",
+      multi_input: {
+        inputText: "<@person> walking a dog with <@dog>",
+        mediaSources: [
+          { name: "person", mediaType: "image", s3Location: { uri: "s3://media/photo.png", bucketOwner: OWNER } },
+          { name: "dog", mediaType: "image", base64String: png }
+        ]
+      }
+    })
+    assert.strictEqual(vec(r.data[0]!).length, 512)
+    assert.strictEqual(r.usage.prompt_tokens_details?.query_count, 1)
+    assert.closeTo(r._hidden_params.response_cost, 0.00007, 1e-12)
+  })
+
+  it("refuses a <@name> media_sources does not name, s3:// media without bucketOwner, and a missing media_source, before any call", async () => {
+    const cases: ReadonlyArray<readonly [Record<string, unknown>, string]> = [
+      [
+        { input: "<@cat> on a mat", input_type: "multi_input", media_sources: { dog: tinyPngUrl() } },
+        "input[0]: references <@cat>, which media_sources does not name (it names dog)"
+      ],
+      [
+        { input: "a duck", input_type: "multi_input", media_sources: { img1: "s3://media/photo.png" } },
+        "s3:// media requires the 'bucketOwner' parameter, the account id that owns the bucket"
+      ],
+      [
+        { input: "a duck", input_type: "multi_input" },
+        "Input type 'multi_input' requires a non-empty 'media_sources' mapping"
+      ],
+      [{ input: "a duck", input_type: "text_image" }, "Input type 'text_image' requires the 'media_source' parameter"],
+      [{ input: "s3://media/photo.png", input_type: "image" }, "s3:// media requires the 'bucketOwner' parameter"]
+    ]
+    for (const [request, message] of cases) {
+      const error = await ctx.client
+        .embedding({ model: M30_SYNC, ...request, ...ctx.params } as never)
+        .catch((e: unknown) => e)
+      assert.instanceOf(error, InvalidRequestError, message)
+      assert.include((error as Error).message, message)
+    }
+    assert.strictEqual(ctx.emulator.invocations.length, 0)
+  })
+
+  it("accepts input_type and LiteLLM's inputType for every sync kind; lists input_type as supported", async () => {
+    for (const [inputType, input] of [
+      ["text", "hello"],
+      ["image", tinyPngUrl()]
+    ] as const) {
+      const r = await ctx.client.embedding({ model: M30_SYNC, input, input_type: inputType, ...ctx.params })
+      assert.strictEqual(vec(r.data[0]!).length, 512)
+      await ctx.client.embedding({ model: M30_SYNC, input, inputType, ...ctx.params })
+    }
+    assert.deepStrictEqual(
+      ctx.emulator.invocations.map((i) => (i.body as { inputType: string }).inputType),
+      ["text", "text", "image", "image"]
+    )
+    const error = await ctx.client
+      .embedding({ model: M30_SYNC, input: "x", nonsense: 1, ...ctx.params } as never)
+      .catch((e: unknown) => e)
+    assert.include((error as Error).message, "Supported parameters: encoding_format, input_type, bucketOwner")
+  })
+
+  it("refuses async-only parameters on text and image inputs naming them, or drops them with drop_params", async () => {
+    const error = await ctx.client
+      .embedding({ model: M30_SYNC, input: "hello", startSec: 0, embeddingOption: ["visual"], ...ctx.params })
+      .catch((e: unknown) => e)
+    assert.instanceOf(error, InvalidRequestError)
+    assert.include(
+      (error as Error).message,
+      "Input type 'text' does not accept startSec, embeddingOption; set drop_params to drop them"
+    )
+    assert.strictEqual((error as InvalidRequestError).param, "startSec")
+    const r27 = await ctx.client
+      .embedding({ model: "bedrock/us.twelvelabs.marengo-embed-2-7-v1:0", input: "hello", lengthSec: 5, ...ctx.params })
+      .catch((e: unknown) => e)
+    assert.include((r27 as Error).message, "Input type 'text' does not accept lengthSec")
+    assert.strictEqual(ctx.emulator.invocations.length, 0)
+    await ctx.client.embedding({
+      model: M30_SYNC,
+      input: "hello",
+      startSec: 0,
+      embeddingOption: ["visual"],
+      textTruncate: "end",
+      drop_params: true,
+      ...ctx.params
+    })
+    assert.deepStrictEqual(ctx.emulator.invocations[0]!.body, { inputType: "text", text: { inputText: "hello" } })
+  })
+
+  it("bills a text query and an image: query_count and image_count, priced", async () => {
+    const text = await ctx.client.embedding({ model: M30_SYNC, input: "a query", ...ctx.params })
+    assert.strictEqual(text.usage.prompt_tokens_details?.query_count, 1)
+    assert.closeTo(text._hidden_params.response_cost, 0.00007, 1e-12)
+    const image = await ctx.client.embedding({ model: M30_SYNC, input: tinyPngUrl(), ...ctx.params })
+    assert.deepStrictEqual(image.usage.prompt_tokens_details, { image_count: 1 })
+    assert.closeTo(image._hidden_params.response_cost, 0.0001, 1e-12)
+  })
+})
+
+describe("Marengo model ids as Bedrock has them", () => {
+  it("refuses 2.7 by its base id on the sync route and a profile on the async route, before any call", async () => {
+    const sync = await ctx.client
+      .embedding({ model: "bedrock/twelvelabs.marengo-embed-2-7-v1:0", input: "x", ...ctx.params })
+      .catch((e: unknown) => e)
+    assert.instanceOf(sync, InvalidRequestError)
+    assert.include((sync as Error).message, 'use "bedrock/us.twelvelabs.marengo-embed-2-7-v1:0"')
+    const async = await ctx.client
+      .embedding({
+        model: "bedrock/async_invoke/us.twelvelabs.marengo-embed-3-0-v1:0",
+        input: "s3://media/clip.mp4",
+        input_type: "video",
+        output_s3_uri: "s3://results/m/",
+        bucketOwner: OWNER,
+        ...ctx.params
+      })
+      .catch((e: unknown) => e)
+    assert.instanceOf(async, InvalidRequestError)
+    assert.include((async as Error).message, '"bedrock/async_invoke/twelvelabs.marengo-embed-3-0-v1:0"')
+    assert.strictEqual(ctx.emulator.invocations.length, 0)
+    assert.strictEqual(ctx.emulator.jobs().length, 0)
+  })
+})
 
 describe("Marengo synchronously", () => {
   it("2.7 through a us. profile: texts in order, one call each, ids unchanged on the wire", async () => {

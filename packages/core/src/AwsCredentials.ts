@@ -36,6 +36,10 @@ export interface AuthParams {
   readonly aws_session_name?: string | undefined
   readonly aws_web_identity_token?: string | undefined
   readonly aws_external_id?: string | undefined
+  /** A custom STS endpoint for assuming `aws_role_name` (VPC endpoints, FIPS). */
+  readonly aws_sts_endpoint?: string | undefined
+  /** Session tags of the assumed role: `[{ Key, Value }]`. */
+  readonly aws_session_tags?: ReadonlyArray<{ readonly Key: string; readonly Value: string }> | undefined
   /** A Bedrock API key, sent as `Authorization: Bearer …` instead of SigV4. */
   readonly api_key?: string | undefined
 }
@@ -154,6 +158,8 @@ export const make = (env: NodeJS.ProcessEnv = process.env): Service => {
       const role = nonEmpty(params.aws_role_name)
       const sessionName = nonEmpty(params.aws_session_name) ?? `bedrock-embed-${Date.now()}`
       const webToken = nonEmpty(params.aws_web_identity_token)
+      const stsEndpoint = nonEmpty(params.aws_sts_endpoint)
+      const stsConfig = { region, ...(stsEndpoint === undefined ? {} : { endpoint: stsEndpoint }) }
 
       if (webToken !== undefined) {
         if (role === undefined) {
@@ -164,12 +170,12 @@ export const make = (env: NodeJS.ProcessEnv = process.env): Service => {
           )
         }
         return Effect.succeed(
-          sigv4(`web:${digest(role, webToken, params.aws_session_name)}`, "aws_web_identity_token", () =>
+          sigv4(`web:${digest(role, webToken, params.aws_session_name, stsEndpoint)}`, "aws_web_identity_token", () =>
             fromWebToken({
               roleArn: role,
               webIdentityToken: webToken,
               roleSessionName: sessionName,
-              clientConfig: { region }
+              clientConfig: stsConfig
             })
           )
         )
@@ -178,17 +184,28 @@ export const make = (env: NodeJS.ProcessEnv = process.env): Service => {
         const master = staticKeys ?? (profile === undefined ? fromNodeProviderChain() : fromIni({ profile }))
         return Effect.succeed(
           sigv4(
-            `role:${digest(role, params.aws_session_name, params.aws_external_id, keyId, secret, profile, region)}`,
+            `role:${digest(
+              role,
+              params.aws_session_name,
+              params.aws_external_id,
+              keyId,
+              secret,
+              profile,
+              region,
+              stsEndpoint,
+              params.aws_session_tags === undefined ? undefined : JSON.stringify(params.aws_session_tags)
+            )}`,
             "aws_role_name",
             () =>
               fromTemporaryCredentials({
                 params: {
                   RoleArn: role,
                   RoleSessionName: sessionName,
-                  ...(params.aws_external_id === undefined ? {} : { ExternalId: params.aws_external_id })
+                  ...(params.aws_external_id === undefined ? {} : { ExternalId: params.aws_external_id }),
+                  ...(params.aws_session_tags === undefined ? {} : { Tags: [...params.aws_session_tags] })
                 },
                 masterCredentials: master,
-                clientConfig: { region }
+                clientConfig: stsConfig
               })
           )
         )

@@ -23,7 +23,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler"
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import * as AwsCredentials from "./AwsCredentials.ts"
 import * as EmbeddingRequest from "./EmbeddingRequest.ts"
-import { decodeResponse, plan, type StreamItem } from "./Embeddings.ts"
+import { decodeResponse, plan, resolveModel, type StreamItem } from "./Embeddings.ts"
 import {
   AsyncJobFailedError,
   AsyncJobTimeoutError,
@@ -37,7 +37,6 @@ import {
 } from "./Errors.ts"
 import { fromSdk } from "./internal/awsErrors.ts"
 import { sdkAuth } from "./internal/sdkAuth.ts"
-import * as ModelRoute from "./ModelRoute.ts"
 import type * as ModelSpec from "./ModelSpec.ts"
 import * as ObjectStore from "./ObjectStore.ts"
 import * as Pricing from "./Pricing.ts"
@@ -222,9 +221,7 @@ export const make = Effect.gen(function* () {
   /** The spec and the plan of a request, checked for batch inference. */
   const prepare = Effect.fnUntraced(function* (request: EmbeddingRequest.EmbeddingRequest) {
     const decoded = yield* EmbeddingRequest.decode(request)
-    let route = yield* Effect.fromResult(ModelRoute.parse(decoded.known.model))
-    if (decoded.known.model_id !== undefined) route = ModelRoute.withModelId(route, decoded.known.model_id)
-    const spec = yield* registry.resolve(route)
+    const { route, spec } = yield* resolveModel(registry, decoded.known)
     if (spec.capabilities.batchInference !== true) {
       const able = registry
         .specs()
@@ -395,7 +392,11 @@ export const make = Effect.gen(function* () {
       const text = yield* store.getText(file.uri, storeTarget)
       for (const line of text.split("\n")) {
         if (line.trim().length === 0) continue
-        let record: { recordId?: unknown; modelOutput?: unknown; error?: { errorMessage?: unknown } }
+        let record: {
+          recordId?: unknown
+          modelOutput?: unknown
+          error?: { errorCode?: unknown; errorMessage?: unknown }
+        }
         try {
           record = JSON.parse(line) as typeof record
         } catch {
@@ -410,7 +411,14 @@ export const make = Effect.gen(function* () {
           id,
           record.modelOutput !== undefined
             ? { output: record.modelOutput }
-            : { error: String(record.error?.errorMessage ?? "Bedrock reported an error for this record") }
+            : {
+                error: [
+                  record.error?.errorCode === undefined ? undefined : `error ${String(record.error.errorCode)}`,
+                  String(record.error?.errorMessage ?? "Bedrock reported an error for this record")
+                ]
+                  .filter((part) => part !== undefined)
+                  .join(": ")
+              }
         )
       }
     }
@@ -448,7 +456,7 @@ export const make = Effect.gen(function* () {
       })
     }
     items.sort((a, b) => a.index - b.index)
-    const usage: ModelSpec.Usage = { inputTokens: tokens, images, videoSeconds: 0, audioSeconds: 0 }
+    const usage: ModelSpec.Usage = { inputTokens: tokens, images, videoSeconds: 0, audioSeconds: 0, queries: 0 }
     return { items, tokens, cost: pricing.cost(spec, usage) / 2 } satisfies Results
   })
 

@@ -22,6 +22,7 @@ import * as ModelRoute from "./ModelRoute.ts"
 import type * as ModelSpec from "./ModelSpec.ts"
 import * as ObjectStore from "./ObjectStore.ts"
 import * as ProviderRegistry from "./ProviderRegistry.ts"
+import { vectorFault } from "./internal/integrity.ts"
 import * as Target from "./Target.ts"
 
 /**
@@ -60,7 +61,13 @@ export interface BatchStatus {
 export interface BatchEmbedding {
   readonly object: "embedding"
   readonly index: number
+  /** The vector; empty when the segment failed (see `status`). */
   readonly embedding: ReadonlyArray<number>
+  /** `succeeded`, or `failed` for a segment the model refused: `failure_reason` and `failure_message` say why. */
+  readonly status: "succeeded" | "failed"
+  /** Bedrock's code for a failed segment, e.g. `RAI_VIOLATION_INPUT_TEXT_DEFLECTION`. */
+  readonly failure_reason?: string
+  readonly failure_message?: string
   /** `text`, `image`, `video`, `audio`, `audio_video`, or the model's own label (`visual-text`, …). */
   readonly modality: string
   readonly segment_index?: number
@@ -121,6 +128,8 @@ export interface ListFilter {
   readonly limit?: number | undefined
   /** The `next_token` of a previous page. */
   readonly after?: string | undefined
+  /** By submission time: `desc` (newest first, the default) or `asc`. */
+  readonly order?: "asc" | "desc" | undefined
 }
 
 /**
@@ -321,6 +330,32 @@ export const make = Effect.fnUntraced(function* () {
     )
     const decoded = spec.async.decode(files)
     if ("failure" in decoded) return yield* decodeError(decoded.failure)
+    const failed = decoded.segments.filter((segment) => segment.status === "FAILURE")
+    if (decoded.segments.length > 0 && failed.length === decoded.segments.length) {
+      return yield* new AsyncJobFailedError({
+        message: `Async job ${id} (${modelId}) completed, but every segment failed: ${failed
+          .slice(0, 5)
+          .map(
+            (segment) =>
+              `segment ${segment.segmentIndex ?? "?"} ${segment.failureReason ?? "FAILURE"}${segment.message === undefined ? "" : ` (${segment.message})`}`
+          )
+          .join("; ")}${failed.length > 5 ? `; and ${failed.length - 5} more` : ""}`,
+        invocationArn: id
+      })
+    }
+    // Every vector has the job's dimension (from its output, else the model's fixed one) and finite float32 values.
+    const expected =
+      decoded.dimension ?? (spec.capabilities.dimensions === undefined ? spec.capabilities.defaultDimension : undefined)
+    for (let i = 0; i < decoded.segments.length; i++) {
+      const segment = decoded.segments[i]!
+      if (segment.status === "FAILURE") continue
+      const fault = vectorFault(
+        segment.embedding,
+        expected ?? decoded.segments.find((s) => s.status !== "FAILURE")?.embedding.length
+      )
+      if (fault !== undefined)
+        return yield* decodeError(`segment ${segment.segmentIndex ?? i} (${segment.modality}): ${fault}`)
+    }
     return {
       object: "list",
       id,
@@ -331,6 +366,9 @@ export const make = Effect.fnUntraced(function* () {
           object: "embedding",
           index,
           embedding: segment.embedding,
+          status: segment.status === "FAILURE" ? "failed" : "succeeded",
+          ...(segment.failureReason === undefined ? {} : { failure_reason: segment.failureReason }),
+          ...(segment.message === undefined ? {} : { failure_message: segment.message }),
           modality: segment.modality,
           ...(segment.segmentIndex === undefined ? {} : { segment_index: segment.segmentIndex }),
           ...(segment.startSec === undefined ? {} : { start_sec: segment.startSec }),
@@ -355,7 +393,8 @@ export const make = Effect.fnUntraced(function* () {
         submitTimeAfter: filter.submitted_after,
         submitTimeBefore: filter.submitted_before,
         maxResults: filter.limit,
-        nextToken: filter.after
+        nextToken: filter.after,
+        sortOrder: filter.order === "asc" ? "Ascending" : "Descending"
       },
       target
     })

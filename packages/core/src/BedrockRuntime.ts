@@ -73,6 +73,22 @@ export interface AsyncJob {
 }
 
 /**
+ * An InvokeModel request.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface InvokeInput {
+  readonly modelId: string
+  readonly body: string
+  readonly target: Target
+  /** Extra headers sent (and signed) with the call: lower-case names, none of the reserved ones. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** A deadline for this attempt in milliseconds, instead of the transport's. */
+  readonly timeoutMs?: number | undefined
+}
+
+/**
  * A StartAsyncInvoke request.
  *
  * @category models
@@ -87,6 +103,8 @@ export interface StartAsyncInvokeInput {
   /** Idempotency token: the same token and body never start a second job. */
   readonly clientRequestToken: string
   readonly target: Target
+  /** Extra headers sent (and signed) with the call. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
 /**
@@ -112,11 +130,7 @@ export interface AsyncJobFilter {
  */
 export interface Service {
   /** InvokeModel with a JSON body. */
-  readonly invokeModel: (input: {
-    readonly modelId: string
-    readonly body: string
-    readonly target: Target
-  }) => Effect.Effect<InvokeResult, BedrockError>
+  readonly invokeModel: (input: InvokeInput) => Effect.Effect<InvokeResult, BedrockError>
   /** StartAsyncInvoke: submits a job, returns its invocation ARN. */
   readonly startAsyncInvoke: (
     input: StartAsyncInvokeInput
@@ -241,14 +255,19 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         })
     })
 
-  const invokeModel = Effect.fn("BedrockRuntime.invokeModel")(function* (input: {
-    readonly modelId: string
-    readonly body: string
-    readonly target: Target
-  }) {
+  const invokeModel = Effect.fn("BedrockRuntime.invokeModel")(function* (input: InvokeInput) {
     yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
     const outcome = yield* Effect.callback<InvokeResult | WireError>((resume) => {
-      const cancel = invoker.invoke(input.target, input.modelId, input.body, (result) => resume(Effect.succeed(result)))
+      const cancel = invoker.invoke(
+        input.target,
+        input.modelId,
+        input.body,
+        (result) => resume(Effect.succeed(result)),
+        {
+          headers: input.headers,
+          timeoutMs: input.timeoutMs
+        }
+      )
       return Effect.sync(cancel)
     })
     if (isWireError(outcome)) {
@@ -264,24 +283,34 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
 
   const startAsyncInvoke = Effect.fn("BedrockRuntime.startAsyncInvoke")(function* (input: StartAsyncInvokeInput) {
     yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
-    const output = yield* send(input.target, input.modelId, (client, signal) =>
-      client.send(
-        new StartAsyncInvokeCommand({
-          modelId: input.modelId,
-          // biome-ignore lint/suspicious/noExplicitAny: the SDK types modelInput as a JSON document
-          modelInput: input.modelInput as any,
-          clientRequestToken: input.clientRequestToken,
-          outputDataConfig: {
-            s3OutputDataConfig: {
-              s3Uri: input.outputS3Uri,
-              ...(input.bucketOwner === undefined ? {} : { bucketOwner: input.bucketOwner }),
-              ...(input.kmsKeyId === undefined ? {} : { kmsKeyId: input.kmsKeyId })
-            }
+    const output = yield* send(input.target, input.modelId, (client, signal) => {
+      const command = new StartAsyncInvokeCommand({
+        modelId: input.modelId,
+        // biome-ignore lint/suspicious/noExplicitAny: the SDK types modelInput as a JSON document
+        modelInput: input.modelInput as any,
+        clientRequestToken: input.clientRequestToken,
+        outputDataConfig: {
+          s3OutputDataConfig: {
+            s3Uri: input.outputS3Uri,
+            ...(input.bucketOwner === undefined ? {} : { bucketOwner: input.bucketOwner }),
+            ...(input.kmsKeyId === undefined ? {} : { kmsKeyId: input.kmsKeyId })
           }
-        }),
-        { abortSignal: signal }
-      )
-    )
+        }
+      })
+      const headers = input.headers
+      if (headers !== undefined && Object.keys(headers).length > 0) {
+        // Added at the build step, before the signer runs, so the headers are signed.
+        command.middlewareStack.add(
+          (next) => (args) => {
+            const request = args.request as { headers?: Record<string, string> }
+            if (request.headers !== undefined) Object.assign(request.headers, headers)
+            return next(args)
+          },
+          { step: "build", name: "bedrockEmbedExtraHeaders" }
+        )
+      }
+      return client.send(command, { abortSignal: signal })
+    })
     return { invocationArn: output.invocationArn ?? "", requestId: output.$metadata.requestId }
   })
 

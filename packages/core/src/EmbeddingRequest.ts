@@ -6,18 +6,27 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { InvalidRequestError } from "./Errors.ts"
+import { isBookkeeping } from "./internal/litellm.ts"
 
 const OptionalString = Schema.optional(Schema.String)
 
 /**
- * One input item: a string (text, data URL, base64 media, `s3://` URI) or a `{ text, image }` pair.
+ * One input item: a string (text, data URL, base64 media, `s3://` URI), a `{ text, image }` pair,
+ * a content block (`{ image: { format, source } }`, `{ video: … }`, `{ audio: … }`,
+ * `{ text: { value } }`) or mixed content (`{ content: [{ type: "text", … }, { type: "image_url", … }] }`).
+ * Objects are checked by `Media.parseInput`, which names what is wrong.
  *
  * @category schemas
  * @since 0.1.0
  */
-export const InputItem = Schema.Union([Schema.String, Schema.Struct({ text: OptionalString, image: OptionalString })])
+export const InputItem = Schema.Union([Schema.String, Schema.Record(Schema.String, Schema.Unknown)])
+
+const Seconds = Schema.optional(Schema.Number.check(Schema.isGreaterThan(0)))
+const Count = Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+const Price = Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)))
+const Headers = Schema.optional(Schema.Record(Schema.String, Schema.String))
 
 /**
  * The fields of a request that bedrock-embed itself understands.
@@ -61,7 +70,33 @@ export const KnownFields = {
   /** A custom S3 endpoint, for reading async-invoke outputs. */
   aws_s3_endpoint: OptionalString,
   /** Idempotency token of an async-invoke job (one is generated when absent). */
-  client_request_token: OptionalString
+  client_request_token: OptionalString,
+  /** LiteLLM's endpoint override, path prefix kept; wins over `aws_bedrock_runtime_endpoint`. */
+  api_base: OptionalString,
+  /** Extra HTTP headers for the Bedrock calls, signed with them (LiteLLM's `extra_headers`). */
+  extra_headers: Headers,
+  /** Headers too (LiteLLM merges `headers` first, then `extra_headers` over them). */
+  headers: Headers,
+  /** Seconds one Bedrock call may take, headers and body, before it is abandoned (and retried). */
+  timeout: Seconds,
+  /** LiteLLM's other spelling of `timeout`. */
+  request_timeout: Seconds,
+  /** Retries of one Bedrock call on retryable errors, for this request. */
+  num_retries: Count,
+  /** OpenAI's spelling of `num_retries`. */
+  max_retries: Count,
+  /** The media of every text input, embedded with it (`input_type: "text_image"`). */
+  media_source: OptionalString,
+  /** Named media referenced from the text as `<@name>` (`input_type: "multi_input"`). */
+  media_sources: Schema.optional(Schema.Record(Schema.String, Schema.String)),
+  /** Price overrides for this request, in USD (LiteLLM's custom pricing keys). */
+  input_cost_per_token: Price,
+  input_cost_per_image: Price,
+  input_cost_per_video_per_second: Price,
+  input_cost_per_audio_per_second: Price,
+  input_cost_per_query: Price,
+  aws_sts_endpoint: OptionalString,
+  aws_session_tags: Schema.optional(Schema.Array(Schema.Struct({ Key: Schema.String, Value: Schema.String })))
 }
 
 /**
@@ -136,7 +171,8 @@ export const decode = (request: unknown): Effect.Effect<Decoded, InvalidRequestE
       // `undefined` means "not given", as JSON would have it.
       if (record[key] === undefined) continue
       if (knownKeys.has(key)) known[key] = record[key]
-      else extras[key] = record[key]
+      // LiteLLM's own keys never reach its providers; code written for LiteLLM passes them freely.
+      else if (!isBookkeeping(key)) extras[key] = record[key]
     }
     return Schema.decodeUnknownEffect(EmbeddingRequestSchema)(known).pipe(
       Effect.map((decoded) => ({ known: decoded, extras })),
@@ -169,4 +205,55 @@ export const withRole = (
     else extras[key] ??= value
   }
   return { known: known as Known, extras }
+}
+
+// Headers the transport owns: the signature, the body framing and the target.
+const reservedHeaders = new Set([
+  "host",
+  "authorization",
+  "content-length",
+  "content-type",
+  "transfer-encoding",
+  "connection",
+  "x-amz-date",
+  "x-amz-security-token",
+  "x-amz-content-sha256"
+])
+const tokenPattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+// Tab and visible characters only: a CR or LF would split the request.
+const valuePattern = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/**
+ * The extra headers of a request — `headers`, then `extra_headers` over them, names lower-cased —
+ * or what is wrong with them.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const extraHeaders = (
+  known: Pick<Known, "headers" | "extra_headers">
+): Result.Result<Readonly<Record<string, string>> | undefined, InvalidRequestError> => {
+  if (known.headers === undefined && known.extra_headers === undefined) return Result.succeed(undefined)
+  const out: Record<string, string> = {}
+  for (const [param, given] of [
+    ["headers", known.headers],
+    ["extra_headers", known.extra_headers]
+  ] as const) {
+    for (const [name, value] of Object.entries(given ?? {})) {
+      const lower = name.toLowerCase()
+      const fail = (why: string) =>
+        Result.fail(new InvalidRequestError({ message: `${param}["${name}"] ${why}`, param }))
+      if (!tokenPattern.test(name)) return fail("is not a valid HTTP header name.")
+      if (!valuePattern.test(value)) return fail("holds a control character; header values are one line of text.")
+      if (reservedHeaders.has(lower)) {
+        return fail(
+          lower === "authorization"
+            ? "cannot be set: bedrock-embed signs every call. Pass a Bedrock API key as api_key, or AWS credentials as aws_access_key_id / aws_secret_access_key."
+            : `cannot be set: bedrock-embed sets ${lower} itself. Remove it.`
+        )
+      }
+      out[lower] = value
+    }
+  }
+  return Result.succeed(out)
 }

@@ -16,8 +16,10 @@ export interface EmbeddingData {
   readonly index: number
   /** Numbers, or base64 of little-endian float32 when `encoding_format` is `base64`. */
   readonly embedding: ReadonlyArray<number> | string
-  /** Every embedding type requested (`float`, `int8`, `uint8`, `binary`, `ubinary`), when several were. */
+  /** Every embedding type requested (`float`, `int8`, `uint8`, `binary`, `ubinary`), when the caller asked for types. */
   readonly embeddings_by_type?: Readonly<Record<string, ReadonlyArray<number>>>
+  /** Separate vectors per modality (`video`, `audio`), when the model embedded them apart; `embedding` holds the first. */
+  readonly embeddings_by_modality?: Readonly<Record<string, ReadonlyArray<number>>>
 }
 
 /**
@@ -29,8 +31,10 @@ export interface EmbeddingData {
 export interface EmbeddingUsage {
   readonly prompt_tokens: number
   readonly total_tokens: number
-  /** Media counted for billing; present when the request had media. */
+  /** Queries and media counted for billing; present when there were any. */
   readonly prompt_tokens_details?: {
+    /** Texts (alone or with media) embedded by a model that bills per query. */
+    readonly query_count?: number
     readonly image_count?: number
     readonly video_seconds?: number
     readonly audio_seconds?: number
@@ -46,7 +50,7 @@ export interface EmbeddingUsage {
 export interface HiddenParams {
   /** USD cost of the request at the model's on-demand price. */
   readonly response_cost: number
-  /** The id Bedrock was called with (model id, profile id or ARN). */
+  /** The id Bedrock was called with (model id, profile id or ARN); `model` is the model's own id. */
   readonly model_id: string
   /** The model family that served the request. */
   readonly family: string

@@ -15,12 +15,23 @@ import { type EmbeddingData, type EmbeddingResponse, toBase64 } from "./Embeddin
 import {
   type BedrockError,
   type EmbeddingError,
-  InvalidRequestError,
+  type InvalidRequestError,
   ModelInvocationError,
   ResponseDecodeError,
-  ThrottlingError
+  ThrottlingError,
+  type UnsupportedModelError
 } from "./Errors.ts"
 import { parseFloat32Json } from "./Float32Json.ts"
+import { checkDecoded } from "./internal/integrity.ts"
+import {
+  applyAliases,
+  applyBlockParams,
+  applyScopes,
+  checkInput,
+  invalid,
+  kindName,
+  resolveParams
+} from "./internal/params.ts"
 import * as Limiter from "./Limiter.ts"
 import * as Media from "./Media.ts"
 import * as ModelRoute from "./ModelRoute.ts"
@@ -110,167 +121,6 @@ export type StreamItem =
  */
 export class Embeddings extends Context.Service<Embeddings, Service>()("@bedrock-embed/core/Embeddings") {}
 
-const invalid = (message: string, param?: string, modelId?: string) =>
-  new InvalidRequestError({
-    message,
-    ...(param === undefined ? {} : { param }),
-    ...(modelId === undefined ? {} : { modelId })
-  })
-
-const kindName = (kind: Media.InputKind): string => (kind === "text_image" ? "text+image" : kind)
-
-/** The extra keys accepted for a spec, after dropping or rejecting unsupported ones. */
-const resolveParams = (
-  spec: ModelSpec.Any,
-  known: EmbeddingRequest.Known,
-  extras: Readonly<Record<string, unknown>>
-): Result.Result<ModelSpec.CallOptions<unknown>, InvalidRequestError> => {
-  const drop = known.drop_params === true
-  const allowedExtras = Object.keys(spec.params.fields)
-  const supportedList = [
-    ...spec.supportedParams,
-    "encoding_format",
-    ...(spec.capabilities.sync.some((k) => k !== "text") ? ["input_type"] : []),
-    ...allowedExtras
-  ]
-  const unsupported = (param: string) =>
-    invalid(
-      `Parameter "${param}" is not supported by ${spec.id}. Supported parameters: ${[...new Set(supportedList)].join(", ")}. ` +
-        "Remove it, or set drop_params: true to drop unsupported parameters.",
-      param,
-      spec.id
-    )
-
-  let dimensions = known.dimensions
-  if (dimensions !== undefined) {
-    const allowed = spec.capabilities.dimensions
-    if (!spec.supportedParams.includes("dimensions") || allowed === undefined) {
-      if (!drop) return Result.fail(unsupported("dimensions"))
-      dimensions = undefined
-    } else if (!allowed.includes(dimensions)) {
-      return Result.fail(
-        invalid(
-          `dimensions must be one of ${allowed.join(", ")} for ${spec.id}; got ${dimensions}.`,
-          "dimensions",
-          spec.id
-        )
-      )
-    }
-  }
-
-  let inputType = known.input_type
-  if (inputType !== undefined && !["text", "image", "video", "audio"].includes(inputType)) {
-    const allowed = spec.capabilities.inputTypes
-    if (!spec.supportedParams.includes("input_type") || allowed === undefined) {
-      if (!drop) return Result.fail(unsupported("input_type"))
-      inputType = undefined
-    } else if (!allowed.includes(inputType)) {
-      return Result.fail(
-        invalid(
-          `input_type must be one of ${allowed.join(", ")} for ${spec.id}; got "${inputType}".`,
-          "input_type",
-          spec.id
-        )
-      )
-    }
-  }
-
-  const params: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(extras)) {
-    if (allowedExtras.includes(key)) params[key] = value
-    else if (!drop) return Result.fail(unsupported(key))
-  }
-  const decoded = Schema.decodeUnknownExit(spec.params)(params)
-  if (decoded._tag === "Failure") {
-    const error = decoded.cause.reasons.find((r) => r._tag === "Fail")?.error as Schema.SchemaError | undefined
-    const issue = error?.issue
-    const pointer = issue?._tag === "Composite" ? issue.issues.find((i) => i._tag === "Pointer") : issue
-    const key = pointer?._tag === "Pointer" ? String(pointer.path[0]) : undefined
-    const expected = (error?.message ?? "does not match the model's parameters")
-      .split("\n")[0]!
-      .replace(/^Expected/, "expected")
-    return Result.fail(
-      key === undefined
-        ? invalid(`Invalid parameter for ${spec.id}: ${expected}`, undefined, spec.id)
-        : invalid(
-            `Invalid value ${JSON.stringify(params[key])} for parameter "${key}" of ${spec.id}: ${expected}.`,
-            key,
-            spec.id
-          )
-    )
-  }
-  return Result.succeed({ dimensions, inputType, params: decoded.value, mode: "sync" })
-}
-
-/** Checks one parsed input against the spec's capabilities. */
-const checkInput = (
-  spec: ModelSpec.Any,
-  input: Media.EmbeddingInput,
-  index: number,
-  options: ModelSpec.CallOptions<unknown>
-): InvalidRequestError | undefined => {
-  const caps = spec.capabilities
-  const accepted = options.mode === "sync" ? caps.sync : caps.async
-  const param = `input[${index}]`
-  if (!accepted.includes(input.kind)) {
-    const asyncHint =
-      options.mode === "sync" && caps.async.includes(input.kind)
-        ? ` Input type '${input.kind}' requires async_invoke route. Use model format: 'bedrock/async_invoke/${spec.id}'.`
-        : ""
-    return invalid(
-      `${param} is ${kindName(input.kind)}, but ${spec.id} embeds ${accepted.map(kindName).join(", ")} ` +
-        `${options.mode === "sync" ? "synchronously" : "through async invoke"}.${asyncHint}`,
-      param,
-      spec.id
-    )
-  }
-  const text = Media.textOf(input)
-  const maxChars = options.mode === "async" ? (caps.maxAsyncTextChars ?? caps.maxTextChars) : caps.maxTextChars
-  if (text !== undefined && maxChars !== undefined && text.length > maxChars) {
-    return invalid(
-      `${param} has ${text.length} characters; ${spec.id} accepts at most ${maxChars}${
-        options.mode === "sync" && (caps.maxAsyncTextChars ?? 0) > maxChars
-          ? ` synchronously (up to ${caps.maxAsyncTextChars} through bedrock/async_invoke/${spec.id})`
-          : ""
-      }. Split the text into smaller chunks.`,
-      param,
-      spec.id
-    )
-  }
-  const media = Media.mediaOf(input)
-  if (media !== undefined) {
-    const limits = caps.media?.[media.kind]
-    if (limits === undefined) {
-      return invalid(`${param} is ${media.kind}, which ${spec.id} does not embed.`, param, spec.id)
-    }
-    if (!limits.formats.includes(media.format)) {
-      return invalid(
-        `${param} is ${media.mimeType}; ${spec.id} accepts ${media.kind} formats ${limits.formats.join(", ")}.`,
-        param,
-        spec.id
-      )
-    }
-    if (!limits.sources.includes(media.source._tag)) {
-      return invalid(
-        media.source._tag === "S3"
-          ? `${param} is an S3 URI; ${spec.id} takes ${media.kind} inline only: send its bytes as a data URL.`
-          : `${param} is inline ${media.kind}; ${spec.id} takes it from S3 only: pass an s3:// URI.`,
-        param,
-        spec.id
-      )
-    }
-    if (media.source._tag === "Base64" && media.source.byteLength > limits.maxBytes) {
-      return invalid(
-        `${param} is ${media.source.byteLength} bytes; ${spec.id} accepts ${media.kind} up to ${limits.maxBytes} bytes.`,
-        param,
-        spec.id
-      )
-    }
-  }
-  const problem = spec.check?.(input, options)
-  return problem === undefined ? undefined : invalid(`${param}: ${problem}`, param, spec.id)
-}
-
 /**
  * Splits inputs into calls: by kind unless the model mixes kinds, each kind in input order, at
  * most the model's per-call limits. Calls come back ordered by their first input.
@@ -323,6 +173,58 @@ export interface Plan {
   readonly calls: ReadonlyArray<PlannedCall>
 }
 
+const itemsOf = (known: EmbeddingRequest.Known): ReadonlyArray<Media.InputItem> =>
+  (typeof known.input === "string" || !Array.isArray(known.input)
+    ? [known.input]
+    : known.input) as ReadonlyArray<Media.InputItem>
+
+/** The request's input items, checked for count. */
+const checkedItems = (
+  known: EmbeddingRequest.Known,
+  maxInputs: number
+): Effect.Effect<ReadonlyArray<Media.InputItem>, InvalidRequestError> => {
+  const items = itemsOf(known)
+  if (items.length === 0)
+    return Effect.fail(invalid("input is empty: pass a string or a non-empty list of inputs", "input"))
+  if (items.length > maxInputs) {
+    return Effect.fail(
+      invalid(
+        `input has ${items.length} items; one request takes at most ${maxInputs}. Split it into several requests.`,
+        "input"
+      )
+    )
+  }
+  return Effect.succeed(items)
+}
+
+/** The request with the model's role parameters and its other spellings of fields applied. */
+const prepare = (spec: ModelSpec.Any, request: EmbeddingRequest.Decoded) => {
+  const { known, extras } = EmbeddingRequest.withRole(request, spec.roles)
+  return Effect.fromResult(
+    Result.flatMap(applyAliases(spec, known, extras), (aliased) =>
+      applyBlockParams(spec, aliased.known, aliased.extras)
+    )
+  )
+}
+
+/** Parses and checks every input, then drops or refuses parameters that apply to none of them. */
+const checkedInputs = Effect.fnUntraced(function* (
+  spec: ModelSpec.Any,
+  known: EmbeddingRequest.Known,
+  items: ReadonlyArray<Media.InputItem>,
+  options: ModelSpec.CallOptions<unknown>
+) {
+  const inputs = yield* Effect.fromResult(
+    Media.parseInputs(items, known.input_type, { mediaSource: known.media_source, mediaSources: known.media_sources })
+  )
+  for (let i = 0; i < inputs.length; i++) {
+    const problem = checkInput(spec, inputs[i]!, i, options)
+    if (problem !== undefined) return yield* problem
+  }
+  const scoped = yield* Effect.fromResult(applyScopes(spec, options, inputs, known.drop_params === true))
+  return { inputs, options: scoped }
+})
+
 /**
  * Checks a request against a model and encodes its calls — everything the engine does before
  * the network, as a pure effect. A request that passes here is sent; one that fails never is.
@@ -336,25 +238,10 @@ export const plan = (
   limits: { readonly maxInputs?: number | undefined } = {}
 ): Effect.Effect<Plan, InvalidRequestError> =>
   Effect.gen(function* () {
-    const { known, extras } = EmbeddingRequest.withRole(request, spec.roles)
-    const options = yield* Effect.fromResult(resolveParams(spec, known, extras))
-    const items = typeof known.input === "string" || !Array.isArray(known.input) ? [known.input] : known.input
-    if (items.length === 0) {
-      return yield* invalid("input is empty: pass a string or a non-empty list of inputs", "input")
-    }
-    const maxInputs = limits.maxInputs ?? defaultMaxInputs
-    if (items.length > maxInputs) {
-      return yield* invalid(
-        `input has ${items.length} items; one request takes at most ${maxInputs}. Split it into several requests.`,
-        "input"
-      )
-    }
-    const modality = ["image", "video", "audio"].includes(known.input_type ?? "") ? known.input_type : undefined
-    const inputs = yield* Effect.fromResult(Media.parseInputs(items as ReadonlyArray<Media.InputItem>, modality))
-    for (let i = 0; i < inputs.length; i++) {
-      const problem = checkInput(spec, inputs[i]!, i, options)
-      if (problem !== undefined) return yield* problem
-    }
+    const { known, extras } = yield* prepare(spec, request)
+    const resolved = yield* Effect.fromResult(resolveParams(spec, known, extras, "sync"))
+    const items = yield* checkedItems(known, limits.maxInputs ?? defaultMaxInputs)
+    const { inputs, options } = yield* checkedInputs(spec, known, items, resolved)
     const calls = yield* Effect.forEach(batch(inputs, spec.capabilities), (indices) => {
       const callItems = indices.map((i) => inputs[i]!)
       return Schema.encodeUnknownEffect(spec.request)(spec.encode(callItems, options)).pipe(
@@ -388,7 +275,7 @@ export const planAsync = (
   InvalidRequestError
 > =>
   Effect.gen(function* () {
-    const { known, extras } = EmbeddingRequest.withRole(request, spec.roles)
+    const { known, extras } = yield* prepare(spec, request)
     const codec = spec.async
     const kinds = spec.capabilities.async
     if (codec === undefined || kinds.length === 0) {
@@ -409,63 +296,52 @@ export const planAsync = (
         spec.id
       )
     }
-    const modalities = kinds.filter((kind): kind is Media.Modality => kind !== "text_image")
     const inputType = known.input_type
     if (inputType === undefined) {
       return yield* invalid(
-        `input_type is required for async invoke: one of ${modalities.join(", ")} (what ${spec.id} embeds through async invoke).`,
+        `input_type is required for async invoke: one of ${kinds.join(", ")} (what ${spec.id} embeds through async invoke).`,
         "input_type",
         spec.id
       )
     }
-    if (!modalities.includes(inputType as Media.Modality)) {
+    if (!(kinds as ReadonlyArray<string>).includes(inputType)) {
       return yield* invalid(
-        `input_type "${inputType}" is not supported by async invoke of ${spec.id}; use one of ${modalities.join(", ")}.`,
+        `input_type "${inputType}" is not supported by async invoke of ${spec.id}; use one of ${kinds.join(", ")}.`,
         "input_type",
         spec.id
       )
     }
     const { input_type: _, ...rest } = known
-    const options = yield* Effect.fromResult(resolveParams(spec, rest as EmbeddingRequest.Known, extras))
-    const asyncOptions: ModelSpec.CallOptions<unknown> = { ...options, inputType, mode: "async" }
-    const items = typeof known.input === "string" || !Array.isArray(known.input) ? [known.input] : known.input
-    if (items.length === 0) {
-      return yield* invalid("input is empty: pass a string or a non-empty list of inputs", "input")
-    }
-    const maxInputs = limits.maxInputs ?? defaultMaxInputs
-    if (items.length > maxInputs) {
-      return yield* invalid(`input has ${items.length} items; one request takes at most ${maxInputs}.`, "input")
-    }
-    const modality = inputType === "text" ? undefined : inputType
-    const inputs = yield* Effect.fromResult(Media.parseInputs(items as ReadonlyArray<Media.InputItem>, modality))
-    for (let i = 0; i < inputs.length; i++) {
-      const input = inputs[i]!
-      if (input.kind !== inputType && !(inputType === "text" && input.kind === "text")) {
+    const options = yield* Effect.fromResult(resolveParams(spec, rest as EmbeddingRequest.Known, extras, "async"))
+    const items = yield* checkedItems(known, limits.maxInputs ?? defaultMaxInputs)
+    const checked = yield* checkedInputs(spec, known, items, { ...options, inputType, mode: "async" })
+    for (let i = 0; i < checked.inputs.length; i++) {
+      const input = checked.inputs[i]!
+      if (input.kind !== inputType) {
         return yield* invalid(
           `input[${i}] is ${kindName(input.kind)} but input_type is "${inputType}"; send one kind of input per request.`,
           `input[${i}]`,
           spec.id
         )
       }
-      const problem = checkInput(spec, input, i, asyncOptions)
-      if (problem !== undefined) return yield* problem
     }
-    const modelInputs = yield* Effect.forEach(inputs, (input) =>
-      Schema.encodeUnknownEffect(codec.request)(codec.encode(input, asyncOptions)).pipe(
+    const modelInputs = yield* Effect.forEach(checked.inputs, (input) =>
+      Schema.encodeUnknownEffect(codec.request)(codec.encode(input, checked.options)).pipe(
         Effect.mapError((error) =>
           invalid(`The async-invoke modelInput for ${spec.id} is invalid: ${error.message}`, undefined, spec.id)
         )
       )
     )
-    return { outputS3Uri, modelInputs, inputs }
+    return { outputS3Uri, modelInputs, inputs: checked.inputs }
   })
 
 const decoder = new TextDecoder()
 
 /**
  * Decodes one model response (already parsed JSON) for a planned call: the spec's response
- * schema, its `decode`, and the checks that every input got exactly one vector. Shared by the
- * engine and batch inference, whose output lines carry the same bodies.
+ * schema, its `decode`, the checks that every input got exactly one vector, and the integrity of
+ * every vector (length, values). Shared by the engine and batch inference, whose output lines
+ * carry the same bodies.
  *
  * @category decoding
  * @since 0.1.0
@@ -503,8 +379,108 @@ export const decodeResponse = (
     if (decoded.byType !== undefined && decoded.byType.length !== call.items.length) {
       return yield* responseError(`expected ${call.items.length} embeddings by type, got ${decoded.byType.length}`)
     }
+    const fault = checkDecoded(spec, decoded, call.indices, callOptions)
+    if (fault !== undefined) {
+      return yield* new ResponseDecodeError({
+        message: `Bedrock's response for ${spec.id} holds an invalid embedding: ${fault}.`,
+        ...ids
+      })
+    }
     return decoded
   })
+
+const deprecationsLogged = new Set<string>()
+
+/**
+ * Resolves a request's model: the route, its spec, and the checks Bedrock would make of the id
+ * (an id Bedrock does not have, an inference profile where the route takes none, and back), all
+ * before the call. Logs a model's deprecation notice once per process.
+ *
+ * @category planning
+ * @since 0.1.0
+ */
+export const resolveModel = (
+  registry: ProviderRegistry.Service,
+  known: Pick<EmbeddingRequest.Known, "model" | "model_id">
+): Effect.Effect<
+  { readonly route: ModelRoute.ModelRoute; readonly spec: ModelSpec.Any },
+  InvalidRequestError | UnsupportedModelError
+> =>
+  Effect.gen(function* () {
+    let route = yield* Effect.fromResult(ModelRoute.parse(known.model))
+    if (known.model_id !== undefined) route = ModelRoute.withModelId(route, known.model_id)
+    // A provisioned-throughput id names its model with a version the on-demand id may lack
+    // (`acme.embed-v1:2:8k` is `acme.embed-v1`): the versionless id is matched too.
+    const unversioned = route.context === undefined ? undefined : route.baseModelId.replace(/:\d+$/, "")
+    const spec = yield* registry
+      .resolve(route)
+      .pipe(
+        Effect.catch((error) =>
+          unversioned === undefined ? Effect.fail(error) : registry.resolve({ ...route, baseModelId: unversioned })
+        )
+      )
+    const ids = spec.ids ?? [spec.id]
+    const named = route.viaModelId !== true
+    const prefix = route.mode === "async" ? "bedrock/async_invoke/" : "bedrock/"
+    const listed = ids.includes(route.baseModelId) || (unversioned !== undefined && ids.includes(unversioned))
+    if (named && !listed) {
+      return yield* invalid(
+        `Bedrock has no model id "${route.baseModelId}"${route.context === undefined ? "" : ` (with the ${route.context} context)`}; ` +
+          `use "${prefix}${route.geoPrefix === undefined ? "" : `${route.geoPrefix}.`}${spec.id}".`,
+        "model",
+        spec.id
+      )
+    }
+    const isArn = route.modelId.startsWith("arn:")
+    if (
+      named &&
+      !isArn &&
+      route.mode === "sync" &&
+      spec.capabilities.syncViaProfile === true &&
+      route.geoPrefix === undefined
+    ) {
+      return yield* invalid(
+        `${spec.id} is invoked through a cross-region inference profile, not by its base id: use "bedrock/us.${spec.id}" (or eu., apac.).`,
+        "model",
+        spec.id
+      )
+    }
+    if (route.mode === "async" && spec.capabilities.asyncViaBase === true && route.geoPrefix !== undefined) {
+      return yield* invalid(
+        `The provided model doesn't support async inference through the inference profile "${route.geoPrefix}.${spec.id}": async invoke takes the base id, "bedrock/async_invoke/${spec.id}".`,
+        "model",
+        spec.id
+      )
+    }
+    if (spec.deprecation !== undefined && !deprecationsLogged.has(spec.id)) {
+      deprecationsLogged.add(spec.id)
+      yield* Effect.logWarning(spec.deprecation)
+    }
+    return { route, spec }
+  })
+
+/** The request's call controls: extra headers, the per-call deadline, the retry count. */
+const callControls = (known: EmbeddingRequest.Known) =>
+  Effect.map(Effect.fromResult(EmbeddingRequest.extraHeaders(known)), (headers) => {
+    const seconds = known.timeout ?? known.request_timeout
+    return {
+      headers,
+      timeoutMs: seconds === undefined ? undefined : Math.max(1, Math.round(seconds * 1000)),
+      retries: known.num_retries ?? known.max_retries
+    }
+  })
+
+/** The request's own prices (LiteLLM's custom pricing keys), when it names any. */
+const priceOverride = (known: EmbeddingRequest.Known): ModelSpec.Price | undefined => {
+  const entries = Object.entries({
+    perInputToken: known.input_cost_per_token,
+    perImage: known.input_cost_per_image,
+    perVideoSecond: known.input_cost_per_video_per_second,
+    perAudioSecond: known.input_cost_per_audio_per_second,
+    perQuery: known.input_cost_per_query
+  }).filter(([, value]) => value !== undefined)
+  return entries.length === 0 ? undefined : (Object.fromEntries(entries) as ModelSpec.Price)
+}
 
 /**
  * Makes the engine.
@@ -524,21 +500,26 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const counters = { calls: 0, throttles: 0, retries: 0 }
   const baseDelay = Duration.fromInputUnsafe(options.retryBaseDelay ?? "100 millis")
   const maxDelay = Duration.fromInputUnsafe(options.maxRetryDelay ?? "20 seconds")
-  const retrySchedule = Schedule.max([
-    Schedule.exponential(baseDelay, 2).pipe(
-      Schedule.modifyDelay(({ duration, input }: { duration: Duration.Duration; input: BedrockError }) => {
-        // Throttling means the account is at its limit: back off harder, and never sooner than Bedrock asked.
-        let delay = input instanceof ThrottlingError ? Duration.times(duration, 2) : duration
-        delay = Duration.min(delay, maxDelay)
-        if (input instanceof ThrottlingError && input.retryAfter !== undefined) {
-          delay = Duration.max(delay, input.retryAfter)
-        }
-        return Effect.succeed(delay)
-      }),
-      Schedule.jittered
-    ),
-    Schedule.recurs(options.maxRetries ?? 8)
-  ])
+  const scheduleFor = (retries: number) =>
+    Schedule.max([
+      Schedule.exponential(baseDelay, 2).pipe(
+        Schedule.modifyDelay(({ duration, input }: { duration: Duration.Duration; input: BedrockError }) => {
+          // Throttling means the account is at its limit: back off harder, and never sooner than Bedrock asked.
+          let delay = input instanceof ThrottlingError ? Duration.times(duration, 2) : duration
+          delay = Duration.min(delay, maxDelay)
+          if (input instanceof ThrottlingError && input.retryAfter !== undefined) {
+            delay = Duration.max(delay, input.retryAfter)
+          }
+          return Effect.succeed(delay)
+        }),
+        Schedule.jittered
+      ),
+      Schedule.recurs(retries)
+    ])
+  const defaultRetries = options.maxRetries ?? 8
+  const retrySchedule = scheduleFor(defaultRetries)
+  const scheduleOf = (retries: number | undefined) =>
+    retries === undefined || retries === defaultRetries ? retrySchedule : scheduleFor(retries)
 
   /**
    * The engine's one path. With `float32`, response bodies are read straight into `Float32Array`
@@ -550,12 +531,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     mode: { readonly float32: boolean }
   ) {
     const { known, extras } = yield* EmbeddingRequest.decode(request)
-    let route = yield* Effect.fromResult(ModelRoute.parse(known.model))
-    if (known.model_id !== undefined) route = ModelRoute.withModelId(route, known.model_id)
-    const spec = yield* registry.resolve(route)
+    const { route, spec } = yield* resolveModel(registry, known)
     yield* Effect.annotateCurrentSpan({ "bedrock.model_id": route.modelId, "bedrock.family": spec.family })
+    const controls = yield* callControls(known)
 
-    if (route.mode === "async") return yield* submit(spec, route, { known, extras })
+    if (route.mode === "async") return yield* submit(spec, route, { known, extras }, controls)
 
     // Every call is encoded and checked before any is sent, so a bad request costs nothing.
     const {
@@ -568,35 +548,35 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       Effect.provideService(AwsCredentials.AwsCredentials, credentials)
     )
     const region = target.region
+    const schedule = scheduleOf(controls.retries)
+    const invokeInput = { modelId: route.modelId, target, headers: controls.headers, timeoutMs: controls.timeoutMs }
 
     let retries = 0
     const results = yield* Effect.forEach(
       calls,
       (call) =>
         Effect.gen(function* () {
-          const result = yield* limiter
-            .withPermit(runtime.invokeModel({ modelId: route.modelId, body: call.body, target }))
-            .pipe(
-              Effect.tap(() =>
-                Effect.sync(() => {
-                  counters.calls++
-                  limiter.onSuccess()
-                })
-              ),
-              Effect.tapError((error) =>
-                Effect.sync(() => {
-                  // Every failed attempt of a call that finally succeeded was followed by a retry.
-                  retries++
-                  counters.calls++
-                  counters.retries++
-                  if (error instanceof ThrottlingError) {
-                    counters.throttles++
-                    limiter.onThrottle()
-                  }
-                })
-              ),
-              Effect.retry({ schedule: retrySchedule, while: (error: BedrockError) => error.retryable })
-            )
+          const result = yield* limiter.withPermit(runtime.invokeModel({ ...invokeInput, body: call.body })).pipe(
+            Effect.tap(() =>
+              Effect.sync(() => {
+                counters.calls++
+                limiter.onSuccess()
+              })
+            ),
+            Effect.tapError((error) =>
+              Effect.sync(() => {
+                // Every failed attempt of a call that finally succeeded was followed by a retry.
+                retries++
+                counters.calls++
+                counters.retries++
+                if (error instanceof ThrottlingError) {
+                  counters.throttles++
+                  limiter.onThrottle()
+                }
+              })
+            ),
+            Effect.retry({ schedule, while: (error: BedrockError) => error.retryable })
+          )
           const json = yield* Effect.try({
             try: () =>
               mode.float32 ? parseFloat32Json(result.body) : (JSON.parse(decoder.decode(result.body)) as unknown),
@@ -618,50 +598,46 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     )
 
     const data: Array<EmbeddingData> = new Array(inputs.length)
-    let inputTokens = 0
-    let images = 0
-    let videoSeconds = 0
-    let audioSeconds = 0
+    const usage = { inputTokens: 0, images: 0, videoSeconds: 0, audioSeconds: 0, queries: 0 }
     const requestIds: Array<string> = []
     for (const { call, result, decoded } of results) {
       for (let j = 0; j < decoded.vectors.length; j++) {
         const index = call.indices[j]!
         const vector = decoded.vectors[j]!
         const byType = decoded.byType?.[j]
+        const byModality = decoded.byModality?.[j]
         data[index] = {
           object: "embedding",
           index,
           embedding: known.encoding_format === "base64" ? toBase64(vector) : vector,
-          ...(byType === undefined ? {} : { embeddings_by_type: byType })
+          ...(byType === undefined ? {} : { embeddings_by_type: byType }),
+          ...(byModality === undefined ? {} : { embeddings_by_modality: byModality })
         }
       }
-      inputTokens += decoded.inputTokens ?? result.inputTokenCount ?? 0
-      images += decoded.media?.images ?? 0
-      videoSeconds += decoded.media?.videoSeconds ?? 0
-      audioSeconds += decoded.media?.audioSeconds ?? 0
+      usage.inputTokens += decoded.inputTokens ?? result.inputTokenCount ?? 0
+      usage.images += decoded.media?.images ?? 0
+      usage.videoSeconds += decoded.media?.videoSeconds ?? 0
+      usage.audioSeconds += decoded.media?.audioSeconds ?? 0
+      usage.queries += decoded.media?.queries ?? 0
       if (result.requestId !== undefined) requestIds.push(result.requestId)
     }
-    const usage: ModelSpec.Usage = { inputTokens, images, videoSeconds, audioSeconds }
-    const hasMedia = images + videoSeconds + audioSeconds > 0
+    const details = {
+      ...(usage.queries > 0 ? { query_count: usage.queries } : {}),
+      ...(usage.images > 0 ? { image_count: usage.images } : {}),
+      ...(usage.videoSeconds > 0 ? { video_seconds: usage.videoSeconds } : {}),
+      ...(usage.audioSeconds > 0 ? { audio_seconds: usage.audioSeconds } : {})
+    }
     return {
       object: "list",
       data,
-      model: route.modelId,
+      model: ModelRoute.responseModel(route),
       usage: {
-        prompt_tokens: inputTokens,
-        total_tokens: inputTokens,
-        ...(hasMedia
-          ? {
-              prompt_tokens_details: {
-                ...(images > 0 ? { image_count: images } : {}),
-                ...(videoSeconds > 0 ? { video_seconds: videoSeconds } : {}),
-                ...(audioSeconds > 0 ? { audio_seconds: audioSeconds } : {})
-              }
-            }
-          : {})
+        prompt_tokens: usage.inputTokens,
+        total_tokens: usage.inputTokens,
+        ...(Object.keys(details).length > 0 ? { prompt_tokens_details: details } : {})
       },
       _hidden_params: {
-        response_cost: pricing.cost(spec, usage),
+        response_cost: pricing.cost(spec, usage, priceOverride(known)),
         model_id: route.modelId,
         family: spec.family,
         region,
@@ -680,7 +656,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const submit = Effect.fnUntraced(function* (
     spec: ModelSpec.Any,
     route: ModelRoute.ModelRoute,
-    request: EmbeddingRequest.Decoded
+    request: EmbeddingRequest.Decoded,
+    controls: { readonly headers: Readonly<Record<string, string>> | undefined; readonly retries: number | undefined }
   ) {
     const { known } = request
     const jobs = yield* planAsync(spec, request, { maxInputs: options.maxInputs })
@@ -688,6 +665,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       Effect.provideService(AwsCredentials.AwsCredentials, credentials)
     )
     const token = known.client_request_token ?? randomUUID()
+    const schedule = scheduleOf(controls.retries)
     const started = yield* Effect.forEach(
       jobs.modelInputs,
       (modelInput, i) =>
@@ -698,17 +676,18 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
             outputS3Uri: jobs.outputS3Uri,
             // One token per input: retrying a submission never starts a second job.
             clientRequestToken: jobs.modelInputs.length === 1 ? token : `${token}-${i}`,
-            target
+            target,
+            headers: controls.headers
           })
           // StartAsyncInvoke is idempotent under its token, so retrying it is safe.
-          .pipe(Effect.retry({ schedule: retrySchedule, while: (error: BedrockError) => error.retryable })),
+          .pipe(Effect.retry({ schedule, while: (error: BedrockError) => error.retryable })),
       { concurrency }
     )
     const arns = started.map((job) => job.invocationArn)
     return {
       object: "list",
       data: arns.map((_, index): EmbeddingData => ({ object: "embedding", index, embedding: [] })),
-      model: route.modelId,
+      model: ModelRoute.responseModel(route),
       usage: { prompt_tokens: 0, total_tokens: 0 },
       _hidden_params: {
         response_cost: 0,
@@ -766,10 +745,10 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       Effect.gen(function* () {
         // Check the parameters once, up front: a bad parameter fails the stream, not every item.
         const probe = yield* EmbeddingRequest.decode({ ...request, input: "probe" })
-        let route = yield* Effect.fromResult(ModelRoute.parse(probe.known.model))
-        if (probe.known.model_id !== undefined) route = ModelRoute.withModelId(route, probe.known.model_id)
-        const spec = yield* registry.resolve(route)
-        yield* Effect.fromResult(resolveParams(spec, probe.known, probe.extras))
+        const { spec } = yield* resolveModel(registry, probe.known)
+        const prepared = yield* prepare(spec, probe)
+        yield* Effect.fromResult(resolveParams(spec, prepared.known, prepared.extras, "sync"))
+        yield* callControls(probe.known)
         return inputs.pipe(
           Stream.zipWithIndex,
           Stream.grouped(spec.capabilities.maxInputsPerCall),

@@ -9,6 +9,7 @@
  */
 import { Result } from "effect"
 import { InvalidRequestError } from "./Errors.ts"
+import { durationOf as probeDuration } from "./internal/duration.ts"
 
 /**
  * The kinds of content a model can embed.
@@ -24,7 +25,7 @@ export type Modality = "text" | "image" | "video" | "audio"
  * @category models
  * @since 0.1.0
  */
-export type InputKind = Modality | "text_image"
+export type InputKind = Modality | "text_image" | "multi_input"
 
 /**
  * Where media bytes come from: inline base64, or an S3 object Bedrock reads itself.
@@ -34,7 +35,12 @@ export type InputKind = Modality | "text_image"
  */
 export type MediaSource =
   | { readonly _tag: "Base64"; readonly data: string; readonly byteLength: number }
-  | { readonly _tag: "S3"; readonly uri: string }
+  | {
+      readonly _tag: "S3"
+      readonly uri: string
+      /** The account that owns the bucket, when the caller named it with the source. */
+      readonly bucketOwner?: string | undefined
+    }
 
 /**
  * A text input.
@@ -45,6 +51,8 @@ export type MediaSource =
 export interface TextInput {
   readonly kind: "text"
   readonly text: string
+  /** Fields of a content block other than the text itself (`truncationMode`, …), for the model's encoder. */
+  readonly options?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -55,11 +63,13 @@ export interface TextInput {
  */
 export interface MediaInput {
   readonly kind: "image" | "video" | "audio"
-  /** `image/png`, `video/mp4`, … */
+  /** `image/png`, `video/mp4`, … as the caller spelled it (`image/jpg` stays `image/jpg`). */
   readonly mimeType: string
   /** The short format name Bedrock uses: `png`, `jpeg`, `mp4`, `mov`, `mp3`, … */
   readonly format: string
   readonly source: MediaSource
+  /** Fields of a content block other than format and source (`embeddingMode`, `detailLevel`, …). */
+  readonly options?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -75,21 +85,92 @@ export interface TextImageInput {
 }
 
 /**
+ * A text that references named media as `<@name>`, embedded together into one vector.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface MultiInput {
+  readonly kind: "multi_input"
+  readonly text: string
+  readonly media: ReadonlyArray<{ readonly name: string; readonly media: MediaInput }>
+}
+
+/**
  * One parsed input.
  *
  * @category models
  * @since 0.1.0
  */
-export type EmbeddingInput = TextInput | MediaInput | TextImageInput
+export type EmbeddingInput = TextInput | MediaInput | TextImageInput | MultiInput
 
 /**
- * One input item as callers write it: a string (text, data URL, base64, `s3://` URI) or a
- * `{ text, image }` pair for models that embed both into one vector.
+ * Where a content block's bytes come from: inline base64 or an S3 object.
  *
  * @category models
  * @since 0.1.0
  */
-export type InputItem = string | { readonly text?: string | undefined; readonly image?: string | undefined }
+export type BlockSource =
+  | { readonly bytes: string }
+  | { readonly base64String: string }
+  | { readonly s3Location: { readonly uri: string; readonly bucketOwner?: string | undefined } }
+
+/**
+ * A content block, in the shape Bedrock's multimodal bodies use (`{ image: { format, source } }`);
+ * fields beside `format` and `source` (or `value`) are passed to the model's encoder.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ContentBlock =
+  | {
+      readonly text: {
+        readonly value?: string | undefined
+        readonly source?: BlockSource | undefined
+        readonly [option: string]: unknown
+      }
+    }
+  | { readonly image: { readonly format: string; readonly source: BlockSource; readonly [option: string]: unknown } }
+  | { readonly video: { readonly format: string; readonly source: BlockSource; readonly [option: string]: unknown } }
+  | { readonly audio: { readonly format: string; readonly source: BlockSource; readonly [option: string]: unknown } }
+
+/**
+ * One part of mixed content: a text, or an image as a data URL (`image_url` a string or `{ url }`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ContentPart =
+  | { readonly type: "text"; readonly text: string }
+  | { readonly type: "image_url"; readonly image_url: string | { readonly url: string } }
+
+/**
+ * One input item as callers write it: a string (text, data URL, base64, `s3://` URI), a
+ * `{ text, image }` pair for models that embed both into one vector, a content block, or mixed
+ * content (`{ content: [parts] }`, at most one text and one image).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type InputItem =
+  | string
+  | { readonly text?: string | undefined; readonly image?: string | undefined }
+  | ContentBlock
+  | ContentPart
+  | { readonly content: ReadonlyArray<ContentPart> }
+
+/**
+ * Request-level media for text inputs: `media_source` pairs every text with one image
+ * (`text_image`); `media_sources` names images the text references as `<@name>` (`multi_input`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RequestMedia {
+  readonly inputType?: string | undefined
+  readonly mediaSource?: string | undefined
+  readonly mediaSources?: Readonly<Record<string, string>> | undefined
+}
 
 interface KnownType {
   readonly mimeType: string
@@ -215,7 +296,7 @@ const parseDataUrl = (value: string, index: number): Result.Result<MediaInput, I
   const data = value.slice(prefix.length)
   const byteLength = base64ByteLength(data)
   if (byteLength === undefined) return fail(index, `the data URL's payload is not valid base64 (${mime})`)
-  return Result.succeed({ ...known, source: { _tag: "Base64", data, byteLength } })
+  return Result.succeed({ ...known, mimeType: mime.toLowerCase(), source: { _tag: "Base64", data, byteLength } })
 }
 
 const parseS3 = (
@@ -264,6 +345,118 @@ const parseBareBase64 = (
   return Result.succeed({ ...known, source: { _tag: "Base64", data, byteLength } })
 }
 
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const byFormat = new Map<string, KnownType>()
+for (const t of types) if (!byFormat.has(`${t.kind}:${t.format}`)) byFormat.set(`${t.kind}:${t.format}`, t)
+// Bedrock's other spellings of formats.
+byFormat.set("image:jpg", byFormat.get("image:jpeg")!)
+byFormat.set("video:mpg", { mimeType: "video/mpeg", kind: "video", format: "mpg" })
+byFormat.set("video:three_gp", byFormat.get("video:3gp")!)
+
+const describeItem = (item: unknown): string =>
+  isRecord(item) ? `an object with ${Object.keys(item).join(", ") || "no keys"}` : typeof item
+
+/** A content block's source: `{ bytes }` / `{ base64String }` inline, or `{ s3Location: { uri } }`. */
+const parseBlockSource = (
+  source: unknown,
+  index: number,
+  where: string
+): Result.Result<MediaSource, InvalidRequestError> => {
+  if (isRecord(source)) {
+    const inline = source.bytes ?? source.base64String
+    if (typeof inline === "string") {
+      const data = inline.replace(/\s+/g, "")
+      const byteLength = base64ByteLength(data)
+      if (byteLength === undefined) return fail(index, `${where}.source holds bytes that are not valid base64`)
+      return Result.succeed({ _tag: "Base64", data, byteLength })
+    }
+    const location = source.s3Location
+    if (isRecord(location) && typeof location.uri === "string") {
+      if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+/.test(location.uri)) {
+        return fail(index, `${where}.source.s3Location.uri "${location.uri.slice(0, 80)}" is not s3://<bucket>/<key>`)
+      }
+      const owner = location.bucketOwner
+      if (owner !== undefined && typeof owner !== "string")
+        return fail(index, `${where}.source.s3Location.bucketOwner must be a string`)
+      return Result.succeed({ _tag: "S3", uri: location.uri, ...(owner === undefined ? {} : { bucketOwner: owner }) })
+    }
+  }
+  return fail(index, `${where}.source must be { bytes: "<base64>" } or { s3Location: { uri: "s3://…" } }`)
+}
+
+/** `{ text: {…} }`, `{ image: {…} }`, `{ video: {…} }` or `{ audio: {…} }`. */
+const parseBlock = (
+  kind: Modality,
+  block: Record<string, unknown>,
+  index: number
+): Result.Result<EmbeddingInput, InvalidRequestError> => {
+  const { format, source, value, ...options } = block
+  const extra = Object.keys(options).length > 0 ? { options } : {}
+  if (kind === "text") {
+    if (typeof value === "string") {
+      if (source !== undefined) return fail(index, "a text block takes value or source, not both")
+      if (value.length === 0) return fail(index, "the text block's value is empty")
+      return Result.succeed({ kind: "text", text: value, ...extra })
+    }
+    const parsed = parseBlockSource(source, index, "text")
+    if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
+    if (parsed.success._tag !== "S3")
+      return fail(index, "a text block's source must be an S3 object: pass the text as value")
+    return Result.succeed({ kind: "text", text: parsed.success.uri, ...extra })
+  }
+  if (value !== undefined) return fail(index, `${kind} blocks have no value: give format and source`)
+  if (typeof format !== "string") {
+    return fail(index, `the ${kind} block needs a format (${supportedFormats(kind)})`)
+  }
+  const known = byFormat.get(`${kind}:${format.toLowerCase()}`)
+  if (known === undefined) {
+    return fail(index, `unsupported ${kind} format "${format}"; supported: ${supportedFormats(kind)}`)
+  }
+  const parsed = parseBlockSource(source, index, kind)
+  if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
+  return Result.succeed({ ...known, kind, format: known.format, source: parsed.success, ...extra })
+}
+
+const supportedFormats = (kind: Modality) =>
+  [...byFormat.entries()]
+    .filter(([key]) => key.startsWith(`${kind}:`))
+    .map(([key]) => key.slice(kind.length + 1))
+    .join(", ")
+
+const imageUrlOf = (part: Record<string, unknown>): string | undefined => {
+  const url = part.image_url
+  if (typeof url === "string") return url
+  return isRecord(url) && typeof url.url === "string" ? url.url : undefined
+}
+
+/** Mixed content parts: at most one text and one image, embedded together. */
+const parseParts = (
+  parts: ReadonlyArray<unknown>,
+  index: number
+): Result.Result<EmbeddingInput, InvalidRequestError> => {
+  let text: string | undefined
+  let image: string | undefined
+  for (const part of parts) {
+    if (isRecord(part) && part.type === "text" && typeof part.text === "string") {
+      if (text !== undefined)
+        return fail(index, "content holds more than one text part; send each text as its own input")
+      text = part.text
+    } else if (isRecord(part) && part.type === "image_url" && imageUrlOf(part) !== undefined) {
+      if (image !== undefined)
+        return fail(index, "content holds more than one image part; send each image as its own input")
+      image = imageUrlOf(part)
+    } else {
+      return fail(
+        index,
+        'each content part is { type: "text", text } or { type: "image_url", image_url: "data:…" | { url: "data:…" } }'
+      )
+    }
+  }
+  if (text === undefined && image === undefined) return fail(index, "content is empty")
+  return parseInput({ text, image }, index)
+}
+
 /**
  * Parses one input item. `inputType` is the request's `input_type`: when it names a modality
  * (`image`, `video`, `audio`), bare base64 strings are read as that media.
@@ -276,18 +469,42 @@ export const parseInput = (
   index: number,
   inputType?: string
 ): Result.Result<EmbeddingInput, InvalidRequestError> => {
-  if (typeof item !== "string") {
-    const { text, image } = item
-    if (text === undefined && image === undefined) return fail(index, "an input object needs `text`, `image` or both")
-    if (text !== undefined && text.length === 0) return fail(index, "`text` is empty")
-    if (image === undefined) return Result.succeed({ kind: "text", text: text! })
-    const parsed = parseString(image, index, "image")
-    if (Result.isFailure(parsed)) return parsed
-    const media = parsed.success
-    if (media.kind !== "image") return fail(index, "`image` must be an image (a data URL, base64 or s3:// URI)")
-    return Result.succeed(text === undefined ? media : { kind: "text_image", text, image: media })
+  if (typeof item === "string") return parseString(item, index, inputType)
+  if (!isRecord(item)) return fail(index, `an input is a string or an object; got ${describeItem(item)}`)
+  const record = item as Record<string, unknown>
+  if (Array.isArray(record.content)) return parseParts(record.content, index)
+  if (record.type === "text" || record.type === "image_url") return parseParts([record], index)
+  const blocks = (["text", "image", "video", "audio"] as const).filter((key) => isRecord(record[key]))
+  if (blocks.length > 0) {
+    const others = Object.keys(record).filter((key) => !(blocks as ReadonlyArray<string>).includes(key))
+    if (blocks.length > 1 || others.length > 0) {
+      return fail(
+        index,
+        `a content block object holds exactly one of text, image, video or audio; got ${Object.keys(record).join(", ")}`
+      )
+    }
+    return parseBlock(blocks[0]!, record[blocks[0]!] as Record<string, unknown>, index)
   }
-  return parseString(item, index, inputType)
+  const { text, image } = record
+  const unknownKeys = Object.keys(record).filter((key) => key !== "text" && key !== "image")
+  if (
+    unknownKeys.length > 0 ||
+    (text !== undefined && typeof text !== "string") ||
+    (image !== undefined && typeof image !== "string")
+  ) {
+    return fail(
+      index,
+      `${describeItem(item)} is not an input: use a string, { text, image } (strings), a content block such as { image: { format, source } }, or { content: [parts] }`
+    )
+  }
+  if (text === undefined && image === undefined) return fail(index, "an input object needs `text`, `image` or both")
+  if (text !== undefined && text.length === 0) return fail(index, "`text` is empty")
+  if (image === undefined) return Result.succeed({ kind: "text", text: text! })
+  const parsed = parseString(image, index, "image")
+  if (Result.isFailure(parsed)) return parsed
+  const media = parsed.success
+  if (media.kind !== "image") return fail(index, "`image` must be an image (a data URL, base64 or s3:// URI)")
+  return Result.succeed(text === undefined ? media : { kind: "text_image", text, image: media })
 }
 
 const parseString = (
@@ -302,23 +519,125 @@ const parseString = (
   return Result.succeed({ kind: "text", text: value })
 }
 
+const paramError = (param: string, message: string) =>
+  Result.fail(new InvalidRequestError({ message: `${param}: ${message}`, param }))
+
+/** One request-level image (`media_source`, a `media_sources` entry), parsed like an input. */
+const parseRequestImage = (value: string, param: string): Result.Result<MediaInput, InvalidRequestError> => {
+  const parsed = parseString(value, 0, "image")
+  if (Result.isFailure(parsed)) {
+    return paramError(param, parsed.failure.message.replace(/^input\[0\]: /, ""))
+  }
+  if (parsed.success.kind !== "image") return paramError(param, "must be an image: a data URL, base64 or an s3:// URI")
+  return Result.succeed(parsed.success as MediaInput)
+}
+
+const referencePattern = /<@([^>\s]+)>/g
+
+/** Applies `media_source` / `media_sources` to the parsed text inputs. */
+const withRequestMedia = (
+  inputs: Array<EmbeddingInput>,
+  media: RequestMedia
+): Result.Result<ReadonlyArray<EmbeddingInput>, InvalidRequestError> => {
+  const { mediaSource, mediaSources } = media
+  const inputType =
+    media.inputType ??
+    (mediaSource !== undefined ? "text_image" : mediaSources !== undefined ? "multi_input" : undefined)
+  if (mediaSource !== undefined && inputType !== "text_image") {
+    return paramError(
+      "media_source",
+      `pairs an image with each text for input_type "text_image"; input_type is "${inputType}"`
+    )
+  }
+  if (mediaSources !== undefined && inputType !== "multi_input") {
+    return paramError("media_sources", `names the images of input_type "multi_input"; input_type is "${inputType}"`)
+  }
+  if (inputType === "text_image") {
+    if (mediaSource === undefined) {
+      if (inputs.every((input) => input.kind === "text_image")) return Result.succeed(inputs)
+      return paramError(
+        "media_source",
+        "Input type 'text_image' requires the 'media_source' parameter: the image (a data URL or s3:// URI) embedded with each text, or give inputs as { text, image } pairs"
+      )
+    }
+    const image = parseRequestImage(mediaSource, "media_source")
+    if (Result.isFailure(image)) return Result.fail(image.failure)
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!
+      if (input.kind !== "text")
+        return fail(i, `is ${input.kind}; with media_source every input is the text paired with that image`)
+      inputs[i] = { kind: "text_image", text: input.text, image: image.success }
+    }
+    return Result.succeed(inputs)
+  }
+  if (inputType === "multi_input") {
+    const entries = Object.entries(mediaSources ?? {})
+    if (entries.length === 0) {
+      return paramError(
+        "media_sources",
+        "Input type 'multi_input' requires a non-empty 'media_sources' mapping of name to media, e.g. { \"img1\": \"s3://bucket/a.jpg\" }, referenced from the text as <@img1>"
+      )
+    }
+    const named: Array<{ readonly name: string; readonly media: MediaInput }> = []
+    for (const [name, value] of entries) {
+      if (!/^[A-Za-z0-9_-]+$/.test(name))
+        return paramError(`media_sources.${name}`, "names are letters, digits, _ and -")
+      const image = parseRequestImage(value, `media_sources.${name}`)
+      if (Result.isFailure(image)) return Result.fail(image.failure)
+      named.push({ name, media: image.success })
+    }
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!
+      if (input.kind !== "text")
+        return fail(i, "is not text; multi_input inputs are texts that reference media_sources as <@name>")
+      const missing = [...input.text.matchAll(referencePattern)]
+        .map((match) => match[1]!)
+        .filter((name) => !named.some((entry) => entry.name === name))
+      if (missing.length > 0) {
+        return fail(
+          i,
+          `references ${missing.map((name) => `<@${name}>`).join(", ")}, which media_sources does not name (it names ${named.map((entry) => entry.name).join(", ")})`
+        )
+      }
+      inputs[i] = { kind: "multi_input", text: input.text, media: named }
+    }
+  }
+  return Result.succeed(inputs)
+}
+
 /**
- * Parses every input item, failing on the first bad one.
+ * Parses every input item, failing on the first bad one. With `media`, request-level media
+ * (`media_source`, `media_sources`) is joined to the text inputs.
  *
  * @category parsing
  * @since 0.1.0
  */
 export const parseInputs = (
   items: ReadonlyArray<InputItem>,
-  inputType?: string
+  inputType?: string,
+  media: RequestMedia = {}
 ): Result.Result<ReadonlyArray<EmbeddingInput>, InvalidRequestError> => {
   const out: Array<EmbeddingInput> = new Array(items.length)
+  const modality = isMediaKind(inputType) ? inputType : undefined
   for (let i = 0; i < items.length; i++) {
-    const parsed = parseInput(items[i]!, i, inputType)
+    // A multi_input may be media alone: its text is then empty.
+    if (inputType === "multi_input" && items[i] === "") {
+      out[i] = { kind: "text", text: "" }
+      continue
+    }
+    const parsed = parseInput(items[i]!, i, modality)
     if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
     out[i] = parsed.success
   }
-  return Result.succeed(out)
+  if (
+    media.mediaSource === undefined &&
+    media.mediaSources === undefined &&
+    inputType !== "text_image" &&
+    inputType !== "multi_input"
+  ) {
+    return Result.succeed(out)
+  }
+  return withRequestMedia(out, { ...media, inputType })
 }
 
 /**
@@ -328,7 +647,45 @@ export const parseInputs = (
  * @since 0.1.0
  */
 export const mediaOf = (input: EmbeddingInput): MediaInput | undefined =>
-  input.kind === "text" ? undefined : input.kind === "text_image" ? input.image : input
+  input.kind === "text"
+    ? undefined
+    : input.kind === "text_image"
+      ? input.image
+      : input.kind === "multi_input"
+        ? input.media[0]?.media
+        : input
+
+/**
+ * Every media item of an input (several for `multi_input`).
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const mediaListOf = (input: EmbeddingInput): ReadonlyArray<MediaInput> =>
+  input.kind === "multi_input"
+    ? input.media.map((entry) => entry.media)
+    : mediaOf(input) === undefined
+      ? []
+      : [mediaOf(input)!]
+
+const durations = new WeakMap<MediaInput, number | null>()
+
+/**
+ * Seconds of inline video or audio, read from its container headers (MP4/MOV, WAV, Ogg, MP3,
+ * WebM/Matroska); `undefined` for S3 sources and containers that do not say.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const durationOf = (media: MediaInput): number | undefined => {
+  if (media.source._tag !== "Base64" || (media.kind !== "video" && media.kind !== "audio")) return undefined
+  let seconds = durations.get(media)
+  if (seconds === undefined) {
+    seconds = probeDuration(media.format, Buffer.from(media.source.data, "base64")) ?? null
+    durations.set(media, seconds)
+  }
+  return seconds ?? undefined
+}
 
 /**
  * The text of an input, for inputs that carry any.
@@ -337,4 +694,4 @@ export const mediaOf = (input: EmbeddingInput): MediaInput | undefined =>
  * @since 0.1.0
  */
 export const textOf = (input: EmbeddingInput): string | undefined =>
-  input.kind === "text" || input.kind === "text_image" ? input.text : undefined
+  input.kind === "text" || input.kind === "text_image" || input.kind === "multi_input" ? input.text : undefined

@@ -32,12 +32,19 @@ export interface ModelRoute {
   readonly mode: Mode
   /** The id sent to Bedrock: a model id, an inference profile id or an ARN, unchanged. */
   readonly modelId: string
-  /** The foundation model id without geo prefix or ARN, used to find the provider. */
+  /**
+   * The foundation model id without geo prefix, ARN or provisioned-throughput context
+   * (`acme.embed-text-v1:2:8k` → `acme.embed-text-v1:2`), used to find the provider.
+   */
   readonly baseModelId: string
+  /** The provisioned-throughput context of a contextual model id (`8k` of `…:2:8k`), when there is one. */
+  readonly context?: string | undefined
   /** The cross-region inference profile prefix (`us`, `eu`, `global`, …), when there is one. */
   readonly geoPrefix: string | undefined
   /** The region named by the model string (an ARN's region, or `bedrock/<region>/<id>`). */
   readonly region: string | undefined
+  /** Whether `modelId` came from a `model_id` parameter rather than the model string. */
+  readonly viaModelId?: boolean | undefined
 }
 
 /**
@@ -76,6 +83,19 @@ export const splitGeoPrefix = (id: string): readonly [string | undefined, string
     if (geoPrefixes.includes(head) && id.indexOf(".", dot + 1) > 0) return [head, id.slice(dot + 1)]
   }
   return [undefined, id]
+}
+
+// A provisioned-throughput contextual id: `<id>:<version>:<context>`, e.g. `:2:8k`, `:0:512`.
+const contextPattern = /^(.+:\d+):(\d+k?)$/
+
+const splitContext = (id: string): readonly [string, string | undefined] => {
+  const match = contextPattern.exec(id)
+  return match === null ? [id, undefined] : [match[1]!, match[2]]
+}
+
+const withBase = (geoPrefix: string | undefined, id: string) => {
+  const [baseModelId, context] = splitContext(id)
+  return { baseModelId, geoPrefix, ...(context === undefined ? {} : { context }) }
 }
 
 /**
@@ -129,14 +149,13 @@ export const parse = (model: string): Result.Result<ModelRoute, InvalidRequestEr
       model,
       mode,
       modelId: rest,
-      baseModelId,
-      geoPrefix,
+      ...withBase(geoPrefix, baseModelId),
       region: region ?? (arnRegion.length > 0 ? arnRegion : undefined)
     })
   }
   if (/\s/.test(rest)) return Result.fail(invalid(model, "model ids contain no whitespace"))
   const [geoPrefix, baseModelId] = splitGeoPrefix(rest)
-  return Result.succeed({ model, mode, modelId: rest, baseModelId, geoPrefix, region })
+  return Result.succeed({ model, mode, modelId: rest, ...withBase(geoPrefix, baseModelId), region })
 }
 
 /**
@@ -148,5 +167,15 @@ export const parse = (model: string): Result.Result<ModelRoute, InvalidRequestEr
  */
 export const withModelId = (route: ModelRoute, modelId: string): ModelRoute => {
   const match = arnPattern.exec(modelId)
-  return { ...route, modelId, region: route.region ?? (match?.[1] ? match[1] : undefined) }
+  return { ...route, modelId, region: route.region ?? (match?.[1] ? match[1] : undefined), viaModelId: true }
 }
+
+/**
+ * The model's own id for responses: the id as routed, except that an ARN (of a profile, a
+ * provisioned model, or a `model_id`) gives way to the base model id it serves.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const responseModel = (route: ModelRoute): string =>
+  route.modelId.startsWith("arn:") ? route.baseModelId : route.modelId

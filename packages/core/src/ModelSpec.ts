@@ -25,6 +25,11 @@ export interface MediaLimits {
   readonly maxBytes: number
   /** Where the media may come from: inline base64, S3, or both. */
   readonly sources: ReadonlyArray<"Base64" | "S3">
+  /**
+   * Longest clip InvokeModel takes, in seconds (video, audio). Inline media whose container gives
+   * its length is checked before the call; longer clips are sent to the async route.
+   */
+  readonly maxSeconds?: number | undefined
 }
 
 /**
@@ -61,6 +66,15 @@ export interface Capabilities {
   readonly inputTypes?: ReadonlyArray<string> | undefined
   /** Whether Bedrock runs the model as batch inference (CreateModelInvocationJob), one record per call. */
   readonly batchInference?: boolean | undefined
+  /**
+   * Fields a content block may carry beside its format and source (`{ video: { format, source,
+   * embeddingMode } }`), which the encoder puts in the body; other fields are refused.
+   */
+  readonly inputOptions?: ReadonlyArray<string> | undefined
+  /** Whether InvokeModel takes this model only through a cross-region inference profile (`us.…`). */
+  readonly syncViaProfile?: boolean | undefined
+  /** Whether StartAsyncInvoke takes this model only by its base id (no inference profile). */
+  readonly asyncViaBase?: boolean | undefined
 }
 
 /**
@@ -74,6 +88,8 @@ export interface Price {
   readonly perImage?: number | undefined
   readonly perVideoSecond?: number | undefined
   readonly perAudioSecond?: number | undefined
+  /** Per query: a text (or text with media) embedded by a model that bills queries, not tokens. */
+  readonly perQuery?: number | undefined
 }
 
 /**
@@ -87,6 +103,8 @@ export interface Usage {
   readonly images: number
   readonly videoSeconds: number
   readonly audioSeconds: number
+  /** Queries, for models that bill per query (see {@link Price.perQuery}). */
+  readonly queries?: number | undefined
 }
 
 /**
@@ -125,6 +143,16 @@ export interface DecodedBatch {
   readonly byType?: ReadonlyArray<Readonly<Record<string, ReadonlyArray<number>>>> | undefined
   /** What the model said went wrong, when the body reports a failure instead of failing the call. */
   readonly failure?: string | undefined
+  /**
+   * The embedding type of `vectors` (`float`, `int8`, `binary`, …) when it is not `float`; the
+   * engine checks each vector's length with {@link ModelSpec.expectedLength}.
+   */
+  readonly primaryType?: string | undefined
+  /**
+   * Separate vectors per modality, per input (`{ video, audio }` for a clip embedded as picture and
+   * sound apart); `vectors` holds the first. Returned as `embeddings_by_modality`.
+   */
+  readonly byModality?: ReadonlyArray<Readonly<Record<string, ReadonlyArray<number>>>> | undefined
 }
 
 /**
@@ -157,7 +185,13 @@ export interface AsyncOutputFile {
  * @since 0.1.0
  */
 export interface AsyncSegment {
+  /** The vector; empty when the segment failed. */
   readonly embedding: ReadonlyArray<number>
+  /** `SUCCESS`, or `FAILURE` for a segment the model refused (its reason and message with it). */
+  readonly status?: "SUCCESS" | "FAILURE" | undefined
+  /** Bedrock's code for a failed segment, e.g. `RAI_VIOLATION_INPUT_TEXT_DEFLECTION`. */
+  readonly failureReason?: string | undefined
+  readonly message?: string | undefined
   /** What the vector embeds: `text`, `image`, `video`, `audio`, `audio_video`, or a model's own option name. */
   readonly modality: string
   readonly segmentIndex?: number | undefined
@@ -183,12 +217,16 @@ export interface AsyncCodec<P> {
   /** Builds the `modelInput` of the job for one input. */
   readonly encode: (input: EmbeddingInput, options: CallOptions<P>) => unknown
   /**
-   * Reads the job's output objects. Returns the embeddings, or what is wrong with the output
-   * (a missing file, a segment the model failed on) as a message.
+   * Reads the job's output objects. Returns every segment — failed ones too, with their status and
+   * reason — or what is wrong with the output as a whole (a missing file, a body that is not JSON).
    */
-  readonly decode: (
-    files: ReadonlyArray<AsyncOutputFile>
-  ) => { readonly segments: ReadonlyArray<AsyncSegment> } | { readonly failure: string }
+  readonly decode: (files: ReadonlyArray<AsyncOutputFile>) =>
+    | {
+        readonly segments: ReadonlyArray<AsyncSegment>
+        /** The output dimension the job reports, when its output says. */
+        readonly dimension?: number | undefined
+      }
+    | { readonly failure: string }
 }
 
 /**
@@ -204,11 +242,51 @@ export interface ModelSpec<Req = unknown, Res = unknown, P = unknown> {
   readonly family: string
   /** Whether a base model id (no geo prefix, no ARN) names this model. */
   readonly matches: (baseModelId: string) => boolean
+  /**
+   * The model ids Bedrock accepts for this model (default: `[id]`). An id that `matches` but is not
+   * one of these (`acme.embed-text-v2` for `acme.embed-text-v2:0`) fails before the call, naming the right one.
+   */
+  readonly ids?: ReadonlyArray<string> | undefined
   readonly capabilities: Capabilities
   /** OpenAI-level parameters this model maps into its body. */
   readonly supportedParams: ReadonlyArray<"dimensions" | "input_type">
   /** Provider-specific parameters accepted as extra request keys. */
   readonly params: ParamsSchema<P>
+  /**
+   * Other spellings callers use for this model's request fields and parameters
+   * (`output_dimension` → `dimensions`, `inputType` → `input_type`, `truncation_mode` → `truncationMode`).
+   */
+  readonly paramAliases?: Readonly<Record<string, string>> | undefined
+  /**
+   * What to say of parameters callers bring from a sibling model that this one does not take
+   * (`textTruncate` on a model that dropped it); they are refused (or dropped) as unsupported.
+   */
+  readonly unsupportedParams?: Readonly<Record<string, string>> | undefined
+  /**
+   * Where a parameter applies, for parameters that apply to some inputs or routes only. A parameter
+   * that applies to none of a request's inputs is refused naming it (or dropped with `drop_params`),
+   * never silently left out of the body.
+   */
+  readonly paramScopes?:
+    | Readonly<
+        Record<
+          string,
+          {
+            readonly kinds?: ReadonlyArray<InputKind> | undefined
+            readonly modes?: ReadonlyArray<Mode> | undefined
+            /** Applies only to inputs whose media is an S3 object (`bucketOwner`). */
+            readonly s3?: boolean | undefined
+          }
+        >
+      >
+    | undefined
+  /**
+   * The length of a vector of the given embedding type at the given dimension, when it is not the
+   * dimension itself (packed bits: dimension ÷ 8). `type` is `undefined` for plain floats.
+   */
+  readonly expectedLength?: ((type: string | undefined, dimension: number) => number) | undefined
+  /** A notice logged once per process when the model is used (end of life, successor). */
+  readonly deprecation?: string | undefined
   /** The body sent to Bedrock, checked before sending. */
   readonly request: Schema.Codec<Req, unknown>
   /** The body accepted from Bedrock, checked on arrival. */

@@ -17,8 +17,8 @@ import type * as ModelSpec from "./ModelSpec.ts"
 export interface Service {
   /** The price in force for a model: an override when there is one, else the provider's. */
   readonly priceOf: (spec: ModelSpec.Any) => ModelSpec.Price
-  /** The USD cost of the given usage of a model. */
-  readonly cost: (spec: ModelSpec.Any, usage: ModelSpec.Usage) => number
+  /** The USD cost of the given usage of a model; `override` replaces the fields it names (a request's own prices). */
+  readonly cost: (spec: ModelSpec.Any, usage: ModelSpec.Usage, override?: ModelSpec.Price) => number
 }
 
 /**
@@ -39,7 +39,8 @@ export const costAt = (price: ModelSpec.Price, usage: ModelSpec.Usage): number =
   usage.inputTokens * (price.perInputToken ?? 0) +
   usage.images * (price.perImage ?? 0) +
   usage.videoSeconds * (price.perVideoSecond ?? 0) +
-  usage.audioSeconds * (price.perAudioSecond ?? 0)
+  usage.audioSeconds * (price.perAudioSecond ?? 0) +
+  (usage.queries ?? 0) * (price.perQuery ?? 0)
 
 /**
  * Makes the service. `overrides` is keyed by canonical model id (`acme.embed-text-v2:0`)
@@ -51,7 +52,11 @@ export const costAt = (price: ModelSpec.Price, usage: ModelSpec.Usage): number =
 export const make = (overrides: Readonly<Record<string, ModelSpec.Price>> = {}): Service => {
   const priceOf = (spec: ModelSpec.Any): ModelSpec.Price =>
     overrides[spec.id] === undefined ? spec.price : { ...spec.price, ...overrides[spec.id] }
-  return { priceOf, cost: (spec, usage) => costAt(priceOf(spec), usage) }
+  return {
+    priceOf,
+    cost: (spec, usage, override) =>
+      costAt(override === undefined ? priceOf(spec) : { ...priceOf(spec), ...override }, usage)
+  }
 }
 
 /**

@@ -18,6 +18,8 @@ import type * as ObjectStore from "./ObjectStore.ts"
  * @since 0.1.0
  */
 export interface Params extends AwsCredentials.AuthParams {
+  /** LiteLLM's endpoint override: a Bedrock Runtime URL, path prefix kept (`https://gw.example.com/bedrock`). */
+  readonly api_base?: string | undefined
   readonly aws_region_name?: string | undefined
   readonly aws_bedrock_runtime_endpoint?: string | undefined
   /** A custom S3 endpoint, for reading async outputs (else `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`). */
@@ -56,6 +58,29 @@ export const region = (params: Params, fromModel?: string): Effect.Effect<string
       )
 }
 
+/** A caller-given endpoint, checked to be an http(s) URL; its path prefix is kept. */
+const endpointParam = (
+  param: string,
+  value: string | undefined
+): Effect.Effect<string | undefined, InvalidRequestError> => {
+  if (value === undefined) return Effect.succeed(undefined)
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    return Effect.fail(
+      new InvalidRequestError({
+        message: `${param} must be an http(s) URL such as https://bedrock-runtime.us-east-1.amazonaws.com; got a value that is not one.`,
+        param
+      })
+    )
+  }
+  return Effect.succeed(value.replace(/\/+$/, ""))
+}
+
 /**
  * The Bedrock Runtime target.
  *
@@ -65,10 +90,16 @@ export const region = (params: Params, fromModel?: string): Effect.Effect<string
 export const runtime = Effect.fnUntraced(function* (params: Params, fromModel?: string) {
   const credentials = yield* AwsCredentials.AwsCredentials
   const resolved = yield* region(params, fromModel)
-  const endpoint =
-    params.aws_bedrock_runtime_endpoint ?? env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") ?? env("AWS_ENDPOINT_URL")
+  const endpoint = yield* endpointParam(
+    params.api_base !== undefined ? "api_base" : "aws_bedrock_runtime_endpoint",
+    params.api_base ?? params.aws_bedrock_runtime_endpoint
+  )
   const auth = yield* credentials.resolve(params, resolved)
-  return { region: resolved, endpoint, auth } satisfies BedrockRuntime.Target
+  return {
+    region: resolved,
+    endpoint: endpoint ?? env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") ?? env("AWS_ENDPOINT_URL"),
+    auth
+  } satisfies BedrockRuntime.Target
 })
 
 /**

@@ -105,7 +105,7 @@ export const conformance = (spec: ModelSpec.Any, fixtures: Fixtures): void => {
       assert.isTrue(spec.matches(spec.id), "the spec matches its own id")
       assert.isAbove(Object.keys(spec.price).length, 0, "the spec has a price")
       for (const kind of [...caps.sync, ...caps.async]) {
-        const media = kind === "text_image" ? "image" : kind
+        const media = kind === "text_image" || kind === "multi_input" ? "image" : kind
         if (media !== "text") assert.isDefined(caps.media?.[media], `limits for ${media}`)
       }
     })

@@ -18,4 +18,12 @@ describe("Pricing.costAt", () => {
     )
     assert.closeTo(cost, 0.002 + 0.3 + 4 + 50, 1e-12)
   })
+
+  it("prices queries, for models that bill per query", () => {
+    const cost = Pricing.costAt(
+      { perQuery: 0.00007, perImage: 0.0001 },
+      { inputTokens: 9, images: 2, videoSeconds: 0, audioSeconds: 0, queries: 3 }
+    )
+    assert.closeTo(cost, 3 * 0.00007 + 2 * 0.0001, 1e-15)
+  })
 })

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto"
 import type { BedrockFault } from "./Errors.ts"
-import { baseModelId, type ModelHandler } from "./ModelHandler.ts"
+import { findModel, type ModelHandler, resolveModelId } from "./ModelHandler.ts"
 import type { ObjectStore } from "./S3.ts"
 import * as Validate from "./Validate.ts"
 
@@ -124,12 +124,12 @@ export const makeJobs = (options: JobStoreOptions) => {
             }
       }
     }
-    const base = baseModelId(request.modelId)
-    if (base !== request.modelId && !request.modelId.startsWith("arn:")) {
+    const { base, profile } = resolveModelId(request.modelId)
+    if (profile) {
       // Bedrock runs async jobs on base models only: inference profiles are rejected.
       return { error: "ValidationException", message: "The provided model doesn't support async inference." }
     }
-    const handler = base === undefined ? undefined : options.models.find((m) => m.matches(base))
+    const handler = findModel(options.models, base)
     if (handler === undefined) {
       return { error: "ValidationException", message: "The provided model identifier is invalid." }
     }

@@ -8,10 +8,11 @@
  * is not the input's — Bedrock does not keep it either — plus `manifest.json.out` with the counts.
  * Jobs go Submitted → Validating → InProgress → Completed (or Failed) over the async delay.
  */
-import { createHash, randomBytes } from "node:crypto"
+import { createHash, randomBytes, randomUUID } from "node:crypto"
 import type { JobStoreOptions } from "./Async.ts"
 import type { BedrockFault } from "./Errors.ts"
-import { baseModelId, isFault, type ModelHandler } from "./ModelHandler.ts"
+import { stringify } from "./Json.ts"
+import { baseModelId, findModel, isFault, type ModelHandler } from "./ModelHandler.ts"
 import * as Validate from "./Validate.ts"
 
 type Status = "Submitted" | "Validating" | "InProgress" | "Completed" | "Failed" | "Stopping" | "Stopped"
@@ -176,7 +177,7 @@ export const makeBatchJobs = (options: JobStoreOptions) => {
         const recordId = typeof record.recordId === "string" ? record.recordId : randomId(11).toUpperCase()
         const answer =
           typeof record.modelInput === "object" && record.modelInput !== null
-            ? handler.invoke(record.modelInput)
+            ? await handler.invoke(record.modelInput, { requestId: randomUUID(), read: store.read })
             : ({ error: "ValidationException", message: "required key [modelInput] not found" } as BedrockFault)
         if (isFault(answer)) {
           errors++
@@ -190,7 +191,7 @@ export const makeBatchJobs = (options: JobStoreOptions) => {
         } else {
           success++
           inputTokens += answer.inputTokens
-          out.push(JSON.stringify({ recordId, modelInput: record.modelInput, modelOutput: answer.body }))
+          out.push(stringify({ recordId, modelInput: record.modelInput, modelOutput: answer.body }))
         }
       }
       // Bedrock does not keep input order in the output; neither do we (a fixed shuffle per job).
@@ -258,7 +259,7 @@ export const makeBatchJobs = (options: JobStoreOptions) => {
       }
     }
     const base = baseModelId(request.modelId)
-    const handler = base === undefined ? undefined : options.models.find((m) => m.matches(base))
+    const handler = findModel(options.models, base)
     if (handler === undefined)
       return { error: "ValidationException", message: "The provided model identifier is invalid." }
     if (!BATCH_MODELS.has(handler.id)) {

@@ -13,10 +13,15 @@ export interface FaultOptions {
   readonly seed?: number | undefined
 }
 
+/** The Bedrock Runtime operations a scripted fault can answer. */
+export type Operation = "InvokeModel" | "StartAsyncInvoke" | "GetAsyncInvoke" | "ListAsyncInvokes"
+
 /** A scripted fault for the next call. */
 export type ScriptedFault = BedrockFault & {
   /** Retry-After seconds to send with a throttle. */
   readonly retryAfterSeconds?: number | undefined
+  /** The operation whose next call gets the fault; default InvokeModel. */
+  readonly operation?: Operation | undefined
 }
 
 /** Fault settings from `BEDROCK_EMULATOR_*` environment variables. */
@@ -67,10 +72,14 @@ export class Faults {
     this.queue.push(...faults)
   }
 
-  /** The fault for the next call, if any: scripted first, then the rate limit, then the error ratio. */
-  next(now: number): ScriptedFault | undefined {
-    const scripted = this.queue.shift()
-    if (scripted !== undefined) return scripted
+  /**
+   * The fault for the next call, if any: scripted first, then (for InvokeModel, the operation
+   * rates are about) the rate limit, then the error ratio.
+   */
+  next(now: number, operation: Operation = "InvokeModel"): ScriptedFault | undefined {
+    const index = this.queue.findIndex((fault) => (fault.operation ?? "InvokeModel") === operation)
+    if (index >= 0) return this.queue.splice(index, 1)[0]
+    if (operation !== "InvokeModel") return undefined
     if (this.throttleRps > 0) {
       // Timestamps of admitted calls in the last second, oldest first.
       while (this.windowStart < this.window.length && this.window[this.windowStart]! <= now - 1000) this.windowStart++

@@ -27,6 +27,46 @@ export const png = (width: number, height: number, shade = 128): string => {
   ]).toString("base64")
 }
 
+const segment = (marker: number, data: Buffer): Buffer => {
+  const head = Buffer.alloc(4)
+  head.writeUInt16BE(marker, 0)
+  head.writeUInt16BE(data.length + 2, 2)
+  return Buffer.concat([head, data])
+}
+
+/**
+ * A valid baseline greyscale JPEG of the given size, mid-grey, as base64. Every 8×8 block is
+ * "DC difference 0, end of block", so one-symbol Huffman tables code it in two bits a block.
+ */
+export const jpeg = (width: number, height: number): string => {
+  const frame = Buffer.alloc(9)
+  frame[0] = 8 // precision
+  frame.writeUInt16BE(height, 1)
+  frame.writeUInt16BE(width, 3)
+  frame[5] = 1 // one component
+  frame[6] = 1 // id
+  frame[7] = 0x11 // 1×1 sampling
+  frame[8] = 0 // quantisation table 0
+  // One code of length 1 for symbol 0: DC category 0, and AC end-of-block.
+  const huffman = (tableClass: number) => Buffer.from([tableClass << 4, 1, ...Array(15).fill(0), 0])
+  const blocks = Math.ceil(width / 8) * Math.ceil(height / 8)
+  const data = Buffer.alloc(Math.ceil((blocks * 2) / 8), 0)
+  // Pad the last byte with 1-bits, as the standard asks.
+  const used = (blocks * 2) % 8
+  if (used !== 0) data[data.length - 1] = 0xff >> used
+  return Buffer.concat([
+    Buffer.from([0xff, 0xd8]),
+    segment(0xffe0, Buffer.from([0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0])),
+    segment(0xffdb, Buffer.concat([Buffer.from([0]), Buffer.alloc(64, 1)])),
+    segment(0xffc0, frame),
+    segment(0xffc4, huffman(0)),
+    segment(0xffc4, huffman(1)),
+    segment(0xffda, Buffer.from([1, 1, 0x00, 0, 63, 0])),
+    data,
+    Buffer.from([0xff, 0xd9])
+  ]).toString("base64")
+}
+
 const box = (type: string, ...parts: Array<Buffer>): Buffer => {
   const body = Buffer.concat(parts)
   const header = Buffer.alloc(8)

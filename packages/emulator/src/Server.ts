@@ -3,16 +3,15 @@
  * Bedrock Runtime routes, authentication, fault injection and a record of what was invoked.
  */
 import { randomUUID } from "node:crypto"
-import * as Http from "node:http"
-import * as Http2 from "node:http2"
-import * as Net from "node:net"
-import { Duplex } from "node:stream"
+import type * as Http from "node:http"
 import { makeJobs } from "./Async.ts"
-import { makeBatchJobs } from "./BatchInference.ts"
 import { type AuthOptions, authenticate, EMULATOR_CREDENTIALS } from "./Auth.ts"
+import { makeBatchJobs } from "./BatchInference.ts"
 import { type BedrockFault, render } from "./Errors.ts"
-import { type FaultOptions, Faults, fromEnv, type ScriptedFault } from "./Faults.ts"
-import { baseModelId, isFault, type ModelHandler } from "./ModelHandler.ts"
+import { type FaultOptions, Faults, fromEnv, type Operation, type ScriptedFault } from "./Faults.ts"
+import { stringify } from "./Json.ts"
+import { listen, type Request, type Response } from "./Listener.ts"
+import { findModel, isFault, type ModelHandler, resolveModelId } from "./ModelHandler.ts"
 import { cohereModels } from "./models/Cohere.ts"
 import { novaModels } from "./models/Nova.ts"
 import { titanModels } from "./models/Titan.ts"
@@ -82,7 +81,7 @@ export interface Emulator {
   readonly stats: EmulatorStats
   /** Changes fault rates at run time. */
   readonly setFaults: (faults: FaultOptions) => void
-  /** Queues faults answered to the next InvokeModel calls, in order. */
+  /** Queues faults answered to the next calls of their operation (default InvokeModel), in order. */
   readonly injectFaults: (faults: ReadonlyArray<ScriptedFault>) => void
   /** The S3 endpoint async jobs read from and write to (`AWS_ENDPOINT_URL_S3`), when there is one. */
   readonly s3Url: string | undefined
@@ -96,11 +95,7 @@ export interface Emulator {
   readonly close: () => Promise<void>
 }
 
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 const MAX_BODY = 25_000_000
-
-type Request = Http.IncomingMessage | Http2.Http2ServerRequest
-type Response = Http.ServerResponse | Http2.Http2ServerResponse
 
 const parseJson = (body: Buffer): unknown => {
   try {
@@ -119,35 +114,6 @@ const safeDecode = (segment: string): string => {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/**
- * A stream over `socket` that first yields `head`. The HTTP/2 session reads the socket's handle
- * directly and would miss bytes given back with `unshift`, so it gets this stream instead.
- */
-const replaying = (socket: Net.Socket, head: Buffer): Duplex => {
-  const stream = new Duplex({
-    read: () => {
-      socket.resume()
-    },
-    write: (chunk, _encoding, callback) => {
-      socket.write(chunk, callback)
-    },
-    final: (callback) => {
-      socket.end(callback)
-    },
-    destroy: (error, callback) => {
-      socket.destroy(error ?? undefined)
-      callback(error)
-    }
-  })
-  stream.push(head)
-  socket.on("data", (chunk: Buffer) => {
-    if (!stream.push(chunk)) socket.pause()
-  })
-  socket.on("end", () => stream.push(null))
-  socket.on("close", () => stream.destroy())
-  return stream
-}
 
 /** Starts an emulator. */
 export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emulator> => {
@@ -205,16 +171,19 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     if (invocations.length > recordLimit * 2) invocations = invocations.slice(-recordLimit)
   }
 
+  const invalidId: BedrockFault = { error: "ValidationException", message: "The provided model identifier is invalid." }
+  const read = (uri: string) => (store === undefined ? Promise.resolve(undefined) : store.read(uri))
+
   const invokeModel = async (res: Response, rawId: string, body: Buffer, auth: "sigv4" | "bearer") => {
     let modelId: string
     try {
       modelId = decodeURIComponent(rawId)
     } catch {
-      return sendFault(res, { error: "ValidationException", message: "The provided model identifier is invalid." })
+      return sendFault(res, invalidId)
     }
     stats.invocations++
     stats.byModel[modelId] = (stats.byModel[modelId] ?? 0) + 1
-    const base = baseModelId(modelId)
+    const { base, profile } = resolveModelId(modelId)
     let parsed: unknown
     let json = true
     try {
@@ -234,10 +203,14 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
       if (fault.error === "ThrottlingException") stats.throttled++
       return finish(sendFault(res, fault))
     }
-    const model = base === undefined ? undefined : models.find((m) => m.matches(base))
-    if (model === undefined) {
+    const model = findModel(models, base)
+    if (model === undefined) return finish(sendFault(res, invalidId))
+    if (!profile && model.profileOnly?.(region) === true) {
       return finish(
-        sendFault(res, { error: "ValidationException", message: "The provided model identifier is invalid." })
+        sendFault(res, {
+          error: "ValidationException",
+          message: `Invocation of model ID ${base} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.`
+        })
       )
     }
     if (!json) {
@@ -249,9 +222,11 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
       )
     }
     const started = Date.now()
-    const answer = model.invoke(parsed)
+    const requestId = randomUUID()
+    const answer = await model.invoke(parsed, { requestId, read })
     if (isFault(answer)) return finish(sendFault(res, answer))
-    send(res, 200, JSON.stringify(answer.body), {
+    send(res, 200, stringify(answer.body), {
+      "x-amzn-requestid": requestId,
       "x-amzn-bedrock-invocation-latency": Date.now() - started + faults.latencyMs,
       "x-amzn-bedrock-input-token-count": answer.inputTokens
     })
@@ -295,12 +270,25 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
       return invokeModel(res, path[2]!, body, auth)
     }
     if (path[1] === "async-invoke") {
-      const answer =
+      const operation: Operation | undefined =
         method === "POST" && path.length === 2
-          ? jobs.start(parseJson(body))
+          ? "StartAsyncInvoke"
           : method === "GET" && path.length === 3
-            ? jobs.get(safeDecode(path[2]!))
+            ? "GetAsyncInvoke"
             : method === "GET" && path.length === 2
+              ? "ListAsyncInvokes"
+              : undefined
+      const fault = operation === undefined ? undefined : faults.next(Date.now(), operation)
+      if (fault !== undefined) {
+        stats.faults++
+        return sendFault(res, fault)
+      }
+      const answer =
+        operation === "StartAsyncInvoke"
+          ? jobs.start(parseJson(body))
+          : operation === "GetAsyncInvoke"
+            ? jobs.get(safeDecode(path[2]!))
+            : operation === "ListAsyncInvokes"
               ? jobs.list(new URLSearchParams(url.split("?")[1] ?? ""))
               : undefined
       if (answer !== undefined) {
@@ -331,50 +319,11 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     })
   }
 
-  const http1 = Http.createServer({ keepAlive: true, keepAliveTimeout: 65_000 }, handle)
-  const http2 = Http2.createServer({}, handle)
-  const sockets = new Set<Net.Socket>()
-  const sessions = new Set<Http2.Http2Session>()
-  http2.on("session", (session) => {
-    sessions.add(session)
-    session.on("close", () => sessions.delete(session))
-  })
-
-  const tcp = Net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
-    sockets.add(socket)
-    socket.on("close", () => sockets.delete(socket))
-    socket.on("error", () => socket.destroy())
-    let seen: Buffer = Buffer.alloc(0)
-    const onData = (chunk: Buffer) => {
-      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk])
-      const n = Math.min(seen.length, PREFACE.length)
-      const h2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n))
-      // The first bytes are a prefix of the HTTP/2 preface: wait for the rest before deciding.
-      if (h2 && n < PREFACE.length) return
-      socket.off("data", onData)
-      if (h2) {
-        http2.emit("connection", replaying(socket, seen))
-      } else {
-        socket.pause()
-        socket.unshift(seen)
-        http1.emit("connection", socket)
-        socket.resume()
-      }
-    }
-    socket.on("data", onData)
-    socket.resume()
-  })
-
-  await new Promise<void>((resolve, reject) => {
-    tcp.once("error", reject)
-    tcp.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve())
-  })
-  const address = tcp.address() as Net.AddressInfo
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address
+  const listener = await listen(options.port ?? 0, options.host ?? "127.0.0.1", handle)
 
   return {
-    url: `http://${host}:${address.port}`,
-    port: address.port,
+    url: listener.url,
+    port: listener.port,
     region,
     get invocations() {
       return invocations.slice(-recordLimit)
@@ -394,12 +343,7 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     close: async () => {
       jobs.close()
       batchJobs.close()
-      await new Promise<void>((resolve) => {
-        for (const session of sessions) session.destroy()
-        for (const socket of sockets) socket.destroy()
-        http1.closeAllConnections()
-        tcp.close(() => resolve())
-      })
+      await listener.close()
       await store?.close()
     }
   }

@@ -6,18 +6,24 @@
 export { type AuthOptions, authenticate, EMULATOR_CREDENTIALS } from "./Auth.ts"
 export * as Cli from "./Cli.ts"
 export { type BedrockFault, errorTable } from "./Errors.ts"
+export { type FaultOptions, fromEnv as faultsFromEnv, type Operation, type ScriptedFault } from "./Faults.ts"
 export * as Fixtures from "./Fixtures.ts"
+export * as Json from "./Json.ts"
 export * as MediaInfo from "./MediaInfo.ts"
-export { type FaultOptions, fromEnv as faultsFromEnv, type ScriptedFault } from "./Faults.ts"
 export {
   type AsyncHandler,
   type AsyncIO,
   type AsyncOutcome,
   baseModelId,
+  findModel,
+  type InvokeContext,
   isFault,
   type ModelAnswer,
-  type ModelHandler
+  type ModelHandler,
+  type ResolvedModelId,
+  resolveModelId
 } from "./ModelHandler.ts"
+export * as NumberText from "./NumberText.ts"
 export { type ObjectStore, S3_CREDENTIALS, startObjectStore } from "./S3.ts"
 export { cohereModels } from "./models/Cohere.ts"
 export { novaModels } from "./models/Nova.ts"

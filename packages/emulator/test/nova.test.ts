@@ -23,11 +23,19 @@ describe("Nova SINGLE_EMBEDDING", () => {
     assert.strictEqual(image.embeddings[0].embedding.length, 3072)
   })
 
-  it("truncates long text per truncationMode and reports it", async () => {
-    const long = "x".repeat(9000)
-    const cut = await invoke(single({ text: { truncationMode: "START", value: long } }))
-    assert.strictEqual(cut.embeddings[0].truncatedCharLength, 808)
-    await rejects(single({ text: { truncationMode: "NONE", value: long } }), "maximum is 8192")
+  it("truncates text beyond the 8K-token context per truncationMode and reports the length kept", async () => {
+    // About 10 000 tokens: words of up to four letters count one token each.
+    const long = Array.from({ length: 10_000 }, (_, i) => `w${i % 97}`).join(" ")
+    const end = await invoke(single({ text: { truncationMode: "END", value: long } }))
+    const start = await invoke(single({ text: { truncationMode: "START", value: long } }))
+    const kept = end.embeddings[0].truncatedCharLength
+    assert.isAbove(kept, 30_000)
+    assert.isBelow(kept, long.length)
+    assert.isAbove(start.embeddings[0].truncatedCharLength, 30_000)
+    assert.notDeepEqual(start.embeddings[0].embedding, end.embeddings[0].embedding)
+    const short = await invoke(single({ text: { truncationMode: "END", value: "short" } }))
+    assert.notProperty(short.embeddings[0], "truncatedCharLength")
+    await rejects(single({ text: { truncationMode: "NONE", value: long } }), "the maximum is 8192")
   })
 
   it("validates as Bedrock does", async () => {

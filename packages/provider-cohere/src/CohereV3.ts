@@ -9,7 +9,15 @@
  */
 import { Media, ModelSpec } from "@bedrock-embed/core"
 import { Schema } from "effect"
-import { dataUri, decodeEmbeddings, EmbeddingType, maxImageBytes, Response, textInputTypes } from "./internal/shared.ts"
+import {
+  dataUri,
+  decodeEmbeddings,
+  EmbeddingType,
+  expectedLength,
+  maxImageBytes,
+  Response,
+  textInputTypes
+} from "./internal/shared.ts"
 
 /**
  * The InvokeModel body: `texts` or `images`, never both.
@@ -51,6 +59,9 @@ const make = (id: string) =>
     id,
     family: "cohere",
     matches: (base) => base === id || base === `${id}:0`,
+    // Bedrock's id has no version; `:0` appears only in provisioned-throughput ids (`…-v3:0:512`).
+    ids: [id],
+    expectedLength,
     capabilities: {
       sync: ["text", "image"],
       async: [],

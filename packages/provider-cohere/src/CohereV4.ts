@@ -2,18 +2,34 @@
  * Cohere Embed v4 (`cohere.embed-v4:0`, usually called through the `us.` or `global.` inference
  * profile): texts, images and mixed text+image content, up to 96 per call; 256–1536 dimensions.
  *
- * Gotcha: v4's `truncate` values are `NONE`, `LEFT` and `RIGHT` (v3 says `START` and `END`).
+ * Gotcha: v4's documented `truncate` values are `NONE`, `LEFT` and `RIGHT`; Bedrock also takes v3's `START` and `END`.
  *
  * @since 0.1.0
  */
 import { Media, ModelSpec } from "@bedrock-embed/core"
 import { Schema } from "effect"
-import { dataUri, decodeEmbeddings, EmbeddingType, maxImageBytes, Response, textInputTypes } from "./internal/shared.ts"
+import {
+  dataUri,
+  decodeEmbeddings,
+  EmbeddingType,
+  expectedLength,
+  maxImageBytes,
+  Response,
+  textInputTypes
+} from "./internal/shared.ts"
 
+// AWS's page shows `image_url` both as `{ url }` and as the plain data URI string; both are
+// accepted here, `{ url }` is sent.
 const Content = Schema.Union([
   Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }),
-  Schema.Struct({ type: Schema.Literal("image_url"), image_url: Schema.Struct({ url: Schema.String }) })
+  Schema.Struct({
+    type: Schema.Literal("image_url"),
+    image_url: Schema.Union([Schema.String, Schema.Struct({ url: Schema.String })])
+  })
 ])
+
+// The docs list NONE, LEFT and RIGHT; live v4 calls also took v3's START and END (recorded responses).
+const Truncate = Schema.Literals(["NONE", "LEFT", "RIGHT", "START", "END"])
 
 /**
  * The InvokeModel body: `texts`, `images` or `inputs` (mixed content), one of them.
@@ -29,7 +45,7 @@ export const Request = Schema.Struct({
   embedding_types: Schema.optionalKey(Schema.NonEmptyArray(EmbeddingType)),
   output_dimension: Schema.optionalKey(Schema.Literals([256, 512, 1024, 1536])),
   max_tokens: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
-  truncate: Schema.optionalKey(Schema.Literals(["NONE", "LEFT", "RIGHT"]))
+  truncate: Schema.optionalKey(Truncate)
 })
 
 /**
@@ -47,8 +63,8 @@ export { Response }
  * @since 0.1.0
  */
 export const Params = Schema.Struct({
-  /** How over-long inputs are cut: `NONE` (fail), `LEFT` or `RIGHT`. */
-  truncate: Schema.optional(Schema.Literals(["NONE", "LEFT", "RIGHT"])),
+  /** How over-long inputs are cut: `NONE` (fail), `LEFT` or `RIGHT` (also v3's `START` and `END`). */
+  truncate: Schema.optional(Truncate),
   /** Embedding types to return (`float`, `int8`, `uint8`, `binary`, `ubinary`); `embedding` holds the first. */
   embedding_types: Schema.optional(Schema.NonEmptyArray(EmbeddingType)),
   /** Most tokens per input before truncation (up to 128 000). */
@@ -65,6 +81,10 @@ export const spec = ModelSpec.make({
   id: "cohere.embed-v4:0",
   family: "cohere",
   matches: (base) => base === "cohere.embed-v4:0" || base === "cohere.embed-v4",
+  // AWS's model page names it `cohere.embed-v4`, its profiles `…cohere.embed-v4:0`; both are kept.
+  ids: ["cohere.embed-v4:0", "cohere.embed-v4"],
+  expectedLength,
+  paramAliases: { output_dimension: "dimensions" },
   capabilities: {
     sync: ["text", "image", "text_image"],
     async: [],

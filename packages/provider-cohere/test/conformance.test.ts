@@ -156,10 +156,10 @@ conformance(CohereV4.spec, {
       message: "256, 512, 1024, 1536"
     },
     {
-      name: "v3's truncate values",
-      request: { model: "bedrock/cohere.embed-v4:0", input: "x", truncate: "END" },
+      name: "a truncate value neither version takes",
+      request: { model: "bedrock/cohere.embed-v4:0", input: "x", truncate: "MIDDLE" },
       error: "InvalidRequestError",
-      message: "truncate"
+      message: 'Invalid value "MIDDLE" for parameter "truncate" of cohere.embed-v4:0'
     },
     {
       name: "a BMP image",

@@ -1,12 +1,13 @@
 /**
- * Amazon Nova 2 multimodal embeddings (`amazon.nova-2-multimodal-embeddings-v1:0`): text and
- * images synchronously (`SINGLE_EMBEDDING`), and text, image, video and audio through async
- * invoke (`SEGMENTED_EMBEDDING`), where long inputs are split into segments with their own vectors.
+ * Amazon Nova 2 multimodal embeddings (`amazon.nova-2-multimodal-embeddings-v1:0`): text, images,
+ * and video and audio clips of up to 30 s synchronously (`SINGLE_EMBEDDING`), and all four through
+ * async invoke (`SEGMENTED_EMBEDDING`), where long inputs are split into segments with their own vectors.
  *
  * @since 0.1.0
  */
-import { type Media, ModelSpec } from "@bedrock-embed/core"
+import { Media, ModelSpec } from "@bedrock-embed/core"
 import { Schema } from "effect"
+import { decodeOutput, modalityOf } from "./internal/output.ts"
 
 const schemaVersion = "nova-multimodal-embed-v1" as const
 
@@ -30,7 +31,9 @@ export const EmbeddingPurpose = Schema.Literals([
 
 const Dimension = Schema.Literals([256, 384, 1024, 3072])
 const TruncationMode = Schema.Literals(["START", "END", "NONE"])
-const S3Location = Schema.Struct({ s3Location: Schema.Struct({ uri: Schema.String }) })
+const S3Location = Schema.Struct({
+  s3Location: Schema.Struct({ uri: Schema.String, bucketOwner: Schema.optionalKey(Schema.String) })
+})
 const Source = Schema.Union([Schema.Struct({ bytes: Schema.String }), S3Location])
 const ImageFormat = Schema.Literals(["png", "jpeg", "gif", "webp"])
 const VideoFormat = Schema.Literals(["mp4", "mov", "mkv", "webm", "flv", "mpeg", "mpg", "wmv", "3gp"])
@@ -46,6 +49,13 @@ const Text = Schema.Struct({
 })
 const Image = Schema.Struct({ format: ImageFormat, source: Source, detailLevel: Schema.optionalKey(DetailLevel) })
 const Duration = Schema.optionalKey(Schema.Struct({ durationSeconds: Schema.Int }))
+const SyncText = Schema.Struct({
+  truncationMode: TruncationMode,
+  value: Schema.optionalKey(Schema.String),
+  source: Schema.optionalKey(S3Location)
+})
+const SyncVideo = Schema.Struct({ format: VideoFormat, source: Source, embeddingMode: EmbeddingMode })
+const SyncAudio = Schema.Struct({ format: AudioFormat, source: Source })
 const Video = Schema.Struct({
   format: VideoFormat,
   source: Source,
@@ -66,8 +76,10 @@ export const Request = Schema.Struct({
   singleEmbeddingParams: Schema.Struct({
     embeddingPurpose: EmbeddingPurpose,
     embeddingDimension: Dimension,
-    text: Schema.optionalKey(Text),
-    image: Schema.optionalKey(Image)
+    text: Schema.optionalKey(SyncText),
+    image: Schema.optionalKey(Image),
+    video: Schema.optionalKey(SyncVideo),
+    audio: Schema.optionalKey(SyncAudio)
   })
 })
 
@@ -120,7 +132,10 @@ export const Params = Schema.Struct({
   truncationMode: Schema.optional(TruncationMode),
   /** `STANDARD_IMAGE` (default) or `DOCUMENT_IMAGE` for scans and screenshots of text. */
   detailLevel: Schema.optional(DetailLevel),
-  /** Video through async invoke: one vector for sound and picture (default), or one of each. */
+  /**
+   * Video: one vector for sound and picture (`AUDIO_VIDEO_COMBINED`, the default) or one of each
+   * (`AUDIO_VIDEO_SEPARATE`: `embedding` is the picture's, `embeddings_by_modality` has both).
+   */
   embeddingMode: Schema.optional(EmbeddingMode),
   /** Async text segments: characters per segment, 800–50 000 (Bedrock's default 32 000). */
   maxLengthChars: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 800, maximum: 50_000 }))),
@@ -131,137 +146,95 @@ export const Params = Schema.Struct({
 type P = typeof Params.Type
 
 const sourceOf = (media: Media.MediaInput) =>
-  media.source._tag === "S3" ? { s3Location: { uri: media.source.uri } } : { bytes: media.source.data }
+  media.source._tag === "S3"
+    ? {
+        s3Location: {
+          uri: media.source.uri,
+          ...(media.source.bucketOwner === undefined ? {} : { bucketOwner: media.source.bucketOwner })
+        }
+      }
+    : { bytes: media.source.data }
+
+/** A content block's own fields, under the request's parameters (LiteLLM's precedence). */
+const optionsOf = (input: Media.EmbeddingInput): Readonly<Record<string, unknown>> =>
+  input.kind === "text" || input.kind === "image" || input.kind === "video" || input.kind === "audio"
+    ? (input.options ?? {})
+    : {}
+
+const segmentationOf = (
+  options: Readonly<Record<string, unknown>>,
+  field: "maxLengthChars" | "durationSeconds",
+  value: number | undefined
+) => {
+  const own = options.segmentationConfig as Record<string, unknown> | undefined
+  if (value === undefined && own === undefined) return {}
+  return { segmentationConfig: { ...own, ...(value === undefined ? {} : { [field]: value }) } }
+}
 
 /** The modality block of one input: `text`, `image`, `video` or `audio`. */
 const block = (input: Media.EmbeddingInput, params: P, segmented: boolean): Record<string, unknown> => {
+  const options = optionsOf(input)
   if (input.kind === "text") {
     const isS3 = /^s3:\/\/\S+$/.test(input.text)
     return {
       text: {
-        truncationMode: params.truncationMode ?? "END",
+        truncationMode: params.truncationMode ?? options.truncationMode ?? "END",
         ...(isS3 ? { source: { s3Location: { uri: input.text } } } : { value: input.text }),
-        ...(segmented && params.maxLengthChars !== undefined
-          ? { segmentationConfig: { maxLengthChars: params.maxLengthChars } }
-          : {})
+        ...(segmented ? segmentationOf(options, "maxLengthChars", params.maxLengthChars) : {})
       }
     }
   }
-  const media = input.kind === "text_image" ? input.image : input
-  const segmentation =
-    segmented && params.durationSeconds !== undefined
-      ? { segmentationConfig: { durationSeconds: params.durationSeconds } }
-      : {}
+  const media = Media.mediaOf(input)!
   switch (media.kind) {
-    case "image":
+    case "image": {
+      const detailLevel = params.detailLevel ?? options.detailLevel
       return {
         image: {
           format: media.format,
           source: sourceOf(media),
-          ...(params.detailLevel === undefined ? {} : { detailLevel: params.detailLevel })
+          ...(detailLevel === undefined ? {} : { detailLevel })
         }
       }
+    }
     case "video":
       return {
         video: {
           format: media.format,
           source: sourceOf(media),
-          embeddingMode: params.embeddingMode ?? "AUDIO_VIDEO_COMBINED",
-          ...segmentation
+          embeddingMode: params.embeddingMode ?? options.embeddingMode ?? "AUDIO_VIDEO_COMBINED",
+          ...(segmented ? segmentationOf(options, "durationSeconds", params.durationSeconds) : {})
         }
       }
     case "audio":
-      return { audio: { format: media.format, source: sourceOf(media), ...segmentation } }
-  }
-}
-
-const modalities: Record<string, string> = {
-  TEXT: "text",
-  IMAGE: "image",
-  VIDEO: "video",
-  AUDIO: "audio",
-  AUDIO_VIDEO_COMBINED: "audio_video"
-}
-
-interface ResultLine {
-  readonly embedding?: ReadonlyArray<number>
-  readonly status?: string
-  readonly failureReason?: string
-  readonly message?: string
-  readonly segmentMetadata?: {
-    readonly segmentIndex?: number
-    readonly segmentStartCharPosition?: number
-    readonly segmentEndCharPosition?: number
-    readonly segmentStartSeconds?: number
-    readonly segmentEndSeconds?: number
-  }
-}
-
-/** Reads a Nova job's output folder: `segmented-embedding-result.json` names one file per modality. */
-const decodeOutput = (
-  files: ReadonlyArray<ModelSpec.AsyncOutputFile>
-): { readonly segments: ReadonlyArray<ModelSpec.AsyncSegment> } | { readonly failure: string } => {
-  const index = files.find((file) => file.name.endsWith("segmented-embedding-result.json"))
-  if (index === undefined) return { failure: "segmented-embedding-result.json is missing" }
-  let results: ReadonlyArray<{
-    embeddingType?: string
-    status?: string
-    failureReason?: string
-    message?: string
-    outputFileUri?: string
-  }>
-  try {
-    results = (JSON.parse(index.text) as { embeddingResults?: typeof results }).embeddingResults ?? []
-  } catch {
-    return { failure: "segmented-embedding-result.json is not JSON" }
-  }
-  const segments: Array<ModelSpec.AsyncSegment> = []
-  const failures: Array<string> = []
-  for (const result of results) {
-    if (result.status === "FAILURE" || result.status === "FAILED") {
-      failures.push(`${result.embeddingType}: ${result.failureReason ?? ""} ${result.message ?? ""}`.trim())
-      continue
-    }
-    const name = result.outputFileUri?.split("/").pop() ?? ""
-    const file = files.find(
-      (candidate) =>
-        candidate.uri === result.outputFileUri || candidate.name.endsWith(`/${name}`) || candidate.name === name
-    )
-    if (file === undefined) return { failure: `${name || "an embedding file"} named by the result is missing` }
-    const text = file.text.trim()
-    let lines: Array<ResultLine>
-    try {
-      lines = text.startsWith("[")
-        ? (JSON.parse(text) as Array<ResultLine>)
-        : text
-            .split("\n")
-            .filter((line) => line.trim().length > 0)
-            .map((line) => JSON.parse(line) as ResultLine)
-    } catch {
-      return { failure: `${name} is not JSON lines` }
-    }
-    const modality = modalities[result.embeddingType ?? ""] ?? (result.embeddingType ?? "unknown").toLowerCase()
-    for (const line of lines) {
-      if (line.embedding === undefined || (line.status !== undefined && line.status !== "SUCCESS")) {
-        failures.push(
-          `${modality} segment ${line.segmentMetadata?.segmentIndex ?? "?"}: ${line.failureReason ?? line.message ?? "no embedding"}`
-        )
-        continue
+      return {
+        audio: {
+          format: media.format,
+          source: sourceOf(media),
+          ...(segmented ? segmentationOf(options, "durationSeconds", params.durationSeconds) : {})
+        }
       }
-      const meta = line.segmentMetadata
-      segments.push({
-        embedding: line.embedding,
-        modality,
-        segmentIndex: meta?.segmentIndex,
-        startSec: meta?.segmentStartSeconds,
-        endSec: meta?.segmentEndSeconds,
-        startChar: meta?.segmentStartCharPosition,
-        endChar: meta?.segmentEndCharPosition
-      })
-    }
   }
-  if (segments.length === 0 && failures.length > 0) return { failure: failures.join("; ") }
-  return { segments }
+}
+
+type Response = typeof Response.Type
+
+/** One vector per input; a clip embedded as picture and sound apart also gives both by modality. */
+const decodeSync = (body: Response, batch: ReadonlyArray<Media.EmbeddingInput>): ModelSpec.DecodedBatch => {
+  const media = batch.map(Media.mediaOf)
+  const seconds = (kind: "video" | "audio") =>
+    media.reduce((sum, m) => sum + (m?.kind === kind ? (Media.durationOf(m) ?? 0) : 0), 0)
+  const usage = {
+    images: media.filter((m) => m?.kind === "image").length,
+    videoSeconds: seconds("video"),
+    audioSeconds: seconds("audio")
+  }
+  if (body.embeddings.length === 1) {
+    return { vectors: [body.embeddings[0].embedding], inputTokens: body.inputTokenCount, media: usage }
+  }
+  const byModality: Record<string, ReadonlyArray<number>> = {}
+  for (const entry of body.embeddings) byModality[modalityOf(entry.embeddingType)] = entry.embedding
+  const first = byModality.video ?? body.embeddings[0].embedding
+  return { vectors: [first], byModality: [byModality], inputTokens: body.inputTokenCount, media: usage }
 }
 
 /**
@@ -274,31 +247,52 @@ export const spec = ModelSpec.make({
   id: "amazon.nova-2-multimodal-embeddings-v1:0",
   family: "nova",
   matches: (id) => id === "amazon.nova-2-multimodal-embeddings-v1:0" || id === "amazon.nova-2-multimodal-embeddings-v1",
+  ids: ["amazon.nova-2-multimodal-embeddings-v1:0"],
   capabilities: {
-    sync: ["text", "image"],
+    sync: ["text", "image", "video", "audio"],
     async: ["text", "image", "video", "audio"],
     maxInputsPerCall: 1,
     // Listed among the models that run Bedrock batch inference (CreateModelInvocationJob).
     batchInference: true,
     dimensions: [256, 384, 1024, 3072],
     defaultDimension: 3072,
-    // Inline text: 8,192 characters synchronously. Async text is segmented; Bedrock documents
-    // inline async text only loosely (UNCONFIRMED), so the cap is the 1 MB S3 text document size.
-    maxTextChars: 8192,
+    // Synchronous text: 50,000 characters (the S3 text document limit); the model reads 8K tokens
+    // of it and cuts the rest as truncationMode says, reporting truncatedCharLength. Async text is
+    // segmented; the cap is the 1 MB S3 text document size (inline async text is UNCONFIRMED).
+    maxTextChars: 50_000,
     maxAsyncTextChars: 1_000_000,
     media: {
-      // Inline media: 25 MB of base64 in the body, so about 18.75 MB of bytes.
+      // Inline media: 25 MB of base64 in the body, so about 18.75 MB of bytes. Synchronous video
+      // and audio: clips of at most 30 s (longer ones go through async invoke, in segments).
       image: { formats: ["png", "jpeg", "gif", "webp"], maxBytes: 18_750_000, sources: ["Base64", "S3"] },
       video: {
         formats: ["mp4", "mov", "mkv", "webm", "flv", "mpeg", "mpg", "wmv", "3gp"],
         maxBytes: 18_750_000,
-        sources: ["Base64", "S3"]
+        sources: ["Base64", "S3"],
+        maxSeconds: 30
       },
-      audio: { formats: ["mp3", "wav", "ogg"], maxBytes: 18_750_000, sources: ["Base64", "S3"] }
-    }
+      audio: { formats: ["mp3", "wav", "ogg"], maxBytes: 18_750_000, sources: ["Base64", "S3"], maxSeconds: 30 }
+    },
+    // Fields of LiteLLM-style content blocks (`{ video: { format, source, embeddingMode } }`).
+    inputOptions: ["truncationMode", "detailLevel", "embeddingMode", "segmentationConfig"]
   },
   supportedParams: ["dimensions"],
   params: Params,
+  paramAliases: {
+    embeddingDimension: "dimensions",
+    embedding_dimension: "dimensions",
+    embedding_purpose: "embeddingPurpose",
+    truncation_mode: "truncationMode",
+    detail_level: "detailLevel",
+    embedding_mode: "embeddingMode"
+  },
+  paramScopes: {
+    truncationMode: { kinds: ["text"] },
+    detailLevel: { kinds: ["image"] },
+    embeddingMode: { kinds: ["video"] },
+    maxLengthChars: { kinds: ["text"], modes: ["async"] },
+    durationSeconds: { kinds: ["video", "audio"], modes: ["async"] }
+  },
   request: Request,
   response: Response,
   encode: ([input], { dimensions, params }) =>
@@ -312,11 +306,7 @@ export const spec = ModelSpec.make({
         ...(input === undefined ? {} : block(input, params, false))
       }
     }) as typeof Request.Type,
-  decode: (body, batch) => ({
-    vectors: [body.embeddings[0].embedding],
-    inputTokens: body.inputTokenCount,
-    media: { images: batch.filter((input) => input.kind === "image").length }
-  }),
+  decode: decodeSync,
   // Low-confidence figures (secondary sources): text $0.000135 per 1K tokens, $0.00006 per image,
   // video $0.0007 per second, audio $0.00014 per second.
   roles: { document: { embeddingPurpose: "GENERIC_INDEX" }, query: { embeddingPurpose: "GENERIC_RETRIEVAL" } },

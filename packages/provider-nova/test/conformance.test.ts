@@ -7,6 +7,20 @@ const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwA
 const vector = (n: number) => Array.from({ length: n }, (_, i) => ((i % 9) - 4) / 10)
 const MODEL = "bedrock/amazon.nova-2-multimodal-embeddings-v1:0"
 
+/** A minimal MP4: `ftyp`, and `moov/mvhd` saying how long it plays. */
+const mp4 = (seconds: number): Buffer => {
+  const box = (type: string, payload: Buffer) => {
+    const head = Buffer.alloc(8)
+    head.writeUInt32BE(8 + payload.length)
+    head.write(type, 4, "latin1")
+    return Buffer.concat([head, payload])
+  }
+  const mvhd = Buffer.alloc(100)
+  mvhd.writeUInt32BE(1000, 12) // timescale
+  mvhd.writeUInt32BE(seconds * 1000, 16) // duration
+  return Buffer.concat([box("ftyp", Buffer.from("isom\0\0\0\0isom", "latin1")), box("moov", box("mvhd", mvhd))])
+}
+
 conformance(NovaEmbeddings.spec, {
   examples: [
     {
@@ -126,11 +140,17 @@ conformance(NovaEmbeddings.spec, {
       message: "png, jpeg, gif, webp"
     },
     {
-      name: "a video on the sync route",
-      request: { model: MODEL, input: "data:video/mp4;base64,AAAAGGZ0eXBpc29t" },
+      name: "a 31-second video on the sync route (30 s at most)",
+      request: { model: MODEL, input: `data:video/mp4;base64,${mp4(31).toString("base64")}` },
       error: "InvalidRequestError",
       message:
-        "Input type 'video' requires async_invoke route. Use model format: 'bedrock/async_invoke/amazon.nova-2-multimodal-embeddings-v1:0'"
+        'is 31 seconds of video; amazon.nova-2-multimodal-embeddings-v1:0 embeds at most 30 s synchronously. Send it through async invoke: model "bedrock/async_invoke/amazon.nova-2-multimodal-embeddings-v1:0"'
+    },
+    {
+      name: "async-only segmentation on the sync route",
+      request: { model: MODEL, input: "x", maxLengthChars: 1000 },
+      error: "InvalidRequestError",
+      message: "Input type 'text' does not accept maxLengthChars; set drop_params to drop them"
     },
     {
       name: "an unknown purpose",
@@ -139,8 +159,8 @@ conformance(NovaEmbeddings.spec, {
       message: "embeddingPurpose"
     },
     {
-      name: "text over 8 192 characters",
-      request: { model: MODEL, input: "a".repeat(8193) },
+      name: "text over 50 000 characters",
+      request: { model: MODEL, input: "a".repeat(50_001) },
       error: "InvalidRequestError",
       message: "up to 1000000 through bedrock/async_invoke/"
     },
@@ -194,6 +214,7 @@ describe("Nova async output", () => {
       segments: [
         {
           embedding: [0, 0, 1],
+          status: "SUCCESS",
           modality: "audio_video",
           segmentIndex: 0,
           startSec: 0,
@@ -203,6 +224,7 @@ describe("Nova async output", () => {
         },
         {
           embedding: [1, 0, 1],
+          status: "SUCCESS",
           modality: "audio_video",
           segmentIndex: 1,
           startSec: 5,
@@ -210,10 +232,56 @@ describe("Nova async output", () => {
           startChar: undefined,
           endChar: undefined
         }
-      ]
+      ],
+      dimension: 3
     })
     assert.deepStrictEqual(NovaEmbeddings.decodeAsyncOutput([]), {
       failure: "segmented-embedding-result.json is missing"
     })
+  })
+
+  it("keeps failed segments (documented RAI deflection) and modalities that failed whole", () => {
+    const out = "s3://results/run/abc123def456"
+    const decoded = NovaEmbeddings.decodeAsyncOutput([
+      {
+        name: "segmented-embedding-result.json",
+        uri: `${out}/segmented-embedding-result.json`,
+        text: JSON.stringify({
+          sourceFileUri: "s3://amzn-s3-demo-bucket/book.txt",
+          embeddingDimension: 2,
+          embeddingResults: [
+            { embeddingType: "TEXT", status: "PARTIAL_SUCCESS", outputFileUri: `${out}/embedding-text.jsonl` },
+            { embeddingType: "IMAGE", status: "FAILURE", failureReason: "INVALID_CONTENT", message: "unreadable" }
+          ]
+        })
+      },
+      {
+        name: "embedding-text.jsonl",
+        uri: `${out}/embedding-text.jsonl`,
+        // Documented case: the second segment is deflected and has no embedding.
+        text: [
+          '{"embedding":[0.5,0.1],"segmentMetadata":{"segmentIndex":0,"segmentStartCharPosition":0,"segmentEndCharPosition":31950},"status":"SUCCESS"}',
+          '{"segmentMetadata":{"segmentIndex":1,"segmentStartCharPosition":31950,"segmentEndCharPosition":40210},"status":"FAILURE","failureReason":"RAI_VIOLATION_INPUT_TEXT_DEFLECTION","message":"<human readable>"}'
+        ].join("\n")
+      }
+    ])
+    assert.isTrue("segments" in decoded)
+    if (!("segments" in decoded)) return
+    assert.deepStrictEqual(
+      decoded.segments.map((s) => [
+        s.modality,
+        s.segmentIndex,
+        s.status,
+        s.failureReason,
+        s.message,
+        s.embedding.length
+      ]),
+      [
+        ["text", 0, "SUCCESS", undefined, undefined, 2],
+        ["text", 1, "FAILURE", "RAI_VIOLATION_INPUT_TEXT_DEFLECTION", "<human readable>", 0],
+        ["image", undefined, "FAILURE", "INVALID_CONTENT", "unreadable", 0]
+      ]
+    )
+    assert.strictEqual(decoded.segments[1]!.startChar, 31950)
   })
 })

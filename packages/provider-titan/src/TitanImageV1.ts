@@ -46,6 +46,7 @@ export const spec = ModelSpec.make({
   id: "amazon.titan-embed-image-v1",
   family: "titan",
   matches: (id) => id === "amazon.titan-embed-image-v1",
+  ids: ["amazon.titan-embed-image-v1"],
   capabilities: {
     sync: ["text", "image", "text_image"],
     async: [],

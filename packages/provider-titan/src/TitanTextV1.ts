@@ -37,6 +37,7 @@ export const spec = ModelSpec.make({
   family: "titan",
   // `amazon.titan-embed-g1-text-02` is the same model under its older id.
   matches: (id) => id === "amazon.titan-embed-text-v1" || id === "amazon.titan-embed-g1-text-02",
+  ids: ["amazon.titan-embed-text-v1", "amazon.titan-embed-g1-text-02"],
   capabilities: {
     sync: ["text"],
     async: [],

@@ -82,6 +82,8 @@ export const spec = ModelSpec.make({
   id: "amazon.titan-embed-text-v2:0",
   family: "titan",
   matches: (id) => id === "amazon.titan-embed-text-v2:0" || id === "amazon.titan-embed-text-v2",
+  // Bedrock has no `amazon.titan-embed-text-v2` without the version: it answers "The provided model identifier is invalid."
+  ids: ["amazon.titan-embed-text-v2:0"],
   capabilities: {
     sync: ["text"],
     async: [],
@@ -104,8 +106,21 @@ export const spec = ModelSpec.make({
   }),
   decode: (body, _batch, { params }) => {
     const type = params.embeddingTypes?.[0] ?? "float"
-    const vector = type === "binary" ? body.embeddingsByType?.binary : (body.embedding ?? body.embeddingsByType?.float)
-    return { vectors: vector === undefined ? [] : [vector], inputTokens: body.inputTextTokenCount }
+    const float = body.embedding ?? body.embeddingsByType?.float
+    const vector = type === "binary" ? body.embeddingsByType?.binary : float
+    // Types asked for: every one of them, by type (`embedding` holds the first), as for Cohere.
+    const types = params.embeddingTypes ?? []
+    const byType: Record<string, ReadonlyArray<number>> = {}
+    for (const t of types) {
+      const v = t === "binary" ? body.embeddingsByType?.binary : float
+      if (v !== undefined) byType[t] = v
+    }
+    return {
+      vectors: vector === undefined ? [] : [vector],
+      inputTokens: body.inputTextTokenCount,
+      ...(type === "binary" ? { primaryType: "binary" } : {}),
+      ...(types.length > 0 ? { byType: [byType] } : {})
+    }
   },
   // $0.00002 per 1,000 input tokens.
   price: { perInputToken: 0.00000002 }

@@ -15,7 +15,8 @@ import {
   MediaSource,
   mediaSourceOf,
   price,
-  Response
+  Response,
+  timed
 } from "./internal/shared.ts"
 
 const EmbeddingOption = Schema.Literals(["visual-text", "visual-image", "audio"])
@@ -120,15 +121,37 @@ export const spec = ModelSpec.make({
   id: "twelvelabs.marengo-embed-2-7-v1:0",
   family: "twelvelabs",
   matches: (id) => id === "twelvelabs.marengo-embed-2-7-v1:0" || id === "twelvelabs.marengo-embed-2-7-v1",
+  ids: ["twelvelabs.marengo-embed-2-7-v1:0"],
   capabilities: {
     sync: ["text", "image"],
     async: ["text", "image", "video", "audio"],
     maxInputsPerCall: 1,
     defaultDimension: 1024,
-    media
+    media,
+    // InvokeModel through the us./eu./apac. inference profiles only; async invoke by the base id only.
+    syncViaProfile: true,
+    asyncViaBase: true
   },
   supportedParams: [],
   params: Params,
+  paramAliases: { inputType: "input_type" },
+  paramScopes: {
+    bucketOwner: { s3: true },
+    textTruncate: { kinds: ["text"] },
+    startSec: timed,
+    lengthSec: timed,
+    useFixedLengthSec: timed,
+    minClipSec: { kinds: ["video"], modes: ["async"] },
+    embeddingOption: { kinds: ["video"], modes: ["async"] }
+  },
+  unsupportedParams: Object.fromEntries(
+    ["endSec", "segmentation", "embeddingType", "embeddingScope", "inferenceId"].map((name) => [
+      name,
+      `Marengo 2.7 does not accept the Marengo 3.0 parameter ${name}; set drop_params to drop it (use twelvelabs.marengo-embed-3-0-v1:0 for it).`
+    ])
+  ),
+  deprecation:
+    "twelvelabs.marengo-embed-2-7-v1:0 reached its end of life on 2026-11-30: Bedrock may refuse it or bill it at extended-access prices. Move to twelvelabs.marengo-embed-3-0-v1:0 (512 dimensions; its vectors are not compatible with 2.7's, so re-embed the corpus).",
   request: Request,
   response: Response,
   encode: ([input], { params }) => body(input ?? { kind: "text", text: "" }, params, false) as typeof Request.Type,

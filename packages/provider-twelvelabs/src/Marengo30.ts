@@ -1,5 +1,6 @@
 /**
- * TwelveLabs Marengo Embed 3.0 (`twelvelabs.marengo-embed-3-0-v1:0`): text, image and text+image
+ * TwelveLabs Marengo Embed 3.0 (`twelvelabs.marengo-embed-3-0-v1:0`): text, image, text+image
+ * (`media_source`) and multi_input (a text referencing named images as `<@name>`, `media_sources`)
  * through InvokeModel, video and audio too through async invoke. 512 dimensions; not compatible
  * with 2.7 vectors. `s3://` media needs `bucketOwner`.
  *
@@ -15,7 +16,9 @@ import {
   MediaSource,
   mediaSourceOf,
   price,
-  Response
+  Response,
+  sourceOf,
+  timed
 } from "./internal/shared.ts"
 
 const Segmentation = Schema.Union([
@@ -50,6 +53,23 @@ export const Request = Schema.Union([
     inferenceId,
     inputType: Schema.Literal("text_image"),
     text_image: Schema.Struct({ inputText: Schema.String, mediaSource: MediaSource })
+  }),
+  Schema.Struct({
+    inferenceId,
+    inputType: Schema.Literal("multi_input"),
+    multi_input: Schema.Struct({
+      inputText: Schema.optionalKey(Schema.String),
+      mediaSources: Schema.NonEmptyArray(
+        Schema.Union([
+          Schema.Struct({ name: Schema.String, mediaType: Schema.Literal("image"), base64String: Schema.String }),
+          Schema.Struct({
+            name: Schema.String,
+            mediaType: Schema.Literal("image"),
+            s3Location: Schema.Struct({ uri: Schema.String, bucketOwner: Schema.optionalKey(Schema.String) })
+          })
+        ])
+      )
+    })
   })
 ])
 
@@ -112,6 +132,20 @@ const body = (input: Media.EmbeddingInput, params: P) => {
         inputType: "text_image" as const,
         text_image: { inputText: input.text, mediaSource: mediaSourceOf(input, params.bucketOwner) }
       }
+    case "multi_input":
+      return {
+        ...id,
+        inputType: "multi_input" as const,
+        multi_input: {
+          ...(input.text.length === 0 ? {} : { inputText: input.text }),
+          // Each source is flattened into its entry, beside its name.
+          mediaSources: input.media.map((entry) => ({
+            name: entry.name,
+            mediaType: "image" as const,
+            ...sourceOf(entry.media, params.bucketOwner)
+          }))
+        }
+      }
     default: {
       const timed = {
         mediaSource: mediaSourceOf(input, params.bucketOwner),
@@ -139,19 +173,39 @@ export const spec = ModelSpec.make({
   id: "twelvelabs.marengo-embed-3-0-v1:0",
   family: "twelvelabs",
   matches: (id) => id === "twelvelabs.marengo-embed-3-0-v1:0" || id === "twelvelabs.marengo-embed-3-0-v1",
+  ids: ["twelvelabs.marengo-embed-3-0-v1:0"],
   capabilities: {
-    sync: ["text", "image", "text_image"],
+    sync: ["text", "image", "text_image", "multi_input"],
     async: ["text", "image", "text_image", "video", "audio"],
     maxInputsPerCall: 1,
     defaultDimension: 512,
-    media
+    media,
+    // Bedrock rejects inference profiles for async invoke ("doesn't support async inference").
+    asyncViaBase: true
   },
   supportedParams: [],
   params: Params,
+  paramAliases: { inputType: "input_type" },
+  paramScopes: {
+    bucketOwner: { s3: true },
+    startSec: timed,
+    endSec: timed,
+    segmentation: timed,
+    embeddingOption: timed,
+    embeddingType: timed,
+    embeddingScope: timed
+  },
+  unsupportedParams: Object.fromEntries(
+    ["textTruncate", "lengthSec", "useFixedLengthSec", "minClipSec"].map((name) => [
+      name,
+      `Marengo 3.0 does not accept the Marengo 2.7 parameters ${name}; set drop_params to drop them (3.0 takes endSec and segmentation instead).`
+    ])
+  ),
   request: Request,
   response: Response,
   check: (input, { params }) =>
-    Media.mediaOf(input)?.source._tag === "S3" && params.bucketOwner === undefined
+    Media.mediaListOf(input).some((m) => m.source._tag === "S3" && m.source.bucketOwner === undefined) &&
+    params.bucketOwner === undefined
       ? "s3:// media requires the 'bucketOwner' parameter, the account id that owns the bucket"
       : undefined,
   encode: ([input], { params }) => body(input ?? { kind: "text", text: "" }, params) as typeof Request.Type,

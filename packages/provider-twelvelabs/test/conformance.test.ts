@@ -108,7 +108,7 @@ conformance(Marengo30.spec, {
       name: "a 2.7-only parameter",
       request: { model: M30, input: "x", textTruncate: "end" },
       error: "InvalidRequestError",
-      message: 'Parameter "textTruncate" is not supported by twelvelabs.marengo-embed-3-0-v1:0'
+      message: "Marengo 3.0 does not accept the Marengo 2.7 parameters textTruncate; set drop_params to drop them"
     },
     {
       name: "audio on the sync route",

@@ -93,8 +93,17 @@ const sameSecret = (given: string, expected: string): boolean => {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-// Request fields the client may not set: the deployment's identity, endpoints and target.
-const reserved = (key: string) => key.startsWith("aws_") || key === "api_key" || key === "model_id" || key === "model"
+// Request fields the client may not set: the deployment's identity, endpoints, target and
+// headers (signed with the deployment's identity), and its prices (they decide reported spend).
+const reserved = (key: string) =>
+  key.startsWith("aws_") ||
+  key.startsWith("input_cost_per_") ||
+  key === "api_key" ||
+  key === "api_base" ||
+  key === "model_id" ||
+  key === "model" ||
+  key === "extra_headers" ||
+  key === "headers"
 
 /**
  * The gateway's routes, as a layer on `HttpRouter`.

@@ -36,6 +36,14 @@ export interface WireError {
   readonly $response?: { readonly headers: Record<string, string | undefined> }
 }
 
+/** Per-call options of one InvokeModel. */
+export interface CallOptions {
+  /** Extra request headers, lower-case names, already checked (no reserved names). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** A deadline for this attempt, in milliseconds; else the transport's. */
+  readonly timeoutMs?: number | undefined
+}
+
 export interface InvokerOptions {
   readonly httpAgent: Http.Agent
   readonly httpsAgent: Https.Agent
@@ -211,7 +219,8 @@ export const makeInvoker = (options: InvokerOptions) => {
     target: Target,
     modelId: string,
     body: string,
-    done: (outcome: InvokeResult | WireError) => void
+    done: (outcome: InvokeResult | WireError) => void,
+    call: CallOptions = {}
   ): (() => void) => {
     const { url, basePath } = endpointOf(target)
     const https = url.protocol === "https:"
@@ -239,11 +248,12 @@ export const makeInvoker = (options: InvokerOptions) => {
       })
       request = req
       let connectTimer: NodeJS.Timeout | undefined
-      req.setTimeout(options.requestTimeoutMs, () => {
-        req.destroy(
-          Object.assign(new Error(`no response within ${options.requestTimeoutMs} ms`), { code: "ETIMEDOUT" })
-        )
-      })
+      const timeoutMs = call.timeoutMs ?? options.requestTimeoutMs
+      // A deadline over the whole attempt (headers and body), not an idle timer.
+      const deadline = setTimeout(() => {
+        req.destroy(Object.assign(new Error(`no complete response within ${timeoutMs} ms`), { code: "ETIMEDOUT" }))
+      }, timeoutMs)
+      req.once("close", () => clearTimeout(deadline))
       req.once("socket", (socket) => {
         if (!socket.connecting) return
         connectTimer = setTimeout(() => {
@@ -294,6 +304,8 @@ export const makeInvoker = (options: InvokerOptions) => {
       "content-type": "application/json",
       accept: "application/json",
       "user-agent": "bedrock-embed",
+      // The caller's headers go in before signing, so SigV4 covers them.
+      ...call.headers,
       "content-length": String(payload.length)
     }
     const auth = target.auth

@@ -1,10 +1,15 @@
-/** Cohere Embed v3 (english, multilingual) and v4 on Bedrock (bedrock-wire.md §4.4–4.5). */
-import { randomUUID } from "node:crypto"
+/**
+ * Cohere Embed v3 (english, multilingual) and v4 on Bedrock (bedrock-wire.md §4.4–4.5), answering
+ * as recorded where that differs from the docs (recorded-bedrock/README.md): v4 always answers
+ * `embeddings_by_type` and takes v3's `truncate` values too, v3 echoes its texts lower-cased, the
+ * body's `id` is the request id, values print as Java floats (`8.506775E-4`).
+ */
 import type { BedrockFault } from "../Errors.ts"
+import type { Floats } from "../Json.ts"
 import { formatOf, imageSize } from "../MediaInfo.ts"
-import type { ModelAnswer, ModelHandler } from "../ModelHandler.ts"
+import type { InvokeContext, ModelAnswer, ModelHandler } from "../ModelHandler.ts"
 import * as Validate from "../Validate.ts"
-import { countTokens, embedBytes, embedText, toJson } from "../Vectors.ts"
+import { countTokens, embedBytes, embedText, floats } from "../Vectors.ts"
 
 const types = ["float", "int8", "uint8", "binary", "ubinary"] as const
 const textInputTypes = ["search_document", "search_query", "classification", "clustering"]
@@ -33,7 +38,13 @@ const v4Body = Validate.object({
             Validate.object({
               type: { check: Validate.oneOf(["text", "image_url"]), required: true },
               text: { check: Validate.string(0) },
-              image_url: { check: Validate.object({ url: { check: Validate.string(1), required: true } }) }
+              // Both documented shapes: the data URI itself, or `{ "url": … }`.
+              image_url: {
+                check: (value, path) =>
+                  typeof value === "string"
+                    ? Validate.string(1)(value, path)
+                    : Validate.object({ url: { check: Validate.string(1), required: true } })(value, path)
+              }
             }),
             { minItems: 1 }
           )
@@ -48,7 +59,8 @@ const v4Body = Validate.object({
     check: (value, path) =>
       Number.isInteger(value) && (value as number) > 0 ? undefined : `${path}: expected a positive integer`
   },
-  truncate: { check: Validate.oneOf(["NONE", "LEFT", "RIGHT"]) }
+  // The docs list NONE|LEFT|RIGHT; live v4 calls with v3's START and END were answered too.
+  truncate: { check: Validate.oneOf(["NONE", "LEFT", "RIGHT", "START", "END"]) }
 })
 
 const invalid = (message: string): BedrockFault => ({ error: "ValidationException", message })
@@ -72,11 +84,8 @@ const imageTokens = (bytes: Uint8Array): number => {
   return size === undefined ? 1000 : Math.max(4, Math.ceil((size[0] * size[1]) / 784) * 4)
 }
 
-const byType = (
-  floats: ReadonlyArray<Array<number>>,
-  requested: ReadonlyArray<string>
-): Record<string, Array<Array<number>>> => {
-  const out: Record<string, Array<Array<number>>> = {}
+const byType = (vectors: ReadonlyArray<Floats>, requested: ReadonlyArray<string>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
   const pack = (v: ReadonlyArray<number>, signed: boolean) => {
     const bytes: Array<number> = []
     for (let i = 0; i < v.length; i += 8) {
@@ -92,7 +101,9 @@ const byType = (
     return v.map((x) => x / max)
   }
   for (const type of requested) {
-    out[type] = floats.map((v) => {
+    out[type] = vectors.map((vector) => {
+      if (type === "float") return vector
+      const v = Array.from(vector.values)
       switch (type) {
         case "int8":
           return scale(v).map((x) => Math.round(x * 127))
@@ -100,24 +111,24 @@ const byType = (
           return scale(v).map((x) => Math.round((x + 1) * 127.5))
         case "binary":
           return pack(v, true)
-        case "ubinary":
-          return pack(v, false)
         default:
-          return v
+          return pack(v, false)
       }
     })
   }
   return out
 }
 
-const answer = (raw: unknown, version: 3 | 4): ModelAnswer | BedrockFault => {
+type Part = { type: string; text?: string; image_url?: string | { url: string } }
+
+const answer = (raw: unknown, version: 3 | 4, context: InvokeContext): ModelAnswer | BedrockFault => {
   const fault = Validate.body(version === 3 ? v3Body : v4Body, raw)
   if (fault !== undefined) return fault
   const request = raw as {
     input_type: string
     texts?: Array<string>
     images?: Array<string>
-    inputs?: Array<{ content: Array<{ type: string; text?: string; image_url?: { url: string } }> }>
+    inputs?: Array<{ content: Array<Part> }>
     embedding_types?: Array<string>
     output_dimension?: number
   }
@@ -141,17 +152,20 @@ const answer = (raw: unknown, version: 3 | 4): ModelAnswer | BedrockFault => {
   }
   const dimension = version === 3 ? 1024 : (request.output_dimension ?? 1536)
   const formats = version === 3 ? ["png", "jpeg"] : ["png", "jpeg", "webp", "gif"]
-  const floats: Array<Array<number>> = []
+  const vectors: Array<Floats> = []
+  const images: Array<Record<string, unknown>> = []
   let tokens = 0
   for (const text of request.texts ?? []) {
-    floats.push(toJson(embedText(text, dimension)))
+    vectors.push(floats(embedText(text, dimension), "float"))
     tokens += countTokens(text)
   }
   for (const uri of request.images ?? []) {
     const image = readImage(uri, formats)
     if (typeof image === "string") return invalid(image)
-    floats.push(toJson(embedBytes(image, dimension)))
+    vectors.push(floats(embedBytes(image, dimension), "float"))
     tokens += imageTokens(image)
+    const [width, height] = imageSize(image) ?? [0, 0]
+    images.push({ width, height, format: formatOf(image), bit_depth: 8 })
   }
   for (const input of request.inputs ?? []) {
     const parts: Array<Float64Array> = []
@@ -160,7 +174,8 @@ const answer = (raw: unknown, version: 3 | 4): ModelAnswer | BedrockFault => {
         parts.push(embedText(part.text ?? "", dimension))
         tokens += countTokens(part.text ?? "")
       } else {
-        const image = readImage(part.image_url?.url ?? "", formats)
+        const url = typeof part.image_url === "string" ? part.image_url : (part.image_url?.url ?? "")
+        const image = readImage(url, formats)
         if (typeof image === "string") return invalid(image)
         parts.push(embedBytes(image, dimension))
         tokens += imageTokens(image)
@@ -170,16 +185,21 @@ const answer = (raw: unknown, version: 3 | 4): ModelAnswer | BedrockFault => {
     for (const part of parts) for (let i = 0; i < dimension; i++) mean[i]! += part[i]! / parts.length
     let norm = 0
     for (let i = 0; i < dimension; i++) norm += mean[i]! * mean[i]!
-    floats.push(toJson(mean.map((x) => x / (Math.sqrt(norm) || 1))))
+    vectors.push(floats(mean, "float", 1 / (Math.sqrt(norm) || 1)))
   }
   const asList = version === 3 && request.embedding_types === undefined
+  // The 2026 key order; v3 echoes its texts lower-cased, v4 as sent.
   return {
     body: {
-      id: randomUUID(),
-      embeddings: asList ? floats : byType(floats, request.embedding_types ?? ["float"]),
-      response_type: asList ? "embeddings_floats" : "embeddings_by_type",
-      texts: request.texts ?? [],
-      ...(request.images === undefined ? {} : { images: request.images.map(() => ({ format: "png", bit_depth: 8 })) })
+      id: context.requestId,
+      texts:
+        request.inputs !== undefined
+          ? undefined
+          : (request.texts ?? []).map((t) => (version === 3 ? t.toLowerCase() : t)),
+      inputs: request.inputs,
+      images: request.images === undefined ? undefined : images,
+      embeddings: asList ? vectors : byType(vectors, request.embedding_types ?? ["float"]),
+      response_type: asList ? "embeddings_floats" : "embeddings_by_type"
     },
     inputTokens: tokens
   }
@@ -188,22 +208,22 @@ const answer = (raw: unknown, version: 3 | 4): ModelAnswer | BedrockFault => {
 /** `cohere.embed-english-v3`. */
 export const cohereEnglishV3: ModelHandler = {
   id: "cohere.embed-english-v3",
-  matches: (id) => id === "cohere.embed-english-v3" || id === "cohere.embed-english-v3:0",
-  invoke: (raw) => answer(raw, 3)
+  matches: (id) => id === "cohere.embed-english-v3",
+  invoke: (raw, context) => answer(raw, 3, context)
 }
 
 /** `cohere.embed-multilingual-v3`. */
 export const cohereMultilingualV3: ModelHandler = {
   id: "cohere.embed-multilingual-v3",
-  matches: (id) => id === "cohere.embed-multilingual-v3" || id === "cohere.embed-multilingual-v3:0",
-  invoke: (raw) => answer(raw, 3)
+  matches: (id) => id === "cohere.embed-multilingual-v3",
+  invoke: (raw, context) => answer(raw, 3, context)
 }
 
 /** `cohere.embed-v4:0`. */
 export const cohereV4: ModelHandler = {
   id: "cohere.embed-v4:0",
   matches: (id) => id === "cohere.embed-v4:0" || id === "cohere.embed-v4",
-  invoke: (raw) => answer(raw, 4)
+  invoke: (raw, context) => answer(raw, 4, context)
 }
 
 /** Every Cohere handler. */

@@ -1,9 +1,13 @@
-/** Amazon Titan embedding models: text v1, text v2 and multimodal image v1 (bedrock-wire.md §4.1–4.3). */
+/**
+ * Amazon Titan embedding models: text v1, text v2 and multimodal image v1 (bedrock-wire.md §4.1–4.3).
+ * Titan prints vector values as Java doubles of float32s (`1.354217529296875E-4`), as recorded
+ * since 2025; text v1's values are bfloat16 ones.
+ */
 import type { BedrockFault } from "../Errors.ts"
 import type { ModelAnswer, ModelHandler } from "../ModelHandler.ts"
 import * as Validate from "../Validate.ts"
 import { imageSize, isJpeg, isPng } from "../MediaInfo.ts"
-import { average, countTokens, embedBytes, embedText, toJson } from "../Vectors.ts"
+import { average, countTokens, embedBytes, embedText, floats } from "../Vectors.ts"
 
 const tooManyTokens = (max: number, count: number): BedrockFault => ({
   error: "ValidationException",
@@ -22,7 +26,10 @@ export const titanTextV1: ModelHandler = {
     const { inputText } = raw as { inputText: string }
     const tokens = countTokens(inputText)
     if (tokens > 8192) return tooManyTokens(8192, tokens)
-    return { body: { embedding: toJson(embedText(inputText, 1536)), inputTextTokenCount: tokens }, inputTokens: tokens }
+    return {
+      body: { embedding: floats(embedText(inputText, 1536), "double", 1, "bfloat16"), inputTextTokenCount: tokens },
+      inputTokens: tokens
+    }
   }
 }
 
@@ -54,18 +61,18 @@ export const titanTextV2: ModelHandler = {
     }
     const tokens = countTokens(request.inputText)
     if (tokens > 8192) return tooManyTokens(8192, tokens)
-    const unit = embedText(request.inputText, request.dimensions ?? 1024)
-    // Unnormalised vectors keep a length that grows with the text, as raw model outputs do.
-    const floats = toJson(unit, request.normalize === false ? Math.sqrt(tokens) : 1)
+    // `normalize: false` is accepted but changes nothing: the recorded answer still has norm 1.
+    const vector = floats(embedText(request.inputText, request.dimensions ?? 1024), "double")
     const types = request.embeddingTypes ?? ["float"]
-    const byType: Record<string, Array<number>> = {}
-    if (types.includes("float")) byType.float = floats
-    if (types.includes("binary")) byType.binary = floats.map((x) => (x > 0 ? 1 : 0))
+    const byType: Record<string, unknown> = {}
+    if (types.includes("float")) byType.float = vector
+    if (types.includes("binary")) byType.binary = Array.from(vector.values, (x) => (x > 0 ? 1 : 0))
+    // Key order as recorded; `embeddingsByType` is always there, `embedding` only with floats.
     return {
       body: {
-        ...(types.includes("float") ? { embedding: floats } : {}),
-        inputTextTokenCount: tokens,
-        embeddingsByType: byType
+        embedding: types.includes("float") ? vector : undefined,
+        embeddingsByType: byType,
+        inputTextTokenCount: tokens
       },
       inputTokens: tokens
     }
@@ -128,7 +135,7 @@ export const titanImageV1: ModelHandler = {
       vector = vector === undefined ? imageVector : average(vector, imageVector)
     }
     return {
-      body: { embedding: toJson(vector!), inputTextTokenCount: tokens, message: null },
+      body: { embedding: floats(vector!, "double"), inputTextTokenCount: tokens, message: null },
       inputTokens: tokens
     }
   }

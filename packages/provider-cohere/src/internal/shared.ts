@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { type Media, ModelSpec } from "@bedrock-embed/core"
+import { Media, ModelSpec } from "@bedrock-embed/core"
 import { Schema } from "effect"
 
 /** Cohere's embedding types. */
@@ -51,6 +51,7 @@ export const decodeEmbeddings = (
   const first = byKey[types[0]!] ?? []
   return {
     vectors: first,
+    ...(types[0] === "float" ? {} : { primaryType: types[0] }),
     ...(params.embedding_types === undefined
       ? {}
       : {
@@ -67,12 +68,14 @@ export const decodeEmbeddings = (
   }
 }
 
+/** Packed-bit types hold one value per eight dimensions. */
+export const expectedLength = (type: string | undefined, dimension: number): number =>
+  type === "binary" || type === "ubinary" ? dimension / 8 : dimension
+
 /** An image input as the data URI Cohere takes. */
 export const dataUri = (input: Media.EmbeddingInput): string => {
-  const media = input.kind === "text_image" ? input.image : input
-  return media.kind !== "text" && media.source._tag === "Base64"
-    ? `data:${media.mimeType};base64,${media.source.data}`
-    : ""
+  const media = Media.mediaOf(input)
+  return media?.source._tag === "Base64" ? `data:${media.mimeType};base64,${media.source.data}` : ""
 }
 
 /** Cohere's image limit: 5 MB per image. */

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { type Media, ModelSpec } from "@bedrock-embed/core"
+import { Media, ModelSpec } from "@bedrock-embed/core"
 import { Schema } from "effect"
 
 /** A media source: inline base64 or an S3 object (with the owning account for cross-account reads). */
@@ -19,16 +19,20 @@ export const AccountId = Schema.String.check(
   Schema.isPattern(/^\d{12}$/, { message: "expected a 12-digit AWS account id" })
 )
 
-/** The media source of an input's media. */
+/** The media source of one media item; a source's own bucket owner wins over the request's. */
+export const sourceOf = (media: Media.MediaInput, bucketOwner: string | undefined): typeof MediaSource.Type => {
+  if (media.source._tag !== "S3") return { base64String: media.source.data }
+  const owner = media.source.bucketOwner ?? bucketOwner
+  return { s3Location: { uri: media.source.uri, ...(owner === undefined ? {} : { bucketOwner: owner }) } }
+}
+
+/** The media source of an input's (first) media. */
 export const mediaSourceOf = (
   input: Media.EmbeddingInput,
   bucketOwner: string | undefined
 ): typeof MediaSource.Type => {
-  const media = input.kind === "text_image" ? input.image : input
-  if (media.kind === "text") return { base64String: "" }
-  return media.source._tag === "S3"
-    ? { s3Location: { uri: media.source.uri, ...(bucketOwner === undefined ? {} : { bucketOwner }) } }
-    : { base64String: media.source.data }
+  const media = Media.mediaOf(input)
+  return media === undefined ? { base64String: "" } : sourceOf(media, bucketOwner)
 }
 
 const Element = Schema.Struct({
@@ -53,13 +57,19 @@ export const Response = Schema.Union([
 export const elementsOf = (body: typeof Response.Type): ReadonlyArray<typeof Element.Type> =>
   "data" in body ? (Array.isArray(body.data) ? body.data : [body.data as typeof Element.Type]) : [body]
 
-/** Decodes a synchronous response: one vector per call. */
+/**
+ * Decodes a synchronous response: one vector per call. Marengo bills queries and images, not
+ * tokens: a text, text+image or multi_input with text is a query; an image alone is an image.
+ */
 export const decodeSync = (
   body: typeof Response.Type,
   batch: ReadonlyArray<Media.EmbeddingInput>
 ): ModelSpec.DecodedBatch => ({
   vectors: [elementsOf(body)[0]!.embedding],
-  media: { images: batch.filter((input) => input.kind === "image" || input.kind === "text_image").length }
+  media: {
+    images: batch.filter((input) => input.kind === "image").length,
+    queries: batch.filter((input) => (Media.textOf(input) ?? "").length > 0).length
+  }
 })
 
 /** Reads an async job's `output.json` (`{ "data": [...] }`). */
@@ -79,6 +89,7 @@ export const decodeOutput = (
   return {
     segments: elementsOf(decoded.value).map((element, index) => ({
       embedding: element.embedding,
+      status: "SUCCESS" as const,
       modality: element.embeddingOption ?? "embedding",
       segmentIndex: index,
       startSec: element.startSec,
@@ -100,12 +111,18 @@ export const media = {
 } satisfies ModelSpec.Capabilities["media"]
 
 /**
- * Prices: no trustworthy public figure exists (UNCONFIRMED); these are LiteLLM's for Marengo 2.7:
- * $0.00007 per input token, $0.0001 per image, video $0.0007 / s, audio $0.00014 / s.
+ * Prices (UNCONFIRMED: no AWS figure could be read): Marengo bills per query and per image, not
+ * per token. LiteLLM's table stores $0.00007 as Marengo 2.7's "input_cost_per_token" while its
+ * Marengo transform reports queries, not tokens (so LiteLLM prices a text query at $0); as a
+ * per-token price it would be $70 per million tokens, which no embedding model costs, so it is
+ * read here as the price of one query. Images $0.0001, video $0.0007 / s, audio $0.00014 / s.
  */
 export const price: ModelSpec.Price = {
-  perInputToken: 0.00007,
+  perQuery: 0.00007,
   perImage: 0.0001,
   perVideoSecond: 0.0007,
   perAudioSecond: 0.00014
 }
+
+/** The async-only timed parameters, and what they apply to. */
+export const timed = { kinds: ["video", "audio"], modes: ["async"] } as const
