@@ -26,7 +26,10 @@ interface Case {
 }
 
 const cases = JSON.parse(
-  readFileSync(new URL("../../bedrock-embed/test/fixtures/ground-truth/aws-documented-vectors.json", import.meta.url), "utf8")
+  readFileSync(
+    new URL("../../bedrock-embed/test/fixtures/ground-truth/aws-documented-vectors.json", import.meta.url),
+    "utf8"
+  )
 ) as ReadonlyArray<Case>
 const emulator = useEmulator({ s3: true, asyncDelayMs: 20 })
 
