@@ -199,9 +199,10 @@ const types: ReadonlyArray<KnownType & { readonly aliases?: ReadonlyArray<string
 ]
 
 const byMime = new Map<string, KnownType>()
-for (const t of types) {
-  byMime.set(t.mimeType, t)
-  for (const alias of t.aliases ?? []) byMime.set(alias, t)
+for (const { mimeType, kind, format, aliases } of types) {
+  const known = { mimeType, kind, format }
+  byMime.set(mimeType, known)
+  for (const alias of aliases ?? []) byMime.set(alias, known)
 }
 
 const extensions: Record<string, string> = {
@@ -348,7 +349,9 @@ const parseBareBase64 = (
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const byFormat = new Map<string, KnownType>()
-for (const t of types) if (!byFormat.has(`${t.kind}:${t.format}`)) byFormat.set(`${t.kind}:${t.format}`, t)
+for (const { mimeType, kind, format } of types) {
+  if (!byFormat.has(`${kind}:${format}`)) byFormat.set(`${kind}:${format}`, { mimeType, kind, format })
+}
 // Bedrock's other spellings of formats.
 byFormat.set("image:jpg", byFormat.get("image:jpeg")!)
 byFormat.set("video:mpg", { mimeType: "video/mpeg", kind: "video", format: "mpg" })
@@ -524,6 +527,15 @@ const paramError = (param: string, message: string) =>
 
 /** One request-level image (`media_source`, a `media_sources` entry), parsed like an input. */
 const parseRequestImage = (value: string, param: string): Result.Result<MediaInput, InvalidRequestError> => {
+  // An S3 key that names a video or audio file is not an image, whatever it is used for.
+  const byName = value.startsWith("s3://") ? parseS3(value, 0, undefined) : undefined
+  if (
+    byName !== undefined &&
+    Result.isSuccess(byName) &&
+    (byName.success.kind === "video" || byName.success.kind === "audio")
+  ) {
+    return paramError(param, "must be an image: a data URL, base64 or an s3:// URI")
+  }
   const parsed = parseString(value, 0, "image")
   if (Result.isFailure(parsed)) {
     return paramError(param, parsed.failure.message.replace(/^input\[0\]: /, ""))

@@ -112,6 +112,34 @@ describe("with the official openai client", () => {
 })
 
 describe("a LiteLLM-style config with os.environ references and a master key", () => {
+  it("ignores a client's api_base, headers and prices: the deployment's endpoint, signature and prices stay", async () => {
+    const file = join(dir, "config-reserved.yaml")
+    await writeFile(file, yaml())
+    const gateway = await startGateway(await Effect.runPromise(Config.load(file, env())))
+    const post = (body: Record<string, unknown>) =>
+      fetch(`${gateway.url}/v1/embeddings`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "titan", input: "hello", ...body })
+      })
+    const plain = await post({})
+    const before = emulator.stats.invocations
+    const hostile = await post({
+      api_base: "http://127.0.0.1:9/elsewhere",
+      extra_headers: { "x-amzn-bedrock-guardrailidentifier": "attacker" },
+      headers: { "x-team": "x" },
+      input_cost_per_token: 1000
+    })
+    assert.strictEqual(hostile.status, 200)
+    assert.strictEqual(emulator.stats.invocations, before + 1, "served by the deployment's endpoint")
+    assert.deepStrictEqual(emulator.invocations.at(-1)!.body, { inputText: "hello" })
+    assert.strictEqual(
+      hostile.headers.get("x-bedrock-embed-response-cost"),
+      plain.headers.get("x-bedrock-embed-response-cost"),
+      "the deployment's price, not the client's"
+    )
+  })
+
   it("answers 401 without a key, 401 with a wrong key, 200 with the right one", async () => {
     const file = join(dir, "secured.yaml")
     await writeFile(file, yaml("TEST_MASTER_KEY"))
