@@ -145,10 +145,7 @@ afterAll(async () => {
 })
 beforeEach(() => recorder.reset())
 
-const only = (): Recorded => {
-  assert.strictEqual(recorder.requests.length, 1, "exactly one request reached the stand-in")
-  return recorder.requests[0]!
-}
+const only = (): Recorded => recorder.only()
 
 const NOVA_SCHEMA = "nova-multimodal-embed-v1"
 

@@ -204,10 +204,7 @@ afterAll(async () => {
 })
 beforeEach(() => recorder.reset())
 
-const only = (): Recorded => {
-  assert.strictEqual(recorder.requests.length, 1, "exactly one request reached the stand-in")
-  return recorder.requests[0]!
-}
+const only = (): Recorded => recorder.only()
 
 const embed = (call: Record<string, unknown>): Promise<EmbeddingResponse.EmbeddingResponse> =>
   client.embedding({ ...recorderParams(recorder), ...call } as Parameters<typeof client.embedding>[0])

@@ -36,6 +36,8 @@ export interface Recorder {
   readonly enqueue: (...answers: ReadonlyArray<Answer>) => void
   /** Sets how requests are answered when nothing is queued. */
   readonly answerWith: (respond: (request: Recorded) => Answer) => void
+  /** The one request a call made (fails the test unless exactly one arrived). */
+  readonly only: () => Recorded
   readonly reset: () => void
   readonly close: () => Promise<void>
 }
@@ -94,6 +96,10 @@ export const startRecorder = async (): Promise<Recorder> => {
     enqueue: (...answers) => queue.push(...answers),
     answerWith: (respond) => {
       fallback = respond
+    },
+    only: () => {
+      if (requests.length !== 1) throw new Error(`expected exactly one request at the stand-in, got ${requests.length}`)
+      return requests[0]!
     },
     reset: () => {
       requests.length = 0

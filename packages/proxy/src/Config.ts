@@ -180,7 +180,8 @@ export const load = (file: string, env: NodeJS.ProcessEnv = process.env): Effect
 export const everyModel = (params: Readonly<Record<string, unknown>>): Config => ({
   model_list: BedrockEmbed.specs.map((spec) => ({
     model_name: spec.id,
-    litellm_params: { ...params, model: `bedrock/${spec.id}` }
+    // A model InvokeModel takes only through an inference profile is served through the us. one.
+    litellm_params: { ...params, model: `bedrock/${spec.capabilities.syncViaProfile === true ? "us." : ""}${spec.id}` }
   })) as unknown as Config["model_list"],
   litellm_settings: { drop_params: true }
 })

@@ -140,6 +140,23 @@ describe("a LiteLLM-style config with os.environ references and a master key", (
     )
   })
 
+  it("the every-model config (the embedded demo) serves a text through every model it lists", async () => {
+    const gateway = await startGateway(Config.everyModel(emulatorParams()))
+    const served: Array<string> = []
+    for (const spec of BedrockEmbed.specs) {
+      const response = await fetch(`${gateway.url}/v1/embeddings`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: spec.id, input: "hello" })
+      })
+      assert.strictEqual(response.status, 200, `${spec.id}: ${await response.clone().text()}`)
+      const body = (await response.json()) as { data: Array<{ embedding: Array<number> }> }
+      assert.strictEqual(body.data[0]!.embedding.length, spec.capabilities.defaultDimension, spec.id)
+      served.push(spec.id)
+    }
+    assert.lengthOf(served, BedrockEmbed.specs.length)
+  })
+
   it("answers 401 without a key, 401 with a wrong key, 200 with the right one", async () => {
     const file = join(dir, "secured.yaml")
     await writeFile(file, yaml("TEST_MASTER_KEY"))
