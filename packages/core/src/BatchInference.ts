@@ -36,6 +36,7 @@ import {
   type UnsupportedModelError
 } from "./Errors.ts"
 import { fromSdk } from "./internal/awsErrors.ts"
+import { retryStatus } from "./internal/poll.ts"
 import { sdkAuth } from "./internal/sdkAuth.ts"
 import type * as ModelSpec from "./ModelSpec.ts"
 import * as ObjectStore from "./ObjectStore.ts"
@@ -343,7 +344,7 @@ export const make = Effect.gen(function* () {
 
   const awaitJob: Service["await"] = (jobArn, options = {}) => {
     const interval = Duration.fromInputUnsafe(options.interval ?? "30 seconds")
-    const poll = status(jobArn, options.params ?? {}).pipe(
+    const poll = retryStatus(status(jobArn, options.params ?? {})).pipe(
       Effect.tap((s) => Effect.sync(() => options.onStatus?.(s))),
       Effect.repeat({ schedule: Schedule.spaced(interval), until: (s) => terminal.has(s.status) })
     )

@@ -23,6 +23,7 @@ import type * as ModelSpec from "./ModelSpec.ts"
 import * as ObjectStore from "./ObjectStore.ts"
 import * as ProviderRegistry from "./ProviderRegistry.ts"
 import { vectorFault } from "./internal/integrity.ts"
+import { retryStatus } from "./internal/poll.ts"
 import * as Target from "./Target.ts"
 
 /**
@@ -267,7 +268,7 @@ export const make = Effect.fnUntraced(function* () {
 
   const await_ = Effect.fn("Batches.await")(function* (id: string, options: AwaitOptions & Params = {}) {
     const timeout = Duration.fromInputUnsafe(options.timeout ?? "1 hour")
-    const final = yield* retrieve(id, options).pipe(
+    const final = yield* retryStatus(retrieve(id, options)).pipe(
       Effect.repeat({
         schedule: options.schedule ?? defaultSchedule,
         until: (status: BatchStatus) => status.status !== "in_progress"

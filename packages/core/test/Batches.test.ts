@@ -196,6 +196,32 @@ layer(Layer.merge(TestEmulator.layer, engine), { excludeTestServices: true })("a
     })
   )
 
+  it.effect("a poll survives throttled and failing status calls, and stops at one that retrying cannot fix", () =>
+    Effect.gen(function* () {
+      const emulator = yield* TestEmulator
+      const batches = yield* Batches.Batches
+      const params = paramsFor(emulator)
+      const response = yield* submit("s3://media/clip.mp4")
+      const arn = response._hidden_params._invocation_arn!
+      const faultsBefore = emulator.stats.faults
+      emulator.injectFaults([
+        { error: "ThrottlingException", operation: "GetAsyncInvoke" },
+        { error: "InternalServerException", operation: "GetAsyncInvoke" },
+        { error: "ThrottlingException", operation: "GetAsyncInvoke" }
+      ])
+      const done = yield* batches.await(arn, {
+        ...params,
+        schedule: Schedule.spaced("50 millis"),
+        timeout: "20 seconds"
+      })
+      assert.strictEqual(done.status, "completed")
+      assert.strictEqual(emulator.stats.faults - faultsBefore, 3, "every injected status fault was met and retried")
+      emulator.injectFaults([{ error: "AccessDeniedException", operation: "GetAsyncInvoke" }])
+      const denied = yield* Effect.flip(batches.await(arn, { ...params, timeout: "20 seconds" }))
+      assert.strictEqual(denied._tag, "AccessDeniedError")
+    })
+  )
+
   it.effect("fails with AsyncJobFailedError carrying Bedrock's failure message", () =>
     Effect.gen(function* () {
       const emulator = yield* TestEmulator
