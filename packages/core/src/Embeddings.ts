@@ -29,6 +29,7 @@ import {
   applyScopes,
   checkInput,
   invalid,
+  itemsOf,
   kindName,
   resolveParams
 } from "./internal/params.ts"
@@ -172,11 +173,6 @@ export interface Plan {
   readonly inputs: ReadonlyArray<Media.EmbeddingInput>
   readonly calls: ReadonlyArray<PlannedCall>
 }
-
-const itemsOf = (known: EmbeddingRequest.Known): ReadonlyArray<Media.InputItem> =>
-  (typeof known.input === "string" || !Array.isArray(known.input)
-    ? [known.input]
-    : known.input) as ReadonlyArray<Media.InputItem>
 
 /** The request's input items, checked for count. */
 const checkedItems = (

@@ -13,7 +13,6 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as EmbeddingRequest from "./EmbeddingRequest.ts"
 import * as Embeddings from "./Embeddings.ts"
-import * as ModelRoute from "./ModelRoute.ts"
 import type * as ModelSpec from "./ModelSpec.ts"
 import * as ProviderRegistry from "./ProviderRegistry.ts"
 
@@ -82,10 +81,10 @@ export interface Fixtures {
 export const planFor = (spec: ModelSpec.Any, request: EmbeddingRequest.EmbeddingRequest) =>
   Effect.gen(function* () {
     const decoded = yield* EmbeddingRequest.decode(request)
-    const route = yield* Effect.fromResult(ModelRoute.parse(decoded.known.model))
     const registry = ProviderRegistry.make()
     registry.add([spec])
-    yield* registry.resolve(route)
+    // The engine's own front end: the route, the spec and Bedrock's id rules.
+    yield* Embeddings.resolveModel(registry, decoded.known)
     return yield* Embeddings.plan(spec, decoded)
   })
 

@@ -22,7 +22,7 @@ export const vectorFault = (vector: ReadonlyArray<number>, expected: number | un
 }
 
 /** The output dimension of a call: the one asked for, else the model's default. */
-export const dimensionOf = (spec: ModelSpec.Any, options: ModelSpec.CallOptions<unknown>): number =>
+const dimensionOf = (spec: ModelSpec.Any, options: ModelSpec.CallOptions<unknown>): number =>
   options.dimensions ?? spec.capabilities.defaultDimension
 
 const lengthOf = (spec: ModelSpec.Any, type: string | undefined, dimension: number): number =>

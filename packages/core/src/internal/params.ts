@@ -116,6 +116,12 @@ export const applyAliases = (
   return Result.succeed({ known: nextKnown as EmbeddingRequest.Known, extras: nextExtras })
 }
 
+/** A request's input as a list of items. */
+export const itemsOf = (known: EmbeddingRequest.Known): ReadonlyArray<Media.InputItem> =>
+  (typeof known.input === "string" || !Array.isArray(known.input)
+    ? [known.input]
+    : known.input) as ReadonlyArray<Media.InputItem>
+
 const blockKeys = ["text", "image", "video", "audio"] as const
 
 /**
@@ -139,7 +145,7 @@ export const applyBlockParams = (
   }
   const key = given[0]!
   const { [key]: block, ...rest } = extras
-  const items = typeof known.input === "string" || !Array.isArray(known.input) ? [known.input] : known.input
+  const items = itemsOf(known)
   return Result.succeed({ known: { ...known, input: items.map(() => ({ [key]: block })) }, extras: rest })
 }
 
