@@ -6,12 +6,11 @@
  */
 import {
   AwsCredentials,
-  BatchInference,
-  Batches,
   BedrockRuntime,
   type EmbeddingRequest,
   type EmbeddingResponse,
   Embeddings,
+  Jobs,
   ModelRoute,
   type ModelSpec,
   ObjectStore,
@@ -70,15 +69,13 @@ export const registry: Layer.Layer<ProviderRegistry.ProviderRegistry> = Layer.pr
 )
 
 /**
- * The engine and batch retrieval with every provider, the AWS transport, S3, credentials and prices.
+ * The engine and the jobs service with every provider, the AWS transport, S3, credentials and prices.
  *
  * @category layers
  * @since 0.1.0
  */
-export const layer = (
-  options: Options = {}
-): Layer.Layer<Embeddings.Embeddings | Batches.Batches | BatchInference.BatchInference> =>
-  Layer.mergeAll(Embeddings.layerWith(options.engine ?? {}), Batches.layer, BatchInference.layer).pipe(
+export const layer = (options: Options = {}): Layer.Layer<Embeddings.Embeddings | Jobs.Jobs> =>
+  Layer.mergeAll(Embeddings.layerWith(options.engine ?? {}), Jobs.layer).pipe(
     Layer.provide(
       Layer.mergeAll(
         registry,
@@ -107,7 +104,7 @@ export interface CallOptions {
  * @category models
  * @since 0.1.0
  */
-export interface BatchRequest extends Batches.Params {
+export interface BatchRequest extends Jobs.Params {
   /** The `_invocation_arn` of an async embedding response. */
   readonly batch_id: string
 }
@@ -125,19 +122,16 @@ export interface Client {
     options?: CallOptions
   ) => Promise<EmbeddingResponse.EmbeddingResponse>
   /** The status of an async-invoke job (`in_progress` | `completed` | `failed`). */
-  readonly retrieveBatch: (request: BatchRequest, options?: CallOptions) => Promise<Batches.BatchStatus>
+  readonly retrieveBatch: (request: BatchRequest, options?: CallOptions) => Promise<Jobs.BatchStatus>
   /** Polls a job until it ends; rejects with `AsyncJobFailedError` or `AsyncJobTimeoutError`. */
-  readonly awaitBatch: (
-    request: BatchRequest & Batches.AwaitOptions,
-    options?: CallOptions
-  ) => Promise<Batches.BatchStatus>
+  readonly awaitBatch: (request: BatchRequest & Jobs.AwaitOptions, options?: CallOptions) => Promise<Jobs.BatchStatus>
   /** Reads a completed job's vectors back from S3, with their modality and segment times. */
-  readonly batchResults: (request: BatchRequest, options?: CallOptions) => Promise<Batches.BatchResults>
+  readonly batchResults: (request: BatchRequest, options?: CallOptions) => Promise<Jobs.BatchResults>
   /** One page of jobs, newest first. */
   readonly listBatches: (
-    filter?: Batches.ListFilter & Batches.Params,
+    filter?: Jobs.ListFilter & Jobs.Params,
     options?: CallOptions
-  ) => Promise<{ readonly data: ReadonlyArray<Batches.BatchStatus>; readonly next_token: string | undefined }>
+  ) => Promise<{ readonly data: ReadonlyArray<Jobs.BatchStatus>; readonly next_token: string | undefined }>
   /** Closes the client's connections. */
   readonly dispose: () => Promise<void>
 }
@@ -156,7 +150,7 @@ const settle = <A, E>(exit: Exit.Exit<A, E>): A => {
  */
 export const make = (options: Options = {}): Client => {
   const runtime = ManagedRuntime.make(layer(options))
-  const run = <A, E>(effect: Effect.Effect<A, E, Embeddings.Embeddings | Batches.Batches>, callOptions?: CallOptions) =>
+  const run = <A, E>(effect: Effect.Effect<A, E, Embeddings.Embeddings | Jobs.Jobs>, callOptions?: CallOptions) =>
     runtime
       .runPromiseExit(effect, callOptions?.signal === undefined ? undefined : { signal: callOptions.signal })
       .then(settle)
@@ -168,25 +162,23 @@ export const make = (options: Options = {}): Client => {
       ),
     retrieveBatch: ({ batch_id, ...params }, callOptions) =>
       run(
-        Batches.Batches.use((batches) => batches.retrieve(batch_id, params)),
+        Jobs.Jobs.use((jobs) => jobs.retrieve(batch_id, params)),
         callOptions
       ),
     awaitBatch: ({ batch_id, ...params }, callOptions) =>
       run(
-        Batches.Batches.use((batches) => batches.await(batch_id, params)),
+        Jobs.Jobs.use((jobs) => jobs.await(batch_id, params)),
         callOptions
       ),
     batchResults: ({ batch_id, ...params }, callOptions) =>
       run(
-        Batches.Batches.use((batches) => batches.results(batch_id, params)),
+        Jobs.Jobs.use((jobs) => jobs.results(batch_id, params)),
         callOptions
       ),
     listBatches: (filter = {}, callOptions) => {
       const { status, submitted_after, submitted_before, limit, after, ...params } = filter
       return run(
-        Batches.Batches.use((batches) =>
-          batches.list({ status, submitted_after, submitted_before, limit, after }, params)
-        ),
+        Jobs.Jobs.use((jobs) => jobs.list({ status, submitted_after, submitted_before, limit, after }, params)),
         callOptions
       )
     },
@@ -221,7 +213,7 @@ const client = (): Client => {
  * @category api
  * @since 0.1.0
  */
-export const retrieveBatch = (request: BatchRequest, options?: CallOptions): Promise<Batches.BatchStatus> =>
+export const retrieveBatch = (request: BatchRequest, options?: CallOptions): Promise<Jobs.BatchStatus> =>
   client().retrieveBatch(request, options)
 
 /**
@@ -231,9 +223,9 @@ export const retrieveBatch = (request: BatchRequest, options?: CallOptions): Pro
  * @since 0.1.0
  */
 export const awaitBatch = (
-  request: BatchRequest & Batches.AwaitOptions,
+  request: BatchRequest & Jobs.AwaitOptions,
   options?: CallOptions
-): Promise<Batches.BatchStatus> => client().awaitBatch(request, options)
+): Promise<Jobs.BatchStatus> => client().awaitBatch(request, options)
 
 /**
  * Reads a completed async-invoke job's vectors from S3, with the shared default client.
@@ -241,7 +233,7 @@ export const awaitBatch = (
  * @category api
  * @since 0.1.0
  */
-export const batchResults = (request: BatchRequest, options?: CallOptions): Promise<Batches.BatchResults> =>
+export const batchResults = (request: BatchRequest, options?: CallOptions): Promise<Jobs.BatchResults> =>
   client().batchResults(request, options)
 
 /**
@@ -251,6 +243,6 @@ export const batchResults = (request: BatchRequest, options?: CallOptions): Prom
  * @since 0.1.0
  */
 export const listBatches = (
-  filter?: Batches.ListFilter & Batches.Params,
+  filter?: Jobs.ListFilter & Jobs.Params,
   options?: CallOptions
 ): ReturnType<Client["listBatches"]> => client().listBatches(filter, options)

@@ -26,16 +26,17 @@ export * as BedrockEmbed from "./BedrockEmbed.ts"
 /** @since 0.1.0 */
 export {
   AwsCredentials,
-  Batches,
   BedrockRuntime,
   EmbeddingRequest,
   EmbeddingResponse,
   Embeddings,
   Errors,
+  Jobs,
   Media,
   ModelRoute,
   ModelSpec,
   ObjectStore,
+  Plan,
   Pricing,
   ProviderRegistry,
   Target

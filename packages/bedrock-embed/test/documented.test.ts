@@ -623,7 +623,8 @@ describe("GetAsyncInvoke and ListAsyncInvokes", () => {
         output_file_id: at(job, "outputDataConfig", "s3OutputDataConfig", "s3Uri") as string,
         failure_message: "",
         model_arn: job.modelArn,
-        client_request_token: job.clientRequestToken
+        client_request_token: job.clientRequestToken,
+        bedrock_status: "Completed"
       }
     })
   })
@@ -672,7 +673,8 @@ describe("GetAsyncInvoke and ListAsyncInvokes", () => {
             output_file_id: at(summary, "outputDataConfig", "s3OutputDataConfig", "s3Uri") as string,
             failure_message: summary.failureMessage!,
             model_arn: summary.modelArn!,
-            client_request_token: ""
+            client_request_token: "",
+            bedrock_status: "Failed"
           }
         }
       ],

@@ -3,7 +3,8 @@
  * lists is accepted (with a valid value, on an input and route it applies to) and shapes the
  * body, and a parameter it does not list is refused. Nothing is sent: this checks the planner.
  */
-import { EmbeddingRequest, Embeddings, type ModelSpec } from "@bedrock-embed/core"
+import type { ModelSpec } from "@bedrock-embed/core"
+import * as testing from "@bedrock-embed/core/testing"
 import { Fixtures } from "@bedrock-embed/emulator"
 import { assert, describe, it } from "@effect/vitest"
 import { BedrockEmbed } from "bedrock-embed"
@@ -48,9 +49,11 @@ const inputs: Record<string, string> = { text: "a text", image: png, video: mp4,
 /** The parameters the model's refusal of an unknown one lists. */
 const listed = (spec: ModelSpec.Any) =>
   Effect.gen(function* () {
-    const decoded = yield* EmbeddingRequest.decode({ model: `bedrock/${spec.id}`, input: "x", zzz_not_a_param: 1 })
-    const error = yield* Effect.flip(Embeddings.plan(spec, decoded))
-    assert.strictEqual(error.param, "zzz_not_a_param")
+    const prefix = spec.capabilities.syncViaProfile ? "bedrock/us." : "bedrock/"
+    const error = yield* Effect.flip(
+      testing.planFor(spec, { model: `${prefix}${spec.id}`, input: "x", zzz_not_a_param: 1 })
+    )
+    assert.strictEqual(error._tag === "InvalidRequestError" ? error.param : undefined, "zzz_not_a_param")
     const match = /Supported parameters: (.*?)\. Remove it/.exec(error.message)
     assert.isNotNull(match, error.message)
     return match![1]!.split(", ")
@@ -71,9 +74,8 @@ const plannedBody = (spec: ModelSpec.Any, param: string, value: unknown) =>
       ...(mode === "async" ? { output_s3_uri: "s3://bucket/out/", input_type: kind } : {}),
       [param]: value
     }
-    const decoded = yield* EmbeddingRequest.decode(request)
-    if (mode === "async") return (yield* Embeddings.planAsync(spec, decoded)).modelInputs[0]
-    return (yield* Embeddings.plan(spec, decoded)).calls[0]!.wire
+    if (mode === "async") return (yield* testing.jobsFor(spec, request))[0]
+    return JSON.parse((yield* testing.planFor(spec, request)).calls[0]!.body) as unknown
   })
 
 describe("every parameter a model lists is one it takes", () => {

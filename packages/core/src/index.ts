@@ -8,9 +8,7 @@
 /** @since 0.1.0 */
 export * as AwsCredentials from "./AwsCredentials.ts"
 /** @since 0.1.0 */
-export * as BatchInference from "./BatchInference.ts"
 /** @since 0.1.0 */
-export * as Batches from "./Batches.ts"
 /** @since 0.1.0 */
 export * as BedrockRuntime from "./BedrockRuntime.ts"
 /** @since 0.1.0 */
@@ -23,6 +21,7 @@ export * as Embeddings from "./Embeddings.ts"
 export * as Errors from "./Errors.ts"
 /** @since 0.1.0 */
 export * as Float32Json from "./Float32Json.ts"
+export * as Jobs from "./Jobs.ts"
 /** @since 0.1.0 */
 export * as Limiter from "./Limiter.ts"
 /** @since 0.1.0 */
@@ -34,6 +33,7 @@ export * as ModelSpec from "./ModelSpec.ts"
 /** @since 0.1.0 */
 export * as ObjectStore from "./ObjectStore.ts"
 /** @since 0.1.0 */
+export * as Plan from "./Plan.ts"
 export * as Pricing from "./Pricing.ts"
 /** @since 0.1.0 */
 export * as ProviderRegistry from "./ProviderRegistry.ts"

@@ -12,8 +12,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as EmbeddingRequest from "./EmbeddingRequest.ts"
-import * as Embeddings from "./Embeddings.ts"
 import type * as ModelSpec from "./ModelSpec.ts"
+import * as Plan from "./Plan.ts"
 import * as ProviderRegistry from "./ProviderRegistry.ts"
 
 /**
@@ -83,9 +83,25 @@ export const planFor = (spec: ModelSpec.Any, request: EmbeddingRequest.Embedding
     const decoded = yield* EmbeddingRequest.decode(request)
     const registry = ProviderRegistry.make()
     registry.add([spec])
-    // The engine's own front end: the route, the spec and Bedrock's id rules.
-    yield* Embeddings.resolveModel(registry, decoded.known)
-    return yield* Embeddings.plan(spec, decoded)
+    // The engine's own front end: the route, the spec, Bedrock's id rules, the checks and the bodies.
+    const { plan, calls } = yield* Plan.planAll(registry, decoded)
+    return { options: plan.options, inputs: plan.inputs, calls }
+  })
+
+/**
+ * The async-invoke `modelInput`s a request would submit, through the engine's front end.
+ *
+ * @category testing
+ * @since 0.1.0
+ */
+export const jobsFor = (spec: ModelSpec.Any, request: EmbeddingRequest.EmbeddingRequest) =>
+  Effect.gen(function* () {
+    const decoded = yield* EmbeddingRequest.decode(request)
+    const registry = ProviderRegistry.make()
+    registry.add([spec])
+    const resolved = yield* Plan.resolve(registry, decoded)
+    const planned = yield* Plan.plan(resolved, yield* Plan.itemsOfRequest(resolved.known))
+    return yield* Effect.forEach(planned.inputs, (_, i) => Plan.encodeJob(spec, planned, i))
   })
 
 /**
@@ -115,10 +131,9 @@ export const conformance = (spec: ModelSpec.Any, fixtures: Fixtures): void => {
           const planned = yield* planFor(spec, example.request)
           // The wire body went through the request schema: what the codec encodes, the schema accepts.
           assert.deepStrictEqual(
-            planned.calls.map((call) => call.wire),
+            planned.calls.map((call) => JSON.parse(call.body)),
             example.bodies
           )
-          for (const call of planned.calls) assert.deepStrictEqual(JSON.parse(call.body), call.wire)
           if (example.responses === undefined) return
           assert.strictEqual(example.responses.length, planned.calls.length, "one response per call")
           let count = 0

@@ -12,10 +12,10 @@
 import { closeSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs"
 import { createReadStream } from "node:fs"
 import { createInterface } from "node:readline"
-import { BatchInference, Embeddings, type Target } from "@bedrock-embed/core"
+import { Embeddings, Jobs } from "@bedrock-embed/core"
 import { BedrockEmbed } from "bedrock-embed"
 import { Presets, SingleBar } from "cli-progress"
-import { Effect, ManagedRuntime, Result, Stream } from "effect"
+import { Effect, ManagedRuntime, Result, Schedule, Stream } from "effect"
 
 /**
  * Options of a run.
@@ -175,29 +175,28 @@ const runBatch = async (options: Options, batch: BatchOptions): Promise<Summary>
     // The job's name and token derive from the records: a re-run after a crash finds the same job
     // instead of starting a second one.
     const submitted = await runtime.runPromise(
-      BatchInference.BatchInference.use((service) =>
-        service.submit(request, { ...request, s3Uri: batch.s3Uri, roleArn: batch.roleArn })
-      )
+      Jobs.Jobs.use((jobs) => jobs.submit(request, { ...request, s3Uri: batch.s3Uri, roleArn: batch.roleArn }))
     )
     process.stderr.write(
       `submitted ${submitted.records} records as batch inference job ${submitted.jobArn} (inputs in ${submitted.inputUri})\n`
     )
     if (showBar) bar.start(submitted.records, 0, { status: "Submitted" })
     await runtime.runPromise(
-      BatchInference.BatchInference.use((service) =>
-        service.await(submitted.jobArn, {
-          params: request as Target.Params,
-          interval: `${batch.pollSeconds ?? 30} seconds`,
+      Jobs.Jobs.use((jobs) =>
+        jobs.await(submitted.jobArn, {
+          // The request's region, endpoints and identity; its `timeout` is a per-call one, not the wait's.
+          ...request,
+          timeout: undefined,
+          schedule: Schedule.spaced(`${batch.pollSeconds ?? 30} seconds`),
           onStatus: (status) => {
-            if (showBar) bar.update(status.processedRecords ?? 0, { status: status.status })
+            const processed = status.request_counts.completed + status.request_counts.failed
+            if (showBar) bar.update(processed, { status: status.metadata.bedrock_status })
           }
         })
       )
     )
     if (showBar) bar.update(submitted.records, { status: "Completed" })
-    const results = await runtime.runPromise(
-      BatchInference.BatchInference.use((service) => service.results(submitted.jobArn, request))
-    )
+    const results = await runtime.runPromise(Jobs.Jobs.use((jobs) => jobs.batchResults(submitted.jobArn, request)))
     const fd = openSync(options.output, "a")
     const errors = openSync(`${options.output}.errors.jsonl`, "w")
     let embedded = 0

@@ -1,21 +1,23 @@
 /**
  * The OpenAI-compatible gateway: `POST /v1/embeddings` (and `/embeddings`), `GET /v1/models`,
- * `GET /v1/batches/{id}`, `GET /health/liveliness`, `GET /health/readiness` — on `effect/http`.
+ * `GET /v1/batches/{id}`, `GET /health/liveliness`, `GET /health/readiness` — on `effect/http`,
+ * an Effect program on the engine's services: each request runs `Embeddings` in the server's own
+ * runtime, so a client that disconnects interrupts its fiber and aborts its Bedrock calls.
  *
  * Clients send OpenAI's request with a configured alias as `model`; the alias picks a deployment
  * (round-robin over several), whose parameters (model, region, identity) the client cannot
- * override. Errors use OpenAI's `{ error: { message, type, code } }` shape with the right status.
- * Each request is logged as one JSON line (method, path, model, status, latency, tokens, cost) —
- * never a body, a key or a secret.
+ * override. Errors use OpenAI's `{ error: { message, type, code } }` shape with the right status
+ * (see `HttpErrors`). Each request is logged as one JSON line (method, path, model, status,
+ * latency, tokens, cost) — never a body, a key or a secret.
  *
  * @since 0.1.0
  */
 import { randomUUID, timingSafeEqual } from "node:crypto"
-import type { Batches, Errors } from "@bedrock-embed/core"
-import type { BedrockEmbed } from "bedrock-embed"
-import { Duration, Effect, Layer } from "effect"
+import { EmbeddingRequest, Embeddings, type EmbeddingResponse, Jobs } from "@bedrock-embed/core"
+import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Config } from "./Config.ts"
+import { badRequest, fromError, type OpenAiError, respond } from "./HttpErrors.ts"
 
 /**
  * Gateway options.
@@ -25,66 +27,15 @@ import type { Config } from "./Config.ts"
  */
 export interface Options {
   readonly config: Config
-  /** The bedrock-embed client that serves requests. */
-  readonly client: BedrockEmbed.Client
   /** Where request log lines go; default stdout. Lines never hold bodies or secrets. */
   readonly log?: ((line: string) => void) | undefined
 }
 
-interface OpenAiError {
-  readonly status: number
-  readonly type: string
-  readonly code: string
-  readonly message: string
-  readonly headers?: Readonly<Record<string, string>>
-}
+type Deployment = Config["model_list"][number]
 
-const errorBody = (e: OpenAiError) => ({ error: { message: e.message, type: e.type, code: e.code, param: null } })
-
-const respondError = (e: OpenAiError) =>
-  HttpServerResponse.jsonUnsafe(errorBody(e), { status: e.status, headers: e.headers ?? {} })
-
-/** OpenAI status, type and code for each of our errors. */
-const fromEmbeddingError = (
-  error: Errors.EmbeddingError | { readonly _tag: string; readonly message: string }
-): OpenAiError => {
-  const message = error.message
-  switch (error._tag) {
-    case "InvalidRequestError":
-    case "BedrockValidationError":
-      return { status: 400, type: "invalid_request_error", code: "invalid_request", message }
-    case "UnsupportedModelError":
-    case "ResourceNotFoundError":
-      return { status: 404, type: "invalid_request_error", code: "model_not_found", message }
-    case "ThrottlingError": {
-      const retryAfter = (error as Errors.ThrottlingError).retryAfter
-      const seconds = retryAfter === undefined ? 1 : Math.max(1, Math.ceil(Duration.toMillis(retryAfter) / 1000))
-      return {
-        status: 429,
-        type: "rate_limit_error",
-        code: "rate_limit_exceeded",
-        message,
-        headers: { "retry-after": String(seconds) }
-      }
-    }
-    case "QuotaExceededError":
-      return { status: 429, type: "insufficient_quota", code: "insufficient_quota", message }
-    case "CredentialsError":
-    case "AccessDeniedError":
-      // The gateway's own AWS identity failed: a server-side problem, not the client's key.
-      return { status: 502, type: "api_error", code: "upstream_auth_error", message }
-    case "ModelTimeoutError":
-      return { status: 504, type: "api_error", code: "upstream_timeout", message }
-    case "ModelInvocationError":
-      return { status: 422, type: "invalid_request_error", code: "model_error", message }
-    case "AsyncJobFailedError":
-    case "AsyncJobTimeoutError":
-    case "ObjectStoreError":
-    case "ResponseDecodeError":
-      return { status: 502, type: "api_error", code: "upstream_error", message }
-    default:
-      return { status: 503, type: "api_error", code: "service_unavailable", message }
-  }
+interface Handled {
+  readonly response: HttpServerResponse.HttpServerResponse
+  readonly fields?: Readonly<Record<string, unknown>> | undefined
 }
 
 const sameSecret = (given: string, expected: string): boolean => {
@@ -105,164 +56,151 @@ const reserved = (key: string) =>
   key === "extra_headers" ||
   key === "headers"
 
-/**
- * The gateway's routes, as a layer on `HttpRouter`.
- *
- * @category layers
- * @since 0.1.0
- */
-export const routes = (options: Options) => {
-  const { config, client } = options
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`))
-  const masterKey = config.general_settings?.master_key
-  const maxBody = config.general_settings?.max_request_body_bytes ?? 20_000_000
-  const maxInputs = config.general_settings?.max_inputs_per_request ?? 2048
-  const dropParams = config.litellm_settings?.drop_params === true
-  const deployments = new Map<string, Array<Config["model_list"][number]>>()
+/** Round-robin over each alias's deployments. */
+const deploymentPicker = (config: Config) => {
+  const deployments = new Map<string, Array<Deployment>>()
   for (const deployment of config.model_list) {
     const list = deployments.get(deployment.model_name) ?? []
     list.push(deployment)
     deployments.set(deployment.model_name, list)
   }
   const turns = new Map<string, number>()
-  const pick = (alias: string) => {
+  const pick = (alias: string): Deployment | undefined => {
     const list = deployments.get(alias)
     if (list === undefined) return undefined
     const turn = turns.get(alias) ?? 0
     turns.set(alias, turn + 1)
-    return list[turn % list.length]!
+    return list[turn % list.length]
   }
-  const created = Math.floor(Date.now() / 1000)
+  return { pick, aliases: () => [...deployments.keys()] }
+}
 
-  /** Runs a handler with auth, error mapping and one log line. */
-  const handle = (
-    name: string,
-    run: (
-      request: HttpServerRequest.HttpServerRequest
-    ) => Effect.Effect<
-      { response: HttpServerResponse.HttpServerResponse; fields?: Record<string, unknown> },
-      OpenAiError
-    >
-  ) =>
+/** Runs a handler with auth, error mapping, the request id and one log line (also when the client leaves). */
+const handler =
+  (options: Options, name: string) =>
+  (run: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<Handled, OpenAiError>) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
+      const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`))
+      const masterKey = options.config.general_settings?.master_key
       const started = performance.now()
       const requestId = randomUUID()
+      const line = (status: number, fields: Readonly<Record<string, unknown>>) =>
+        log(
+          JSON.stringify({
+            time: new Date().toISOString(),
+            request_id: requestId,
+            route: name,
+            method: request.method,
+            path: request.url.split("?")[0],
+            status,
+            latency_ms: Math.round((performance.now() - started) * 10) / 10,
+            ...fields
+          })
+        )
       const authorization = request.headers.authorization ?? ""
-      const outcome =
+      const denied =
         masterKey !== undefined && !sameSecret(authorization.replace(/^Bearer\s+/i, ""), masterKey)
-          ? yield* Effect.fail<OpenAiError>({
-              status: 401,
-              type: "invalid_request_error",
-              code: "invalid_api_key",
-              message: authorization === "" ? "Missing API key: send Authorization: Bearer <key>." : "Invalid API key."
-            }).pipe(Effect.result)
-          : yield* run(request).pipe(Effect.result)
+          ? badRequest(
+              "invalid_api_key",
+              authorization === "" ? "Missing API key: send Authorization: Bearer <key>." : "Invalid API key.",
+              401
+            )
+          : undefined
+      const outcome = yield* (denied === undefined ? run(request) : Effect.fail(denied)).pipe(
+        // 499, as nginx logs it: the client closed the connection; its Bedrock calls were aborted.
+        Effect.onInterrupt(() => Effect.sync(() => line(499, { error: "client_closed_request" }))),
+        Effect.result
+      )
       const [response, fields] =
         outcome._tag === "Success"
           ? [outcome.success.response, outcome.success.fields ?? {}]
-          : [respondError(outcome.failure), { error: outcome.failure.code }]
-      log(
-        JSON.stringify({
-          time: new Date().toISOString(),
-          request_id: requestId,
-          route: name,
-          method: request.method,
-          path: request.url.split("?")[0],
-          status: response.status,
-          latency_ms: Math.round((performance.now() - started) * 10) / 10,
-          ...fields
-        })
-      )
+          : [respond(outcome.failure), { error: outcome.failure.code }]
+      line(response.status, fields)
       return HttpServerResponse.setHeader(response, "x-request-id", requestId)
     })
 
-  const readJson = (request: HttpServerRequest.HttpServerRequest) =>
-    Effect.gen(function* () {
-      const declared = Number(request.headers["content-length"] ?? 0)
-      const tooLarge: OpenAiError = {
-        status: 413,
-        type: "invalid_request_error",
-        code: "request_too_large",
-        message: `The request body is larger than ${maxBody} bytes.`
-      }
-      if (declared > maxBody) return yield* Effect.fail(tooLarge)
-      const text = yield* request.text.pipe(
-        Effect.mapError(
-          (): OpenAiError => ({
-            status: 400,
-            type: "invalid_request_error",
-            code: "invalid_body",
-            message: "Could not read the request body."
-          })
-        )
-      )
-      if (Buffer.byteLength(text) > maxBody) return yield* Effect.fail(tooLarge)
-      return yield* Effect.try({
-        try: () => JSON.parse(text) as unknown,
-        catch: (): OpenAiError => ({
-          status: 400,
-          type: "invalid_request_error",
-          code: "invalid_json",
-          message: "The request body is not valid JSON."
-        })
-      })
+/** The body as JSON, within the size limit. */
+const readJson = (request: HttpServerRequest.HttpServerRequest, maxBody: number) =>
+  Effect.gen(function* () {
+    const tooLarge = badRequest("request_too_large", `The request body is larger than ${maxBody} bytes.`, 413)
+    if (Number(request.headers["content-length"] ?? 0) > maxBody) return yield* Effect.fail(tooLarge)
+    const text = yield* request.text.pipe(
+      Effect.mapError(() => badRequest("invalid_body", "Could not read the request body."))
+    )
+    if (Buffer.byteLength(text) > maxBody) return yield* Effect.fail(tooLarge)
+    return yield* Effect.try({
+      try: (): unknown => JSON.parse(text),
+      catch: () => badRequest("invalid_json", "The request body is not valid JSON.")
     })
+  })
 
-  const embeddings = handle("embeddings", (request) =>
+const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** The OpenAI response body for an engine response under the client's alias. */
+const payloadOf = (alias: string, response: EmbeddingResponse.EmbeddingResponse) => {
+  const hidden = response._hidden_params
+  return {
+    object: "list",
+    data: response.data,
+    model: alias,
+    usage: response.usage,
+    // Async routes: the job's ARN, which LiteLLM's proxy loses; poll it at /v1/batches/{id}.
+    ...(hidden._invocation_arn === undefined
+      ? {}
+      : { id: hidden._invocation_arn, invocation_arns: hidden._invocation_arns })
+  }
+}
+
+/** `POST /v1/embeddings`: the alias's deployment, the client's parameters under it, the engine. */
+const embeddingsRoute = (options: Options, engine: Embeddings.Service) => {
+  const { config } = options
+  const maxBody = config.general_settings?.max_request_body_bytes ?? 20_000_000
+  const maxInputs = config.general_settings?.max_inputs_per_request ?? 2048
+  const dropParams = config.litellm_settings?.drop_params === true
+  const deployments = deploymentPicker(config)
+  return handler(
+    options,
+    "embeddings"
+  )((request) =>
     Effect.gen(function* () {
-      const body = yield* readJson(request)
-      if (typeof body !== "object" || body === null || Array.isArray(body)) {
-        return yield* Effect.fail<OpenAiError>({
-          status: 400,
-          type: "invalid_request_error",
-          code: "invalid_request",
-          message: "The request body must be a JSON object with `model` and `input`."
-        })
+      const body = yield* readJson(request, maxBody)
+      if (!isRecord(body)) {
+        return yield* Effect.fail(
+          badRequest("invalid_request", "The request body must be a JSON object with `model` and `input`.")
+        )
       }
-      const record = body as Record<string, unknown>
-      const alias = typeof record.model === "string" ? record.model : ""
-      const deployment = pick(alias)
+      const alias = typeof body.model === "string" ? body.model : ""
+      const deployment = deployments.pick(alias)
       if (deployment === undefined) {
         return yield* Effect.fail<OpenAiError>({
-          status: 404,
-          type: "invalid_request_error",
-          code: "model_not_found",
-          message: `The model "${alias}" does not exist on this gateway. Available: ${[...deployments.keys()].join(", ")}.`
+          ...badRequest(
+            "model_not_found",
+            `The model "${alias}" does not exist on this gateway. Available: ${deployments.aliases().join(", ")}.`,
+            404
+          )
         })
       }
-      const inputs = Array.isArray(record.input) ? record.input.length : 1
+      const inputs = Array.isArray(body.input) ? body.input.length : 1
       if (inputs > maxInputs) {
-        return yield* Effect.fail<OpenAiError>({
-          status: 400,
-          type: "invalid_request_error",
-          code: "too_many_inputs",
-          message: `The request has ${inputs} inputs; this gateway takes at most ${maxInputs} per request.`
-        })
+        return yield* Effect.fail(
+          badRequest(
+            "too_many_inputs",
+            `The request has ${inputs} inputs; this gateway takes at most ${maxInputs} per request.`
+          )
+        )
       }
-      const clientParams = Object.fromEntries(Object.entries(record).filter(([key]) => !reserved(key)))
-      const embeddingRequest = {
+      const clientParams = Object.fromEntries(Object.entries(body).filter(([key]) => !reserved(key)))
+      const decoded = yield* EmbeddingRequest.decode({
         ...(dropParams ? { drop_params: true } : {}),
         ...clientParams,
         ...deployment.litellm_params
-      }
-      const response = yield* Effect.tryPromise({
-        try: () => client.embedding(embeddingRequest as never),
-        catch: (error) => fromEmbeddingError(error as Errors.EmbeddingError)
-      })
+      }).pipe(Effect.mapError(fromError))
+      const response = yield* engine.embedDecoded(decoded).pipe(Effect.mapError(fromError))
       const hidden = response._hidden_params
-      const payload: Record<string, unknown> = {
-        object: "list",
-        data: response.data,
-        model: alias,
-        usage: response.usage,
-        // Async routes: the job's ARN, which LiteLLM's proxy loses; poll it at /v1/batches/{id}.
-        ...(hidden._invocation_arn === undefined
-          ? {}
-          : { id: hidden._invocation_arn, invocation_arns: hidden._invocation_arns })
-      }
       return {
-        response: HttpServerResponse.jsonUnsafe(payload, {
+        response: HttpServerResponse.jsonUnsafe(payloadOf(alias, response), {
           headers: {
             "x-bedrock-embed-response-cost": String(hidden.response_cost),
             "x-bedrock-embed-model-id": hidden.model_id
@@ -280,43 +218,67 @@ export const routes = (options: Options) => {
       }
     })
   )
+}
 
-  const models = handle("models", () =>
-    Effect.succeed({
-      response: HttpServerResponse.jsonUnsafe({
-        object: "list",
-        data: [...deployments.keys()].map((id) => ({ id, object: "model", created, owned_by: "bedrock-embed" }))
-      })
-    })
-  )
-
-  const batch = handle("batches", (request) =>
+/** `GET /v1/batches/{id}`: a job's status, read with a deployment's identity (the first with an async route). */
+const batchRoute = (options: Options, jobs: Jobs.Service) => {
+  const { config } = options
+  const deployment =
+    config.model_list.find((d) => d.litellm_params.model.includes("async_invoke/")) ?? config.model_list[0]
+  const { model: _, ...params } = deployment?.litellm_params ?? { model: "" }
+  return handler(
+    options,
+    "batches"
+  )((request) =>
     Effect.gen(function* () {
       const id = decodeURIComponent(request.url.split("?")[0]!.replace(/^\/v1\/batches\//, ""))
-      // The job belongs to one of the deployments; their identity (first with an async route) reads it.
-      const deployment =
-        config.model_list.find((d) => d.litellm_params.model.includes("async_invoke/")) ?? config.model_list[0]!
-      const { model: _, ...params } = deployment.litellm_params
-      const status = yield* Effect.tryPromise({
-        try: () => client.retrieveBatch({ ...(params as Batches.Params), batch_id: id }),
-        catch: (error) => fromEmbeddingError(error as Errors.EmbeddingError)
-      })
+      const status = yield* jobs.retrieve(id, params).pipe(Effect.mapError(fromError))
       return { response: HttpServerResponse.jsonUnsafe(status), fields: { batch: id, batch_status: status.status } }
     })
   )
-
-  const liveliness = Effect.succeed(HttpServerResponse.jsonUnsafe("I'm alive!"))
-  const readiness = Effect.succeed(
-    HttpServerResponse.jsonUnsafe({ status: "healthy", models: deployments.size, auth: masterKey !== undefined })
-  )
-
-  return Layer.mergeAll(
-    HttpRouter.add("POST", "/v1/embeddings", embeddings),
-    HttpRouter.add("POST", "/embeddings", embeddings),
-    HttpRouter.add("GET", "/v1/models", models),
-    HttpRouter.add("GET", "/models", models),
-    HttpRouter.add("GET", "/v1/batches/*", batch),
-    HttpRouter.add("GET", "/health/liveliness", liveliness),
-    HttpRouter.add("GET", "/health/readiness", readiness)
-  )
 }
+
+/**
+ * The gateway's routes, as a layer on `HttpRouter`; needs the engine and the jobs service.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const routes = (
+  options: Options
+): Layer.Layer<never, never, HttpRouter.HttpRouter | Embeddings.Embeddings | Jobs.Jobs> =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const engine = yield* Embeddings.Embeddings
+      const jobs = yield* Jobs.Jobs
+      const { config } = options
+      const aliases = deploymentPicker(config).aliases()
+      const created = Math.floor(Date.now() / 1000)
+      const embeddings = embeddingsRoute(options, engine)
+      const models = handler(
+        options,
+        "models"
+      )(() =>
+        Effect.succeed({
+          response: HttpServerResponse.jsonUnsafe({
+            object: "list",
+            data: aliases.map((id) => ({ id, object: "model", created, owned_by: "bedrock-embed" }))
+          })
+        })
+      )
+      const readiness = HttpServerResponse.jsonUnsafe({
+        status: "healthy",
+        models: aliases.length,
+        auth: config.general_settings?.master_key !== undefined
+      })
+      return Layer.mergeAll(
+        HttpRouter.add("POST", "/v1/embeddings", embeddings),
+        HttpRouter.add("POST", "/embeddings", embeddings),
+        HttpRouter.add("GET", "/v1/models", models),
+        HttpRouter.add("GET", "/models", models),
+        HttpRouter.add("GET", "/v1/batches/*", batchRoute(options, jobs)),
+        HttpRouter.add("GET", "/health/liveliness", HttpServerResponse.jsonUnsafe("I'm alive!")),
+        HttpRouter.add("GET", "/health/readiness", readiness)
+      )
+    })
+  )

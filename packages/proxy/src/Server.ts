@@ -1,5 +1,6 @@
 /**
- * Starts the gateway on Node's HTTP server (`@effect/platform-node`).
+ * Runs the gateway on Node's HTTP server (`@effect/platform-node`), with its own engine: one
+ * Effect runtime serves every request, from the socket to the Bedrock call.
  *
  * @since 0.1.0
  */
@@ -23,8 +24,8 @@ export interface Options {
   readonly port?: number | undefined
   /** Address to bind; default 127.0.0.1. */
   readonly host?: string | undefined
-  /** The bedrock-embed client; one is made otherwise. */
-  readonly client?: BedrockEmbed.Client | undefined
+  /** The engine's options: concurrency, retries, transport, prices. */
+  readonly bedrock?: BedrockEmbed.Options | undefined
   /** Where request log lines go; default stdout. */
   readonly log?: ((line: string) => void) | undefined
 }
@@ -42,30 +43,40 @@ export interface Gateway {
 }
 
 /**
+ * The gateway as a layer: the routes served on a Node HTTP server, over the engine and jobs
+ * services. Launch it with `Layer.launch`; closing its scope closes the server and the clients.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: Options) =>
+  HttpRouter.serve(routes({ config: options.config, log: options.log }), {
+    disableLogger: true,
+    disableListenLog: true
+  }).pipe(
+    Layer.provideMerge(
+      NodeHttpServer.layer(() => Http.createServer(), {
+        port: options.port ?? 4000,
+        host: options.host ?? "127.0.0.1"
+      })
+    ),
+    Layer.provide(BedrockEmbed.layer(options.bedrock ?? {}))
+  )
+
+/**
  * Starts the gateway and resolves once it listens.
  *
  * @category constructors
  * @since 0.1.0
  */
 export const start = async (options: Options): Promise<Gateway> => {
-  const client = options.client ?? BedrockEmbed.make()
-  const app = Layer.provideMerge(
-    HttpRouter.serve(routes({ config: options.config, client, log: options.log }), {
-      disableLogger: true,
-      disableListenLog: true
-    }),
-    NodeHttpServer.layer(() => Http.createServer(), { port: options.port ?? 4000, host: options.host ?? "127.0.0.1" })
-  )
-  const runtime = ManagedRuntime.make(app)
+  const runtime = ManagedRuntime.make(layer(options))
   const address = await runtime.runPromise(HttpServer.HttpServer.useSync((server) => server.address))
   const port = address._tag === "UnixPathAddress" ? 0 : address.port
   const host = options.host ?? "127.0.0.1"
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
-    close: async () => {
-      await runtime.dispose()
-      if (options.client === undefined) await client.dispose()
-    }
+    close: () => runtime.dispose()
   }
 }

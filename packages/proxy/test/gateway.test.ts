@@ -33,8 +33,8 @@ const emulatorParams = () => ({
   aws_secret_access_key: EMULATOR_CREDENTIALS.secretAccessKey
 })
 
-const startGateway = async (config: Config.Config, client?: BedrockEmbed.Client) => {
-  const gateway = await Server.start({ config, port: 0, client, log: (line) => logs.push(line) })
+const startGateway = async (config: Config.Config, bedrock?: BedrockEmbed.Options) => {
+  const gateway = await Server.start({ config, port: 0, bedrock, log: (line) => logs.push(line) })
   gateways.push(gateway)
   return gateway
 }
@@ -238,10 +238,7 @@ describe("a LiteLLM-style config with os.environ references and a master key", (
 
 describe("errors, batches and logs", () => {
   it("throttling → 429 with retry-after, in OpenAI's error shape", async () => {
-    const gateway = await startGateway(
-      Config.everyModel(emulatorParams()),
-      BedrockEmbed.make({ engine: { maxRetries: 0 } })
-    )
+    const gateway = await startGateway(Config.everyModel(emulatorParams()), { engine: { maxRetries: 0 } })
     emulator.injectFaults([{ error: "ThrottlingException", retryAfterSeconds: 2 }])
     const response = await fetch(`${gateway.url}/embeddings`, {
       method: "POST",

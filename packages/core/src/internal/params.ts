@@ -124,20 +124,26 @@ export const itemsOf = (known: EmbeddingRequest.Known): ReadonlyArray<Media.Inpu
 
 const blockKeys = ["text", "image", "video", "audio"] as const
 
+/** A content block given as a request parameter: which block, and its value. */
+export interface BlockParam {
+  readonly key: (typeof blockKeys)[number]
+  readonly block: unknown
+}
+
 /**
  * A content block given as a request parameter (`image: { format, source }`, LiteLLM's way for
- * models whose bodies hold blocks) stands for every input: each input item becomes that block.
+ * models whose bodies hold blocks) stands for every input: taken out of the extras here, and
+ * applied to the inputs by {@link withBlock}.
  */
 export const applyBlockParams = (
   spec: ModelSpec.Any,
-  known: EmbeddingRequest.Known,
   extras: Readonly<Record<string, unknown>>
-): Result.Result<{ known: EmbeddingRequest.Known; extras: Readonly<Record<string, unknown>> }, InvalidRequestError> => {
-  if (spec.capabilities.inputOptions === undefined) return Result.succeed({ known, extras })
+): Result.Result<{ extras: Readonly<Record<string, unknown>>; block: BlockParam | undefined }, InvalidRequestError> => {
+  if (spec.capabilities.inputOptions === undefined) return Result.succeed({ extras, block: undefined })
   const given = blockKeys.filter(
     (key) => typeof extras[key] === "object" && extras[key] !== null && !Array.isArray(extras[key])
   )
-  if (given.length === 0) return Result.succeed({ known, extras })
+  if (given.length === 0) return Result.succeed({ extras, block: undefined })
   if (given.length > 1) {
     return Result.fail(
       invalid(`Give one content block parameter, not ${given.join(" and ")}: each call embeds one.`, given[1], spec.id)
@@ -145,9 +151,15 @@ export const applyBlockParams = (
   }
   const key = given[0]!
   const { [key]: block, ...rest } = extras
-  const items = itemsOf(known)
-  return Result.succeed({ known: { ...known, input: items.map(() => ({ [key]: block })) }, extras: rest })
+  return Result.succeed({ extras: rest, block: { key, block } })
 }
+
+/** Each input item as the request's content block parameter, when it has one. */
+export const withBlock = (
+  block: BlockParam | undefined,
+  items: ReadonlyArray<Media.InputItem>
+): ReadonlyArray<Media.InputItem> =>
+  block === undefined ? items : items.map((): Media.InputItem => ({ [block.key]: block.block }))
 
 /** The issue of a failed params decode, as "the key and what was expected". */
 const describeSchemaError = (

@@ -4,7 +4,7 @@
  */
 import {
   AwsCredentials,
-  Batches,
+  Jobs,
   BedrockRuntime,
   Embeddings,
   type Media,
@@ -120,7 +120,7 @@ class TestEmulator extends Context.Service<TestEmulator, Emulator>()("test/Emula
   )
 }
 
-const engine = Layer.mergeAll(Embeddings.layerWith({ retryBaseDelay: "5 millis" }), Batches.layer).pipe(
+const engine = Layer.mergeAll(Embeddings.layerWith({ retryBaseDelay: "5 millis" }), Jobs.layer).pipe(
   Layer.provide(
     Layer.mergeAll(
       Layer.provideMerge(ProviderRegistry.register([echoSpec]), ProviderRegistry.layer),
@@ -159,7 +159,7 @@ layer(Layer.merge(TestEmulator.layer, engine), { excludeTestServices: true })("a
   it.effect("submits a job, awaits it and reads its segments back from S3", () =>
     Effect.gen(function* () {
       const emulator = yield* TestEmulator
-      const batches = yield* Batches.Batches
+      const batches = yield* Jobs.Jobs
       const response = yield* submit("s3://media/clip.mp4", { client_request_token: "tok-1" })
       const arn = response._hidden_params._invocation_arn!
       assert.match(arn, /^arn:aws:bedrock:eu-west-1:123456789012:async-invoke\/[a-z0-9]{12}$/)
@@ -199,7 +199,7 @@ layer(Layer.merge(TestEmulator.layer, engine), { excludeTestServices: true })("a
   it.effect("a poll survives throttled and failing status calls, and stops at one that retrying cannot fix", () =>
     Effect.gen(function* () {
       const emulator = yield* TestEmulator
-      const batches = yield* Batches.Batches
+      const batches = yield* Jobs.Jobs
       const params = paramsFor(emulator)
       const response = yield* submit("s3://media/clip.mp4")
       const arn = response._hidden_params._invocation_arn!
@@ -225,7 +225,7 @@ layer(Layer.merge(TestEmulator.layer, engine), { excludeTestServices: true })("a
   it.effect("fails with AsyncJobFailedError carrying Bedrock's failure message", () =>
     Effect.gen(function* () {
       const emulator = yield* TestEmulator
-      const batches = yield* Batches.Batches
+      const batches = yield* Jobs.Jobs
       const response = yield* submit("s3://media/missing.mp4")
       const error = yield* Effect.flip(
         batches.await(response._hidden_params._invocation_arn!, {
@@ -241,7 +241,7 @@ layer(Layer.merge(TestEmulator.layer, engine), { excludeTestServices: true })("a
   it.effect("gives up with AsyncJobTimeoutError within the timeout", () =>
     Effect.gen(function* () {
       const emulator = yield* TestEmulator
-      const batches = yield* Batches.Batches
+      const batches = yield* Jobs.Jobs
       emulator.setAsyncDelay(Number.POSITIVE_INFINITY)
       const response = yield* submit("s3://media/clip.mp4")
       emulator.setAsyncDelay(150)
@@ -259,7 +259,7 @@ layer(Layer.merge(TestEmulator.layer, engine), { excludeTestServices: true })("a
   it.effect("validates before submitting: output_s3_uri, input_type, URI shape, ARNs", () =>
     Effect.gen(function* () {
       const emulator = yield* TestEmulator
-      const batches = yield* Batches.Batches
+      const batches = yield* Jobs.Jobs
       const before = emulator.jobs().length
       const cases: ReadonlyArray<readonly [Record<string, unknown>, string]> = [
         [{ output_s3_uri: "" }, "output_s3_uri cannot be empty"],
@@ -279,14 +279,21 @@ layer(Layer.merge(TestEmulator.layer, engine), { excludeTestServices: true })("a
       assert.strictEqual(emulator.jobs().length, before, "nothing was submitted")
       const badArn = yield* Effect.flip(batches.retrieve("not-an-arn", paramsFor(emulator)))
       assert.strictEqual(badArn._tag, "InvalidRequestError")
-      assert.include(badArn.message, "is not an async-invoke ARN")
+      assert.include(
+        badArn.message,
+        "is not a Bedrock job ARN; expected arn:aws:bedrock:<region>:<account>:async-invoke/<id>"
+      )
+      const batchArn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123"
+      const notAsync = yield* Effect.flip(batches.results(batchArn, paramsFor(emulator)))
+      assert.strictEqual(notAsync._tag, "InvalidRequestError")
+      assert.include(notAsync.message, "is not an async-invoke ARN")
     })
   )
 
   it.effect("lists jobs by status, with pagination", () =>
     Effect.gen(function* () {
       const emulator = yield* TestEmulator
-      const batches = yield* Batches.Batches
+      const batches = yield* Jobs.Jobs
       const params = { ...paramsFor(emulator), aws_region_name: REGION }
       const failed = yield* batches.list({ status: "failed" }, params)
       assert.isAtLeast(failed.data.length, 1)

@@ -1,0 +1,85 @@
+/**
+ * Decoding one model response for a planned call: shared by the engine and batch inference,
+ * whose output lines carry the same bodies.
+ *
+ * @internal
+ */
+import { Effect, Schema } from "effect"
+import { ModelInvocationError, ResponseDecodeError } from "../Errors.ts"
+import { parseFloat32Json } from "../Float32Json.ts"
+import type * as Media from "../Media.ts"
+import type * as ModelSpec from "../ModelSpec.ts"
+import { checkDecoded } from "./integrity.ts"
+
+interface Context {
+  readonly modelId: string
+  readonly requestId?: string | undefined
+}
+
+const idsOf = (context: Context) => ({
+  modelId: context.modelId,
+  ...(context.requestId === undefined ? {} : { requestId: context.requestId })
+})
+
+const shapeError = (spec: ModelSpec.Any, context: Context, message: string) =>
+  new ResponseDecodeError({
+    message: `Bedrock's response for ${spec.id} does not match the documented shape: ${message}`,
+    ...idsOf(context)
+  })
+
+const utf8 = new TextDecoder()
+
+/**
+ * Parses a response body: straight into `Float32Array` vectors (the stream path: no body string,
+ * no arrays of doubles), or as `JSON.parse` gives it, as the OpenAI response carries vectors.
+ */
+export const parseBody = (
+  spec: ModelSpec.Any,
+  body: Uint8Array,
+  float32: boolean,
+  context: Context
+): Effect.Effect<unknown, ResponseDecodeError> =>
+  Effect.try({
+    try: () => (float32 ? parseFloat32Json(body) : (JSON.parse(utf8.decode(body)) as unknown)),
+    catch: () => shapeError(spec, context, "the body is not JSON")
+  })
+
+/**
+ * Decodes one model response (already parsed JSON) for a call: the spec's response schema, its
+ * `decode`, the checks that every input got exactly one vector, and the integrity of every vector
+ * (length, values).
+ */
+export const decodeResponse = (
+  spec: ModelSpec.Any,
+  json: unknown,
+  call: { readonly indices: ReadonlyArray<number>; readonly items: ReadonlyArray<Media.EmbeddingInput> },
+  callOptions: ModelSpec.CallOptions<unknown>,
+  context: Context
+): Effect.Effect<ModelSpec.DecodedBatch, ResponseDecodeError | ModelInvocationError> =>
+  Effect.gen(function* () {
+    const body = yield* Schema.decodeUnknownEffect(spec.response)(json).pipe(
+      Effect.mapError((error) => shapeError(spec, context, error.message))
+    )
+    const decoded = spec.decode(body, call.items, callOptions)
+    if (decoded.failure !== undefined) {
+      return yield* new ModelInvocationError({
+        message: `${spec.id} failed on input[${call.indices[0]}]: ${decoded.failure}`,
+        ...idsOf(context)
+      })
+    }
+    const count = call.items.length
+    if (decoded.vectors.length !== count) {
+      return yield* shapeError(spec, context, `expected ${count} vectors, got ${decoded.vectors.length}`)
+    }
+    if (decoded.byType !== undefined && decoded.byType.length !== count) {
+      return yield* shapeError(spec, context, `expected ${count} embeddings by type, got ${decoded.byType.length}`)
+    }
+    const fault = checkDecoded(spec, decoded, call.indices, callOptions)
+    if (fault !== undefined) {
+      return yield* new ResponseDecodeError({
+        message: `Bedrock's response for ${spec.id} holds an invalid embedding: ${fault}.`,
+        ...idsOf(context)
+      })
+    }
+    return decoded
+  })
