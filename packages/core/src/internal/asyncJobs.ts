@@ -94,104 +94,118 @@ const checkSegments = (
   return undefined
 }
 
+/** What the job functions share. */
+interface Deps {
+  readonly runtime: BedrockRuntime.Service
+  readonly store: ObjectStore.Service
+  readonly registry: ProviderRegistry.Service
+  readonly credentials: AwsCredentials.Service
+}
+
+const provide = (deps: Deps) => Effect.provideService(AwsCredentials.AwsCredentials, deps.credentials)
+
+const job = (deps: Deps, arn: Jobs.JobArn, id: string, params: Jobs.Params) =>
+  Effect.gen(function* () {
+    const target = yield* Target.runtime(params, arn.region).pipe(provide(deps))
+    return { target, job: yield* deps.runtime.getAsyncInvoke({ invocationArn: id, target }) }
+  })
+
+const retrieve = (deps: Deps, arn: Jobs.JobArn, id: string, params: Jobs.Params) =>
+  Effect.map(job(deps, arn, id, params), (found) => toStatus(found.job)).pipe(Effect.withSpan("Jobs.retrieve"))
+
+/** The job's output files, read from its output location. */
+const outputFiles = (deps: Deps, prefix: string, target: BedrockRuntime.Target, params: Jobs.Params) =>
+  Effect.gen(function* () {
+    const storeTarget = yield* Target.objectStore(params, target.region).pipe(provide(deps))
+    const objects = yield* deps.store.list(`${prefix}/`, storeTarget)
+    return yield* Effect.forEach(
+      objects,
+      (object) =>
+        Effect.map(
+          deps.store.getText(object.uri, storeTarget),
+          (text): ModelSpec.AsyncOutputFile => ({ name: object.uri.slice(prefix.length + 1), uri: object.uri, text })
+        ),
+      { concurrency: 8 }
+    )
+  })
+
+const results = Effect.fn("Jobs.results")(function* (deps: Deps, id: string, params: Jobs.Params = {}) {
+  const arn = yield* Effect.fromResult(parseArn(id, "async-invoke"))
+  const { target, job: found } = yield* job(deps, arn, id, params)
+  const status = toStatus(found)
+  if (status.status === "failed") {
+    return yield* new AsyncJobFailedError({
+      message: `Async job ${id} failed: ${status.metadata.failure_message || "Bedrock gave no reason"}`,
+      invocationArn: id
+    })
+  }
+  if (status.status === "in_progress") {
+    return yield* new InvalidRequestError({
+      message: `Async job ${id} is still in progress; wait for it with awaitBatch before reading its results.`,
+      param: "batch_id"
+    })
+  }
+  const modelId = modelIdOf(found.modelArn)
+  const spec = yield* deps.registry.resolve(yield* Effect.fromResult(ModelRoute.parse(modelId)))
+  const decodeError = (message: string) =>
+    new ResponseDecodeError({ message: `The output of async job ${id} (${modelId}): ${message}`, modelId })
+  if (spec.async === undefined) return yield* decodeError(`${spec.id} has no async-invoke codec`)
+  const prefix = status.metadata.output_file_id.replace(/\/+$/, "")
+  if (prefix.length === 0) return yield* decodeError("Bedrock reported no output location")
+  const files = yield* outputFiles(deps, prefix, target, params)
+  const decoded = spec.async.decode(files)
+  if ("failure" in decoded) return yield* decodeError(decoded.failure)
+  const problem = checkSegments(spec, decoded)
+  if (problem !== undefined && "allFailed" in problem) {
+    return yield* new AsyncJobFailedError({
+      message: `Async job ${id} (${modelId}) completed, but every segment failed: ${problem.allFailed}`,
+      invocationArn: id
+    })
+  }
+  if (problem !== undefined) return yield* decodeError(problem.fault)
+  return {
+    object: "list",
+    id,
+    model: modelId,
+    files: files.map((file) => file.uri),
+    data: decoded.segments.map(toEmbedding)
+  } satisfies Jobs.BatchResults
+})
+
+const list = Effect.fn("Jobs.list")(function* (deps: Deps, filter: Jobs.ListFilter = {}, params: Jobs.Params = {}) {
+  const target = yield* Target.runtime(params).pipe(provide(deps))
+  const status =
+    filter.status === undefined
+      ? undefined
+      : filter.status === "completed"
+        ? "Completed"
+        : filter.status === "failed"
+          ? "Failed"
+          : "InProgress"
+  const page = yield* deps.runtime.listAsyncInvokes({
+    filter: {
+      ...(status === undefined ? {} : { status }),
+      submitTimeAfter: filter.submitted_after,
+      submitTimeBefore: filter.submitted_before,
+      maxResults: filter.limit,
+      nextToken: filter.after,
+      sortOrder: filter.order === "asc" ? "Ascending" : "Descending"
+    },
+    target
+  })
+  return { data: page.jobs.map(toStatus), next_token: page.nextToken }
+})
+
 export const makeAsyncJobs = Effect.gen(function* () {
-  const runtime = yield* BedrockRuntime.BedrockRuntime
-  const store = yield* ObjectStore.ObjectStore
-  const registry = yield* ProviderRegistry.ProviderRegistry
-  const credentials = yield* AwsCredentials.AwsCredentials
-  const withCredentials = Effect.provideService(AwsCredentials.AwsCredentials, credentials)
-
-  const job = (arn: Jobs.JobArn, id: string, params: Jobs.Params) =>
-    Effect.gen(function* () {
-      const target = yield* Target.runtime(params, arn.region).pipe(withCredentials)
-      return { target, job: yield* runtime.getAsyncInvoke({ invocationArn: id, target }) }
-    })
-
-  const retrieve = (arn: Jobs.JobArn, id: string, params: Jobs.Params) =>
-    Effect.map(job(arn, id, params), (found) => toStatus(found.job)).pipe(Effect.withSpan("Jobs.retrieve"))
-
-  /** The job's output files, read from its output location. */
-  const outputFiles = (prefix: string, target: BedrockRuntime.Target, params: Jobs.Params) =>
-    Effect.gen(function* () {
-      const storeTarget = yield* Target.objectStore(params, target.region).pipe(withCredentials)
-      const objects = yield* store.list(`${prefix}/`, storeTarget)
-      return yield* Effect.forEach(
-        objects,
-        (object) =>
-          Effect.map(
-            store.getText(object.uri, storeTarget),
-            (text): ModelSpec.AsyncOutputFile => ({ name: object.uri.slice(prefix.length + 1), uri: object.uri, text })
-          ),
-        { concurrency: 8 }
-      )
-    })
-
-  const results = Effect.fn("Jobs.results")(function* (id: string, params: Jobs.Params = {}) {
-    const arn = yield* Effect.fromResult(parseArn(id, "async-invoke"))
-    const { target, job: found } = yield* job(arn, id, params)
-    const status = toStatus(found)
-    if (status.status === "failed") {
-      return yield* new AsyncJobFailedError({
-        message: `Async job ${id} failed: ${status.metadata.failure_message || "Bedrock gave no reason"}`,
-        invocationArn: id
-      })
-    }
-    if (status.status === "in_progress") {
-      return yield* new InvalidRequestError({
-        message: `Async job ${id} is still in progress; wait for it with awaitBatch before reading its results.`,
-        param: "batch_id"
-      })
-    }
-    const modelId = modelIdOf(found.modelArn)
-    const spec = yield* registry.resolve(yield* Effect.fromResult(ModelRoute.parse(modelId)))
-    const decodeError = (message: string) =>
-      new ResponseDecodeError({ message: `The output of async job ${id} (${modelId}): ${message}`, modelId })
-    if (spec.async === undefined) return yield* decodeError(`${spec.id} has no async-invoke codec`)
-    const prefix = status.metadata.output_file_id.replace(/\/+$/, "")
-    if (prefix.length === 0) return yield* decodeError("Bedrock reported no output location")
-    const files = yield* outputFiles(prefix, target, params)
-    const decoded = spec.async.decode(files)
-    if ("failure" in decoded) return yield* decodeError(decoded.failure)
-    const problem = checkSegments(spec, decoded)
-    if (problem !== undefined && "allFailed" in problem) {
-      return yield* new AsyncJobFailedError({
-        message: `Async job ${id} (${modelId}) completed, but every segment failed: ${problem.allFailed}`,
-        invocationArn: id
-      })
-    }
-    if (problem !== undefined) return yield* decodeError(problem.fault)
-    return {
-      object: "list",
-      id,
-      model: modelId,
-      files: files.map((file) => file.uri),
-      data: decoded.segments.map(toEmbedding)
-    } satisfies Jobs.BatchResults
-  })
-
-  const list = Effect.fn("Jobs.list")(function* (filter: Jobs.ListFilter = {}, params: Jobs.Params = {}) {
-    const target = yield* Target.runtime(params).pipe(withCredentials)
-    const status =
-      filter.status === undefined
-        ? undefined
-        : filter.status === "completed"
-          ? "Completed"
-          : filter.status === "failed"
-            ? "Failed"
-            : "InProgress"
-    const page = yield* runtime.listAsyncInvokes({
-      filter: {
-        ...(status === undefined ? {} : { status }),
-        submitTimeAfter: filter.submitted_after,
-        submitTimeBefore: filter.submitted_before,
-        maxResults: filter.limit,
-        nextToken: filter.after,
-        sortOrder: filter.order === "asc" ? "Ascending" : "Descending"
-      },
-      target
-    })
-    return { data: page.jobs.map(toStatus), next_token: page.nextToken }
-  })
-
-  return { retrieve, results, list }
+  const deps: Deps = {
+    runtime: yield* BedrockRuntime.BedrockRuntime,
+    store: yield* ObjectStore.ObjectStore,
+    registry: yield* ProviderRegistry.ProviderRegistry,
+    credentials: yield* AwsCredentials.AwsCredentials
+  }
+  return {
+    retrieve: (arn: Jobs.JobArn, id: string, params: Jobs.Params) => retrieve(deps, arn, id, params),
+    results: (id: string, params?: Jobs.Params) => results(deps, id, params),
+    list: (filter?: Jobs.ListFilter, params?: Jobs.Params) => list(deps, filter, params)
+  }
 })

@@ -24,7 +24,13 @@ import * as AwsCredentials from "../AwsCredentials.ts"
 import type * as BedrockRuntime from "../BedrockRuntime.ts"
 import * as EmbeddingRequest from "../EmbeddingRequest.ts"
 import type { StreamItem } from "../Embeddings.ts"
-import { type BedrockError, type EmbeddingError, InvalidRequestError, ModelInvocationError } from "../Errors.ts"
+import {
+  type BedrockError,
+  type CredentialsError,
+  type EmbeddingError,
+  InvalidRequestError,
+  ModelInvocationError
+} from "../Errors.ts"
 import type * as Jobs from "../Jobs.ts"
 import type * as ModelSpec from "../ModelSpec.ts"
 import * as ObjectStore from "../ObjectStore.ts"
@@ -123,12 +129,214 @@ const readRecord = (line: string, calls: number) => {
   return { id, error: code === undefined ? message : `error ${String(code)}: ${message}` }
 }
 
+/** What the job functions share: the services and the control-plane sender. */
+interface Deps {
+  readonly credentials: AwsCredentials.Service
+  readonly store: ObjectStore.Service
+  readonly registry: ProviderRegistry.Service
+  readonly pricing: Pricing.Service
+  readonly send: <A>(
+    params: Target.Params,
+    region: string | undefined,
+    run: (client: BedrockClient, abortSignal: AbortSignal) => Promise<A>
+  ) => Effect.Effect<A, BedrockError | CredentialsError | InvalidRequestError>
+}
+
+const provide = (deps: Deps) => Effect.provideService(AwsCredentials.AwsCredentials, deps.credentials)
+
+const getJob = (deps: Deps, arn: JobArn, jobArn: string, params: Target.Params) =>
+  deps.send(params, params.aws_region_name ?? arn.region, (client, abortSignal) =>
+    client.send(new GetModelInvocationJobCommand({ jobIdentifier: jobArn }), { abortSignal })
+  )
+
+/** The request resolved and planned for batch inference; inputs that fail their checks set aside. */
+const prepare = Effect.fnUntraced(function* (deps: Deps, request: EmbeddingRequest.EmbeddingRequest) {
+  const { registry } = deps
+  const resolved = yield* Plan.resolve(registry, yield* EmbeddingRequest.decode(request))
+  const { spec } = resolved
+  if (spec.capabilities.batchInference !== true) {
+    const able = registry
+      .specs()
+      .filter((s) => s.capabilities.batchInference === true)
+      .map((s) => s.id)
+    return yield* new InvalidRequestError({
+      message: `${spec.id} does not run as Bedrock batch inference. Models that do: ${able.join(", ")}. Embed it with the stream mode instead.`,
+      param: "model"
+    })
+  }
+  const items = yield* Plan.itemsOfRequest(resolved.known, Number.MAX_SAFE_INTEGER)
+  const whole = yield* Effect.result(Plan.plan(resolved, items))
+  if (whole._tag === "Success") return { resolved, planned: whole.success, kept: undefined, rejected: [] }
+  // One bad input must not hold back the rest: check each alone, submit the good ones, and
+  // report the others as per-input errors (a parameter error already failed the whole request).
+  if (items.length <= 1) return yield* whole.failure
+  const kept: Array<number> = []
+  const rejected: Array<StreamItem> = []
+  for (let i = 0; i < items.length; i++) {
+    const one = yield* Effect.result(Plan.plan(resolved, [items[i]!]))
+    if (one._tag === "Success") kept.push(i)
+    else rejected.push({ index: i, error: one.failure })
+  }
+  if (kept.length === 0) return yield* whole.failure
+  const planned = yield* Plan.plan(
+    resolved,
+    kept.map((i) => items[i]!)
+  )
+  return { resolved, planned, kept: kept as ReadonlyArray<number> | undefined, rejected }
+})
+
+/** The records of a plan, one InvokeModel body each. */
+const recordsOf = (spec: ModelSpec.Any, planned: Plan.Plan) =>
+  Effect.forEach(planned.groups, (group, i) =>
+    Effect.map(
+      Plan.encodeCall(spec, planned, group),
+      (call) => `{"recordId":"${recordId(i)}","modelInput":${call.body}}`
+    )
+  )
+
+const checkJob = (job: Jobs.JobOptions) => {
+  if (ObjectStore.parseUri(`${trimSlash(job.s3Uri)}/x`) === undefined) {
+    return new InvalidRequestError({
+      message: `s3Uri must look like s3://bucket/prefix; got "${job.s3Uri}".`,
+      param: "s3_uri"
+    })
+  }
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(job.roleArn)) {
+    return new InvalidRequestError({
+      message: `roleArn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>) Bedrock can assume; got "${job.roleArn}".`,
+      param: "role_arn"
+    })
+  }
+  return undefined
+}
+
+const submit = Effect.fn("Jobs.submit")(function* (
+  deps: Deps,
+  request: EmbeddingRequest.EmbeddingRequest,
+  job: Jobs.JobOptions
+) {
+  const problem = checkJob(job)
+  if (problem !== undefined) return yield* problem
+  const { resolved, planned, rejected } = yield* prepare(deps, request)
+  const { route } = resolved
+  const lines = yield* recordsOf(resolved.spec, planned)
+  const digest = createHash("sha256").update(route.modelId).update("\u0000").update(lines.join("\n")).digest("hex")
+  const jobName = job.jobName ?? `bedrock-embed-${digest.slice(0, 24)}`
+  const base = `${trimSlash(job.s3Uri)}/${jobName}`
+  const target = yield* Target.control(job, route.region).pipe(provide(deps))
+  const storeTarget = yield* Target.objectStore(job, target.region).pipe(provide(deps))
+  const perFile = Math.max(1, job.recordsPerFile ?? 50_000)
+  for (let start = 0, part = 1; start < lines.length; start += perFile, part++) {
+    const body = `${lines.slice(start, start + perFile).join("\n")}\n`
+    yield* deps.store.put(`${base}/input/part-${String(part).padStart(5, "0")}.jsonl`, body, storeTarget)
+  }
+  const created = yield* deps.send(job, route.region, (client, abortSignal) =>
+    client.send(
+      new CreateModelInvocationJobCommand({
+        jobName,
+        roleArn: job.roleArn,
+        clientRequestToken: job.clientRequestToken ?? digest.slice(0, 24),
+        modelId: route.modelId,
+        inputDataConfig: { s3InputDataConfig: { s3Uri: `${base}/input/`, s3InputFormat: "JSONL" } },
+        outputDataConfig: { s3OutputDataConfig: { s3Uri: `${base}/output/` } },
+        timeoutDurationInHours: job.timeoutHours ?? 24
+      }),
+      { abortSignal }
+    )
+  )
+  return {
+    jobArn: created.jobArn ?? "",
+    jobName,
+    inputUri: `${base}/input/`,
+    outputUri: `${base}/output/`,
+    inputs: planned.inputs.length + rejected.length,
+    records: lines.length,
+    rejected
+  } satisfies Jobs.Submitted
+})
+
+const status = Effect.fn("Jobs.status")(function* (deps: Deps, jobArn: string, params: Target.Params = {}) {
+  const arn = yield* Effect.fromResult(parseArn(jobArn, "batch-inference"))
+  return toJobStatus(yield* getJob(deps, arn, jobArn, params), arn.jobId)
+})
+
+const retrieve = (deps: Deps, arn: JobArn, jobArn: string, params: Target.Params) =>
+  Effect.map(getJob(deps, arn, jobArn, params), (job) => toBatchStatus(job, arn.jobId)).pipe(
+    Effect.withSpan("Jobs.retrieve")
+  )
+
+/** Every output line of a finished job, by call. */
+const outputs = (deps: Deps, done: Jobs.JobStatus, params: Target.Params, region: string, calls: number) =>
+  Effect.gen(function* () {
+    const storeTarget = yield* Target.objectStore(params, region).pipe(provide(deps))
+    // One `.out` per input file; the manifest is the job's summary, not records.
+    const files = (yield* deps.store.list(`${done.outputUri}/`, storeTarget)).filter(
+      (object) => object.uri.endsWith(".out") && !object.uri.endsWith("manifest.json.out")
+    )
+    const byCall = new Map<number, { readonly output?: unknown; readonly error?: string }>()
+    for (const file of files) {
+      const text = yield* deps.store.getText(file.uri, storeTarget)
+      for (const line of text.split("\n")) {
+        const record = line.trim().length === 0 ? undefined : readRecord(line, calls)
+        if (record !== undefined) byCall.set(record.id, record)
+      }
+    }
+    return byCall
+  })
+
+const results = Effect.fn("Jobs.batchResults")(function* (
+  deps: Deps,
+  jobArn: string,
+  request: EmbeddingRequest.EmbeddingRequest
+) {
+  const { resolved, planned, kept, rejected } = yield* prepare(deps, request)
+  const { route, spec } = resolved
+  const original = (index: number) => (kept === undefined ? index : kept[index]!)
+  const params: Target.Params = request
+  const arn = yield* Effect.fromResult(parseArn(jobArn, "batch-inference"))
+  const done = yield* status(deps, jobArn, params)
+  const byCall = yield* outputs(deps, done, params, arn.region, planned.groups.length)
+  const items: Array<StreamItem> = [...rejected]
+  const usage = { inputTokens: 0, images: 0, videoSeconds: 0, audioSeconds: 0, queries: 0 }
+  for (let i = 0; i < planned.groups.length; i++) {
+    const indices = planned.groups[i]!
+    const found = byCall.get(i)
+    const failAll = (error: EmbeddingError) => {
+      for (const index of indices) items.push({ index: original(index), error })
+    }
+    const first = original(indices[0]!)
+    if (found?.error !== undefined || found === undefined) {
+      const message =
+        found === undefined
+          ? `Batch inference job ${jobArn} has no output record for input[${first}] (record ${recordId(i)}).`
+          : `${spec.id} failed on input[${first}] in batch inference: ${found.error}`
+      failAll(new ModelInvocationError({ message, modelId: route.modelId }))
+      continue
+    }
+    const call = { indices, items: indices.map((j) => planned.inputs[j]!) }
+    const decoded = yield* Effect.result(
+      decodeResponse(spec, found.output, call, planned.options, { modelId: route.modelId })
+    )
+    if (decoded._tag === "Failure") {
+      failAll(decoded.failure)
+      continue
+    }
+    usage.inputTokens += decoded.success.inputTokens ?? 0
+    usage.images += decoded.success.media?.images ?? 0
+    decoded.success.vectors.forEach((vector, j) => {
+      items.push({ index: original(indices[j]!), embedding: Float32Array.from(vector) })
+    })
+  }
+  items.sort((a, b) => a.index - b.index)
+  // At the batch price: half the on-demand price, as Bedrock bills batch inference.
+  return { items, tokens: usage.inputTokens, cost: deps.pricing.cost(spec, usage) / 2 } satisfies Jobs.Results
+})
+
 export const makeBatchJobs = Effect.gen(function* () {
   const credentials = yield* AwsCredentials.AwsCredentials
   const store = yield* ObjectStore.ObjectStore
   const registry = yield* ProviderRegistry.ProviderRegistry
   const pricing = yield* Pricing.Pricing
-  const withCredentials = Effect.provideService(AwsCredentials.AwsCredentials, credentials)
   // Clients live while in use and a while after (a poll every 30 s keeps one), then are destroyed.
   const clients = yield* RcMap.make({
     lookup: (key: ClientKey) =>
@@ -155,7 +363,9 @@ export const makeBatchJobs = Effect.gen(function* () {
     run: (client: BedrockClient, abortSignal: AbortSignal) => Promise<A>
   ) =>
     Effect.gen(function* () {
-      const target = yield* Target.control(params, region).pipe(withCredentials)
+      const target = yield* Target.control(params, region).pipe(
+        Effect.provideService(AwsCredentials.AwsCredentials, credentials)
+      )
       const client = yield* RcMap.get(clients, new ClientKey(target))
       return yield* Effect.tryPromise({
         try: (signal) => run(client, signal),
@@ -164,187 +374,11 @@ export const makeBatchJobs = Effect.gen(function* () {
       })
     }).pipe(Effect.scoped)
 
-  const getJob = (arn: JobArn, jobArn: string, params: Target.Params) =>
-    send(params, params.aws_region_name ?? arn.region, (client, abortSignal) =>
-      client.send(new GetModelInvocationJobCommand({ jobIdentifier: jobArn }), { abortSignal })
-    )
-
-  /** The request resolved and planned for batch inference; inputs that fail their checks set aside. */
-  const prepare = Effect.fnUntraced(function* (request: EmbeddingRequest.EmbeddingRequest) {
-    const resolved = yield* Plan.resolve(registry, yield* EmbeddingRequest.decode(request))
-    const { spec } = resolved
-    if (spec.capabilities.batchInference !== true) {
-      const able = registry
-        .specs()
-        .filter((s) => s.capabilities.batchInference === true)
-        .map((s) => s.id)
-      return yield* new InvalidRequestError({
-        message: `${spec.id} does not run as Bedrock batch inference. Models that do: ${able.join(", ")}. Embed it with the stream mode instead.`,
-        param: "model"
-      })
-    }
-    const items = yield* Plan.itemsOfRequest(resolved.known, Number.MAX_SAFE_INTEGER)
-    const whole = yield* Effect.result(Plan.plan(resolved, items))
-    if (whole._tag === "Success") return { resolved, planned: whole.success, kept: undefined, rejected: [] }
-    // One bad input must not hold back the rest: check each alone, submit the good ones, and
-    // report the others as per-input errors (a parameter error already failed the whole request).
-    if (items.length <= 1) return yield* whole.failure
-    const kept: Array<number> = []
-    const rejected: Array<StreamItem> = []
-    for (let i = 0; i < items.length; i++) {
-      const one = yield* Effect.result(Plan.plan(resolved, [items[i]!]))
-      if (one._tag === "Success") kept.push(i)
-      else rejected.push({ index: i, error: one.failure })
-    }
-    if (kept.length === 0) return yield* whole.failure
-    const planned = yield* Plan.plan(
-      resolved,
-      kept.map((i) => items[i]!)
-    )
-    return { resolved, planned, kept: kept as ReadonlyArray<number> | undefined, rejected }
-  })
-
-  /** The records of a plan, one InvokeModel body each. */
-  const recordsOf = (spec: ModelSpec.Any, planned: Plan.Plan) =>
-    Effect.forEach(planned.groups, (group, i) =>
-      Effect.map(
-        Plan.encodeCall(spec, planned, group),
-        (call) => `{"recordId":"${recordId(i)}","modelInput":${call.body}}`
-      )
-    )
-
-  const checkJob = (job: Jobs.JobOptions) => {
-    if (ObjectStore.parseUri(`${trimSlash(job.s3Uri)}/x`) === undefined) {
-      return new InvalidRequestError({
-        message: `s3Uri must look like s3://bucket/prefix; got "${job.s3Uri}".`,
-        param: "s3_uri"
-      })
-    }
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(job.roleArn)) {
-      return new InvalidRequestError({
-        message: `roleArn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>) Bedrock can assume; got "${job.roleArn}".`,
-        param: "role_arn"
-      })
-    }
-    return undefined
+  const deps: Deps = { credentials, store, registry, pricing, send }
+  return {
+    submit: (request: EmbeddingRequest.EmbeddingRequest, job: Jobs.JobOptions) => submit(deps, request, job),
+    status: (jobArn: string, params?: Target.Params) => status(deps, jobArn, params),
+    retrieve: (arn: JobArn, jobArn: string, params: Target.Params) => retrieve(deps, arn, jobArn, params),
+    results: (jobArn: string, request: EmbeddingRequest.EmbeddingRequest) => results(deps, jobArn, request)
   }
-
-  const submit = Effect.fn("Jobs.submit")(function* (request: EmbeddingRequest.EmbeddingRequest, job: Jobs.JobOptions) {
-    const problem = checkJob(job)
-    if (problem !== undefined) return yield* problem
-    const { resolved, planned, rejected } = yield* prepare(request)
-    const { route } = resolved
-    const lines = yield* recordsOf(resolved.spec, planned)
-    const digest = createHash("sha256").update(route.modelId).update("\u0000").update(lines.join("\n")).digest("hex")
-    const jobName = job.jobName ?? `bedrock-embed-${digest.slice(0, 24)}`
-    const base = `${trimSlash(job.s3Uri)}/${jobName}`
-    const target = yield* Target.control(job, route.region).pipe(withCredentials)
-    const storeTarget = yield* Target.objectStore(job, target.region).pipe(withCredentials)
-    const perFile = Math.max(1, job.recordsPerFile ?? 50_000)
-    for (let start = 0, part = 1; start < lines.length; start += perFile, part++) {
-      const body = `${lines.slice(start, start + perFile).join("\n")}\n`
-      yield* store.put(`${base}/input/part-${String(part).padStart(5, "0")}.jsonl`, body, storeTarget)
-    }
-    const created = yield* send(job, route.region, (client, abortSignal) =>
-      client.send(
-        new CreateModelInvocationJobCommand({
-          jobName,
-          roleArn: job.roleArn,
-          clientRequestToken: job.clientRequestToken ?? digest.slice(0, 24),
-          modelId: route.modelId,
-          inputDataConfig: { s3InputDataConfig: { s3Uri: `${base}/input/`, s3InputFormat: "JSONL" } },
-          outputDataConfig: { s3OutputDataConfig: { s3Uri: `${base}/output/` } },
-          timeoutDurationInHours: job.timeoutHours ?? 24
-        }),
-        { abortSignal }
-      )
-    )
-    return {
-      jobArn: created.jobArn ?? "",
-      jobName,
-      inputUri: `${base}/input/`,
-      outputUri: `${base}/output/`,
-      inputs: planned.inputs.length + rejected.length,
-      records: lines.length,
-      rejected
-    } satisfies Jobs.Submitted
-  })
-
-  const status = Effect.fn("Jobs.status")(function* (jobArn: string, params: Target.Params = {}) {
-    const arn = yield* Effect.fromResult(parseArn(jobArn, "batch-inference"))
-    return toJobStatus(yield* getJob(arn, jobArn, params), arn.jobId)
-  })
-
-  const retrieve = (arn: JobArn, jobArn: string, params: Target.Params) =>
-    Effect.map(getJob(arn, jobArn, params), (job) => toBatchStatus(job, arn.jobId)).pipe(
-      Effect.withSpan("Jobs.retrieve")
-    )
-
-  /** Every output line of a finished job, by call. */
-  const outputs = (done: Jobs.JobStatus, params: Target.Params, region: string, calls: number) =>
-    Effect.gen(function* () {
-      const storeTarget = yield* Target.objectStore(params, region).pipe(withCredentials)
-      // One `.out` per input file; the manifest is the job's summary, not records.
-      const files = (yield* store.list(`${done.outputUri}/`, storeTarget)).filter(
-        (object) => object.uri.endsWith(".out") && !object.uri.endsWith("manifest.json.out")
-      )
-      const byCall = new Map<number, { readonly output?: unknown; readonly error?: string }>()
-      for (const file of files) {
-        const text = yield* store.getText(file.uri, storeTarget)
-        for (const line of text.split("\n")) {
-          const record = line.trim().length === 0 ? undefined : readRecord(line, calls)
-          if (record !== undefined) byCall.set(record.id, record)
-        }
-      }
-      return byCall
-    })
-
-  const results = Effect.fn("Jobs.batchResults")(function* (
-    jobArn: string,
-    request: EmbeddingRequest.EmbeddingRequest
-  ) {
-    const { resolved, planned, kept, rejected } = yield* prepare(request)
-    const { route, spec } = resolved
-    const original = (index: number) => (kept === undefined ? index : kept[index]!)
-    const params: Target.Params = request
-    const arn = yield* Effect.fromResult(parseArn(jobArn, "batch-inference"))
-    const done = yield* status(jobArn, params)
-    const byCall = yield* outputs(done, params, arn.region, planned.groups.length)
-    const items: Array<StreamItem> = [...rejected]
-    const usage = { inputTokens: 0, images: 0, videoSeconds: 0, audioSeconds: 0, queries: 0 }
-    for (let i = 0; i < planned.groups.length; i++) {
-      const indices = planned.groups[i]!
-      const found = byCall.get(i)
-      const failAll = (error: EmbeddingError) => {
-        for (const index of indices) items.push({ index: original(index), error })
-      }
-      const first = original(indices[0]!)
-      if (found?.error !== undefined || found === undefined) {
-        const message =
-          found === undefined
-            ? `Batch inference job ${jobArn} has no output record for input[${first}] (record ${recordId(i)}).`
-            : `${spec.id} failed on input[${first}] in batch inference: ${found.error}`
-        failAll(new ModelInvocationError({ message, modelId: route.modelId }))
-        continue
-      }
-      const call = { indices, items: indices.map((j) => planned.inputs[j]!) }
-      const decoded = yield* Effect.result(
-        decodeResponse(spec, found.output, call, planned.options, { modelId: route.modelId })
-      )
-      if (decoded._tag === "Failure") {
-        failAll(decoded.failure)
-        continue
-      }
-      usage.inputTokens += decoded.success.inputTokens ?? 0
-      usage.images += decoded.success.media?.images ?? 0
-      decoded.success.vectors.forEach((vector, j) => {
-        items.push({ index: original(indices[j]!), embedding: Float32Array.from(vector) })
-      })
-    }
-    items.sort((a, b) => a.index - b.index)
-    // At the batch price: half the on-demand price, as Bedrock bills batch inference.
-    return { items, tokens: usage.inputTokens, cost: pricing.cost(spec, usage) / 2 } satisfies Jobs.Results
-  })
-
-  return { submit, status, retrieve, results }
 })
