@@ -66,6 +66,17 @@ export const defaultMaxInputs = Plan.defaultMaxInputs
 export type StreamItem = Item
 
 /**
+ * How {@link Service.embedDecoded} reads vectors.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DecodeOptions {
+  /** Vectors as `Float32Array`s (always so for `encoding_format: "base64"`). */
+  readonly float32?: boolean | undefined
+}
+
+/**
  * The engine's interface.
  *
  * @category models
@@ -74,8 +85,15 @@ export type StreamItem = Item
 export interface Service {
   /** Embeds a request; fails with a typed error, never with a partial response. */
   readonly embed: (request: EmbeddingRequest.EmbeddingRequest) => Effect.Effect<EmbeddingResponse, EmbeddingError>
-  /** Embeds a request already checked by `EmbeddingRequest.decode` (a gateway's parsed body). */
-  readonly embedDecoded: (request: EmbeddingRequest.Decoded) => Effect.Effect<EmbeddingResponse, EmbeddingError>
+  /**
+   * Embeds a request already checked by `EmbeddingRequest.decode` (a gateway's parsed body). With
+   * `float32`, vectors are `Float32Array`s read straight from the bytes, each keeping the JSON text
+   * Bedrock wrote for it (`Float32Json.jsonText`), so a gateway can pass it through unformatted.
+   */
+  readonly embedDecoded: (
+    request: EmbeddingRequest.Decoded,
+    options?: DecodeOptions
+  ) => Effect.Effect<EmbeddingResponse, EmbeddingError>
   /**
    * Embeds a stream of inputs with the other request fields fixed: the request is resolved once,
    * results come out in input order with bounded memory (a few calls' worth in flight), and an
@@ -120,7 +138,10 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       Effect.provideService(AwsCredentials.AwsCredentials, credentials)
     )
 
-  const embedDecoded = Effect.fn("Embeddings.embed")(function* (request: EmbeddingRequest.Decoded) {
+  const embedDecoded = Effect.fn("Embeddings.embed")(function* (
+    request: EmbeddingRequest.Decoded,
+    decodeOptions: DecodeOptions = {}
+  ) {
     const resolved = yield* Plan.resolve(registry, request)
     const { route, spec } = resolved
     yield* Effect.annotateCurrentSpan({ "bedrock.model_id": route.modelId, "bedrock.family": spec.family })
@@ -129,7 +150,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     const target = yield* targetOf(resolved)
     if (resolved.async !== undefined) return yield* submit(runtime, caller, resolved, planned, target)
     // base64 output needs float32 values anyway: read them straight into Float32Arrays.
-    const float32 = resolved.known.encoding_format === "base64"
+    const float32 = decodeOptions.float32 === true || resolved.known.encoding_format === "base64"
     const collect = collector(resolved, planned.inputs.length)
     yield* Effect.forEach(
       planned.groups,
@@ -145,7 +166,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   })
 
   const embed = (request: EmbeddingRequest.EmbeddingRequest) =>
-    Effect.flatMap(EmbeddingRequest.decode(request), embedDecoded)
+    Effect.flatMap(EmbeddingRequest.decode(request), (decoded) => embedDecoded(decoded))
 
   const embedStream = <E, R>(
     request: Omit<EmbeddingRequest.EmbeddingRequest, "input">,

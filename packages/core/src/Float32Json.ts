@@ -9,9 +9,14 @@
  * arrays) comes out as `JSON.parse` would give it.
  *
  * Numbers in arrays take Clinger's fast path — an integer mantissa of at most 15 digits scaled by
- * an exact power of ten is one correctly rounded IEEE operation, the same double `JSON.parse`
- * returns — and any other number (exponents, longer mantissas) goes through `Number()`, so every
- * value equals `Math.fround(JSON.parse(...))`. Numbers in mixed arrays stay doubles.
+ * an exact power of ten (point and exponent together within 10^±22) is one correctly rounded IEEE
+ * operation, the same double `JSON.parse` returns — whatever the notation (`0.5`, `1.5e-3`,
+ * `-2E-05`, `1234e-7`); any other number (longer mantissas, far exponents) goes through
+ * `Number()`, so every value equals `Math.fround(JSON.parse(...))`. Numbers in mixed arrays stay
+ * doubles.
+ *
+ * Each array of numbers also keeps where its text is in the body ({@link jsonText}): a gateway
+ * can write the vector back out as Bedrock wrote it, with no number formatted again.
  *
  * @since 0.1.0
  */
@@ -33,6 +38,17 @@ const NINE = 0x39
 const POWERS = Array.from({ length: 23 }, (_, i) => 10 ** i)
 const numberToken = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/
 const latin1 = new TextDecoder("latin1")
+const texts = new WeakMap<Float32Array, Uint8Array>()
+
+/**
+ * The JSON text a vector was parsed from (its `[…]`, as the body had it, already checked to be
+ * numbers), when it came from {@link parseFloat32Json}.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const jsonText = (vector: unknown): Uint8Array | undefined =>
+  vector instanceof Float32Array ? texts.get(vector) : undefined
 const utf8 = new TextDecoder()
 
 /**
@@ -76,7 +92,8 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
       ((c >= ZERO && c <= NINE) || c === MINUS || c === PLUS || c === DOT || c === 0x65 || c === 0x45)
     )
       c = bytes[++at]
-    const token = latin1.decode(bytes.subarray(start, at))
+    let token = ""
+    for (let k = start; k < at; k++) token += String.fromCharCode(bytes[k]!)
     if (!numberToken.test(token)) fail(`"${token}" is not a number`)
     return Number(token)
   }
@@ -157,15 +174,33 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
           c = b[++i]
         }
       }
+      if (c === 0x65 || c === 0x45) {
+        c = b[++i]
+        let negativeExponent = false
+        if (c === MINUS || c === PLUS) {
+          negativeExponent = c === MINUS
+          c = b[++i]
+        }
+        if (c === undefined || c < ZERO || c > NINE) {
+          at = i
+          return fail("expected a digit in the exponent")
+        }
+        let exponent = 0
+        while (c !== undefined && c >= ZERO && c <= NINE) {
+          if (exponent < 10_000) exponent = exponent * 10 + (c - ZERO)
+          c = b[++i]
+        }
+        scale += negativeExponent ? -exponent : exponent
+      }
       let value: number
-      if (c === 0x65 || c === 0x45 || digits > 15 || scale < -22) {
-        // Exponents and long mantissas: the exact reader.
+      if (digits > 15 || scale < -22 || scale > 22) {
+        // Long mantissas and far exponents: the exact reader.
+        const end = i
         at = start
         value = number()
-        i = at
-        c = b[i]
+        if (at !== end) fail("malformed number")
       } else {
-        value = scale < 0 ? mantissa / POWERS[-scale]! : mantissa
+        value = scale < 0 ? mantissa / POWERS[-scale]! : mantissa * POWERS[scale]!
         if (negative) value = -value
       }
       if (n === out.length) {
@@ -194,6 +229,7 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
   }
 
   const array = (): unknown => {
+    const open = at
     at++
     space()
     if (bytes[at] === CLOSE_BRACKET) {
@@ -202,7 +238,11 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
     }
     if (isNumberStart(bytes[at])) {
       const n = numbers()
-      if (n >= 0) return new Float32Array(scratch.subarray(0, n))
+      if (n >= 0) {
+        const vector = new Float32Array(scratch.subarray(0, n))
+        texts.set(vector, bytes.subarray(open, at))
+        return vector
+      }
       // A mixed array: go on as JSON.parse would, with the numbers read so far.
       return rest(Array.from(scratch.subarray(0, -n - 1)))
     }

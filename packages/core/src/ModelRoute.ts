@@ -140,7 +140,7 @@ export const parse = (model: string): Result.Result<ModelRoute, InvalidRequestEr
     if (match === null) {
       return Result.fail(invalid(model, "not a Bedrock ARN (expected arn:aws:bedrock:<region>:<account>:<type>/<id>)"))
     }
-    const [, arnRegion, , resourceType, resource] = match as unknown as [string, string, string, string, string]
+    const [, arnRegion = "", , resourceType, resource = ""] = match
     const [geoPrefix, baseModelId] =
       resourceType === "foundation-model" || resourceType === "inference-profile"
         ? splitGeoPrefix(resource)

@@ -30,7 +30,21 @@ export interface MediaLimits {
    * its length is checked before the call; longer clips are sent to the async route.
    */
   readonly maxSeconds?: number | undefined
+  /**
+   * Most inputs carrying this modality one InvokeModel call takes, when lower than
+   * {@link Capabilities.maxInputsPerCall} (one image per call while texts go 96 at a time). Inputs
+   * are batched by kind; a kind's calls take the lowest limit of the modalities it carries.
+   */
+  readonly maxPerCall?: number | undefined
 }
+
+/**
+ * A limit that may differ by route: one number for both, or one per route (a route left out has none).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ByMode<A extends number | string | boolean> = A | { readonly [M in Mode]?: A | undefined }
 
 /**
  * What a model can do, as data the engine enforces before sending anything.
@@ -43,28 +57,35 @@ export interface Capabilities {
   readonly sync: ReadonlyArray<InputKind>
   /** Input kinds accepted by StartAsyncInvoke (empty: no async route). */
   readonly async: ReadonlyArray<InputKind>
-  /** How many inputs one InvokeModel call takes; larger requests are split. */
-  readonly maxInputsPerCall: number
-  /** Lower per-kind limits, e.g. one image per call while texts go 96 at a time. */
-  readonly maxInputsPerCallByKind?: Partial<Record<InputKind, number>> | undefined
   /**
-   * Whether one call may carry inputs of different kinds. When false (the default), the engine
-   * groups inputs by kind — each group in input order — and splits each group on its own.
+   * How many inputs one InvokeModel call takes; larger requests are split. One call carries one
+   * kind of input: the engine groups inputs by kind, each group in input order, and splits each
+   * group on its own (lower per-modality limits: {@link MediaLimits.maxPerCall}).
    */
-  readonly mixedKindsPerCall?: boolean | undefined
+  readonly maxInputsPerCall: number
   /** Output dimensions the caller may pick with `dimensions`; absent when the size is fixed. */
   readonly dimensions?: ReadonlyArray<number> | undefined
   /** The output dimension when the caller picks none. */
   readonly defaultDimension: number
-  /** Longest accepted text, in characters. */
-  readonly maxTextChars?: number | undefined
-  /** Longest accepted text through async invoke, when it differs from `maxTextChars`. */
-  readonly maxAsyncTextChars?: number | undefined
+  /**
+   * Longest accepted text, in characters: one limit for both routes, or one per route
+   * (`{ sync: 50_000, async: 1_000_000 }`; a sync refusal then names the async route's limit).
+   */
+  readonly maxTextChars?: ByMode<number> | undefined
   /** Per-modality media limits. */
   readonly media?: Partial<Record<Modality, MediaLimits>> | undefined
-  /** Accepted `input_type` values other than modality names; absent when the model has none. */
+  /**
+   * The values of the OpenAI-level `input_type` parameter that are the model's own — what the
+   * vectors are for (`search_query`, `classification` …) rather than a modality name — as
+   * `dimensions` lists the values of `dimensions`. Absent when the model has none: an `input_type`
+   * other than a modality name is then an unsupported parameter (which `drop_params` may drop);
+   * when present, any other value is refused. Declare `"input_type"` in `supportedParams` with it.
+   */
   readonly inputTypes?: ReadonlyArray<string> | undefined
-  /** Whether Bedrock runs the model as batch inference (CreateModelInvocationJob), one record per call. */
+  /**
+   * Whether Bedrock runs the model as batch inference (CreateModelInvocationJob), one record per
+   * call. The one declaration: batch inference accepts exactly the specs that set it.
+   */
   readonly batchInference?: boolean | undefined
   /**
    * Fields a content block may carry beside its format and source (`{ video: { format, source,
@@ -116,7 +137,10 @@ export interface Usage {
 export interface CallOptions<P> {
   /** The requested output dimension, already checked against `capabilities.dimensions`. */
   readonly dimensions: number | undefined
-  /** The request's `input_type`, already checked against `capabilities.inputTypes`. */
+  /**
+   * The request's `input_type` when it is one of `capabilities.inputTypes` (a modality name is not
+   * passed on: the input's kind says it); on the async route, the kind the job embeds.
+   */
   readonly inputType: string | undefined
   /** The provider-specific parameters, decoded with the spec's `params` schema. */
   readonly params: P
@@ -137,14 +161,15 @@ export interface DecodedBatch {
   /** Media usage of the batch (images, seconds of video or audio). */
   readonly media?: Partial<Omit<Usage, "inputTokens">> | undefined
   /**
-   * Every embedding type the caller asked for, per input, when there are several (`float`,
-   * `int8`, `binary`, …); `vectors` holds the first. Returned as `embeddings_by_type`.
+   * Every embedding type the caller asked for, per input, for models that return several
+   * encodings of one vector (`float`, `int8`, `binary`, …: Titan v2, Cohere); `vectors` holds the
+   * first. Returned as `embeddings_by_type`; each is checked at {@link ModelSpec.expectedLength}.
    */
   readonly byType?: ReadonlyArray<Readonly<Record<string, ReadonlyArray<number>>>> | undefined
   /** What the model said went wrong, when the body reports a failure instead of failing the call. */
   readonly failure?: string | undefined
   /**
-   * The embedding type of `vectors` (`float`, `int8`, `binary`, …) when it is not `float`; the
+   * The embedding type of `vectors` (`float`, `int8`, `binary`, …) when it is not `float`, so the
    * engine checks each vector's length with {@link ModelSpec.expectedLength}.
    */
   readonly primaryType?: string | undefined
@@ -211,11 +236,11 @@ export interface AsyncSegment {
  * @category models
  * @since 0.1.0
  */
-export interface AsyncCodec<P> {
+export interface AsyncCodec<P, Req = unknown> {
   /** The `modelInput` sent for one input, checked before sending. */
-  readonly request: Schema.Codec<unknown, unknown>
-  /** Builds the `modelInput` of the job for one input. */
-  readonly encode: (input: EmbeddingInput, options: CallOptions<P>) => unknown
+  readonly request: Schema.Codec<Req, unknown>
+  /** Builds the `modelInput` of the job for one input: a value of `request`'s type (inferred from `request` alone). */
+  readonly encode: (input: EmbeddingInput, options: CallOptions<P>) => NoInfer<Req>
   /**
    * Reads the job's output objects. Returns every segment — failed ones too, with their status and
    * reason — or what is wrong with the output as a whole (a missing file, a body that is not JSON).
@@ -235,7 +260,7 @@ export interface AsyncCodec<P> {
  * @category models
  * @since 0.1.0
  */
-export interface ModelSpec<Req = unknown, Res = unknown, P = unknown> {
+export interface ModelSpec<Req = unknown, Res = unknown, P = unknown, AsyncReq = unknown> {
   /** The canonical foundation model id, e.g. `acme.embed-text-v2:0`. */
   readonly id: string
   /** The model family, e.g. `acme`. */
@@ -282,7 +307,8 @@ export interface ModelSpec<Req = unknown, Res = unknown, P = unknown> {
     | undefined
   /**
    * The length of a vector of the given embedding type at the given dimension, when it is not the
-   * dimension itself (packed bits: dimension ÷ 8). `type` is `undefined` for plain floats.
+   * dimension itself (packed bits: dimension ÷ 8), for models that return other embedding types
+   * (see {@link DecodedBatch.byType}). `type` is `undefined` for plain floats.
    */
   readonly expectedLength?: ((type: string | undefined, dimension: number) => number) | undefined
   /** A notice logged once per process when the model is used (end of life, successor). */
@@ -292,10 +318,15 @@ export interface ModelSpec<Req = unknown, Res = unknown, P = unknown> {
   /** The body accepted from Bedrock, checked on arrival. */
   readonly response: Schema.Codec<Res, unknown>
   /** Builds the body of one call from a batch of at most `maxInputsPerCall` inputs. */
-  readonly encode: (batch: ReadonlyArray<EmbeddingInput>, options: CallOptions<P>) => Req
+  readonly encode: (batch: ReadonlyArray<EmbeddingInput>, options: CallOptions<P>) => NoInfer<Req>
   /** Extracts vectors and usage from a checked response body. */
   readonly decode: (body: Res, batch: ReadonlyArray<EmbeddingInput>, options: CallOptions<P>) => DecodedBatch
-  /** A model-specific check of one input; returns what is wrong, or `undefined`. */
+  /**
+   * A rule across one input and the call's parameters that no declarative field states (Marengo
+   * 3.0: s3:// media needs its bucket's owner, on the source or in the `bucketOwner` parameter).
+   * Returns what is wrong, or `undefined`; the engine reports it as `input[i]: …`. Runs after every
+   * declarative check — prefer those (kinds, limits, `paramScopes`) where one fits.
+   */
   readonly check?: ((input: EmbeddingInput, options: CallOptions<P>) => string | undefined) | undefined
   readonly price: Price
   /**
@@ -305,7 +336,7 @@ export interface ModelSpec<Req = unknown, Res = unknown, P = unknown> {
    */
   readonly roles?: Readonly<Record<"document" | "query", Readonly<Record<string, unknown>>>> | undefined
   /** The StartAsyncInvoke codec, for models with `capabilities.async`. */
-  readonly async?: AsyncCodec<P> | undefined
+  readonly async?: AsyncCodec<P, AsyncReq> | undefined
 }
 
 /**
@@ -315,7 +346,7 @@ export interface ModelSpec<Req = unknown, Res = unknown, P = unknown> {
  * @since 0.1.0
  */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds specs of every body type
-export type Any = ModelSpec<any, any, any>
+export type Any = ModelSpec<any, any, any, any>
 
 /**
  * Defines a model spec with its types inferred.
@@ -323,7 +354,9 @@ export type Any = ModelSpec<any, any, any>
  * @category constructors
  * @since 0.1.0
  */
-export const make = <Req, Res, P>(spec: ModelSpec<Req, Res, P>): ModelSpec<Req, Res, P> => spec
+export const make = <Req, Res, P, AsyncReq = unknown>(
+  spec: ModelSpec<Req, Res, P, AsyncReq>
+): ModelSpec<Req, Res, P, AsyncReq> => spec
 
 const isVector = (u: unknown): u is ReadonlyArray<number> => {
   // The engine's stream path reads vectors straight into Float32Arrays.

@@ -12,6 +12,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as EmbeddingRequest from "./EmbeddingRequest.ts"
+import { modalitiesOf } from "./internal/grouping.ts"
+import { isModalityType } from "./internal/params.ts"
+import type * as Media from "./Media.ts"
 import type * as ModelSpec from "./ModelSpec.ts"
 import * as Plan from "./Plan.ts"
 import * as ProviderRegistry from "./ProviderRegistry.ts"
@@ -104,6 +107,61 @@ export const jobsFor = (spec: ModelSpec.Any, request: EmbeddingRequest.Embedding
     return yield* Effect.forEach(planned.inputs, (_, i) => Plan.encodeJob(spec, planned, i))
   })
 
+const textKinds: ReadonlyArray<Media.InputKind> = ["text", "text_image", "multi_input"]
+
+/** Limits are positive integers: inputs per call (overall and per modality) and text lengths. */
+const checkLimits = (spec: ModelSpec.Any): void => {
+  const caps = spec.capabilities
+  assert.isTrue(Number.isInteger(caps.maxInputsPerCall) && caps.maxInputsPerCall >= 1, "maxInputsPerCall ≥ 1")
+  for (const kind of [...caps.sync, ...caps.async]) {
+    for (const modality of modalitiesOf(kind)) assert.isDefined(caps.media?.[modality], `limits for ${modality}`)
+  }
+  for (const [modality, limits] of Object.entries(caps.media ?? {})) {
+    if (limits?.maxPerCall === undefined) continue
+    assert.isTrue(Number.isInteger(limits.maxPerCall) && limits.maxPerCall >= 1, `${modality} maxPerCall ≥ 1`)
+  }
+  const text = caps.maxTextChars
+  if (text === undefined) return
+  const routes: ReadonlyArray<readonly [number | undefined, ReadonlyArray<Media.InputKind>]> =
+    typeof text === "number"
+      ? [[text, [...caps.sync, ...caps.async]]]
+      : [
+          [text.sync, caps.sync],
+          [text.async, caps.async]
+        ]
+  for (const [limit, kinds] of routes) {
+    if (limit === undefined) continue
+    assert.isTrue(Number.isInteger(limit) && limit >= 1, "maxTextChars ≥ 1")
+    assert.isTrue(
+      kinds.some((kind) => textKinds.includes(kind)),
+      "maxTextChars limits a route that takes text"
+    )
+  }
+}
+
+/** The fields that go together: `input_type` values and the parameter, async kinds and the codec. */
+const checkPairs = (spec: ModelSpec.Any): void => {
+  const caps = spec.capabilities
+  const inputTypes = caps.inputTypes
+  assert.strictEqual(
+    inputTypes !== undefined,
+    spec.supportedParams.includes("input_type"),
+    "capabilities.inputTypes goes with supportedParams input_type"
+  )
+  if (inputTypes !== undefined) {
+    assert.isAbove(inputTypes.length, 0, "inputTypes lists some")
+    assert.strictEqual(new Set(inputTypes).size, inputTypes.length, "inputTypes are unique")
+    for (const value of inputTypes) assert.isFalse(isModalityType(value), `input type ${value} is a modality name`)
+  }
+  assert.strictEqual(spec.async !== undefined, caps.async.length > 0, "an async codec goes with async kinds")
+  if (caps.batchInference === true) assert.isAbove(caps.sync.length, 0, "batch records are InvokeModel bodies")
+  if (spec.expectedLength !== undefined) {
+    for (const dimension of caps.dimensions ?? [caps.defaultDimension]) {
+      assert.strictEqual(spec.expectedLength(undefined, dimension), dimension, "a float vector has the dimension")
+    }
+  }
+}
+
 /**
  * Registers the conformance tests of one model spec.
  *
@@ -114,15 +172,12 @@ export const conformance = (spec: ModelSpec.Any, fixtures: Fixtures): void => {
   describe(`${spec.id} conformance`, () => {
     it("declares consistent capabilities and a price", () => {
       const caps = spec.capabilities
-      assert.isAtLeast(caps.maxInputsPerCall, 1)
       assert.isTrue(caps.sync.length + caps.async.length > 0, "the model accepts some input")
       if (caps.dimensions !== undefined) assert.include(caps.dimensions, caps.defaultDimension)
       assert.isTrue(spec.matches(spec.id), "the spec matches its own id")
       assert.isAbove(Object.keys(spec.price).length, 0, "the spec has a price")
-      for (const kind of [...caps.sync, ...caps.async]) {
-        const media = kind === "text_image" || kind === "multi_input" ? "image" : kind
-        if (media !== "text") assert.isDefined(caps.media?.[media], `limits for ${media}`)
-      }
+      checkLimits(spec)
+      checkPairs(spec)
     })
 
     for (const example of fixtures.examples) {

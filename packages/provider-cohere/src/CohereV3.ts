@@ -66,10 +66,10 @@ const make = (id: string) =>
       sync: ["text", "image"],
       async: [],
       maxInputsPerCall: 96,
-      maxInputsPerCallByKind: { image: 1 },
       defaultDimension: 1024,
       inputTypes: textInputTypes,
-      media: { image: { formats: ["png", "jpeg"], maxBytes: maxImageBytes, sources: ["Base64"] } }
+      // Texts go 96 at a time, images one per call.
+      media: { image: { formats: ["png", "jpeg"], maxBytes: maxImageBytes, sources: ["Base64"], maxPerCall: 1 } }
     },
     supportedParams: ["input_type"],
     params: Params,

@@ -259,8 +259,7 @@ export const spec = ModelSpec.make({
     // Synchronous text: 50,000 characters (the S3 text document limit); the model reads 8K tokens
     // of it and cuts the rest as truncationMode says, reporting truncatedCharLength. Async text is
     // segmented; the cap is the 1 MB S3 text document size (inline async text is UNCONFIRMED).
-    maxTextChars: 50_000,
-    maxAsyncTextChars: 1_000_000,
+    maxTextChars: { sync: 50_000, async: 1_000_000 },
     media: {
       // Inline media: 25 MB of base64 in the body, so about 18.75 MB of bytes. Synchronous video
       // and audio: clips of at most 30 s (longer ones go through async invoke, in segments).
@@ -312,13 +311,13 @@ export const spec = ModelSpec.make({
   roles: { document: { embeddingPurpose: "GENERIC_INDEX" }, query: { embeddingPurpose: "GENERIC_RETRIEVAL" } },
   price: { perInputToken: 0.000000135, perImage: 0.00006, perVideoSecond: 0.0007, perAudioSecond: 0.00014 },
   async: {
-    request: AsyncRequest as unknown as Schema.Codec<unknown, unknown>,
+    request: AsyncRequest,
     encode: (input, { dimensions, params }) => ({
       schemaVersion,
-      taskType: "SEGMENTED_EMBEDDING",
+      taskType: "SEGMENTED_EMBEDDING" as const,
       segmentedEmbeddingParams: {
         embeddingPurpose: params.embeddingPurpose ?? "GENERIC_INDEX",
-        embeddingDimension: dimensions ?? 3072,
+        embeddingDimension: (dimensions ?? 3072) as typeof Dimension.Type,
         ...block(input, params, true)
       }
     }),

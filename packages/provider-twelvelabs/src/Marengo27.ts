@@ -158,7 +158,7 @@ export const spec = ModelSpec.make({
   decode: decodeSync,
   price,
   async: {
-    request: AsyncRequest as unknown as Schema.Codec<unknown, unknown>,
+    request: AsyncRequest,
     encode: (input, { params }) => body(input, params, true),
     decode: decodeOutput
   }

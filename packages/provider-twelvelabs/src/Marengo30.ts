@@ -212,8 +212,8 @@ export const spec = ModelSpec.make({
   decode: decodeSync,
   price,
   async: {
-    request: AsyncRequest as unknown as Schema.Codec<unknown, unknown>,
-    encode: (input, { params }) => body(input, params),
+    request: AsyncRequest,
+    encode: (input, { params }) => body(input, params) as typeof AsyncRequest.Type,
     decode: decodeOutput
   }
 })

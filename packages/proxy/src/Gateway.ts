@@ -18,6 +18,7 @@ import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Config } from "./Config.ts"
 import { badRequest, fromError, type OpenAiError, respond } from "./HttpErrors.ts"
+import * as ResponseBody from "./ResponseBody.ts"
 
 /**
  * Gateway options.
@@ -197,10 +198,12 @@ const embeddingsRoute = (options: Options, engine: Embeddings.Service) => {
         ...clientParams,
         ...deployment.litellm_params
       }).pipe(Effect.mapError(fromError))
-      const response = yield* engine.embedDecoded(decoded).pipe(Effect.mapError(fromError))
+      // Vectors stay as Bedrock's JSON text (or float32 for base64): nothing is formatted twice.
+      const response = yield* engine.embedDecoded(decoded, { float32: true }).pipe(Effect.mapError(fromError))
       const hidden = response._hidden_params
       return {
-        response: HttpServerResponse.jsonUnsafe(payloadOf(alias, response), {
+        response: HttpServerResponse.uint8Array(ResponseBody.encode(payloadOf(alias, response)), {
+          contentType: "application/json",
           headers: {
             "x-bedrock-embed-response-cost": String(hidden.response_cost),
             "x-bedrock-embed-model-id": hidden.model_id

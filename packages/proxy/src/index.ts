@@ -14,4 +14,8 @@ export * as EmbedFile from "./EmbedFile.ts"
 /** @since 0.1.0 */
 export * as Gateway from "./Gateway.ts"
 /** @since 0.1.0 */
+export * as HttpErrors from "./HttpErrors.ts"
+/** @since 0.1.0 */
+export * as ResponseBody from "./ResponseBody.ts"
+/** @since 0.1.0 */
 export * as Server from "./Server.ts"

@@ -341,6 +341,10 @@ const checkMedia = (
   return undefined
 }
 
+/** A route's value of a limit that may differ by route. */
+export const forMode = (limit: ModelSpec.ByMode<number> | undefined, mode: Mode): number | undefined =>
+  typeof limit === "object" ? limit[mode] : limit
+
 /** Checks one parsed input against the spec's capabilities. */
 export const checkInput = (
   spec: ModelSpec.Any,
@@ -364,12 +368,13 @@ export const checkInput = (
     )
   }
   const text = Media.textOf(input)
-  const maxChars = options.mode === "async" ? (caps.maxAsyncTextChars ?? caps.maxTextChars) : caps.maxTextChars
+  const maxChars = forMode(caps.maxTextChars, options.mode)
   if (text !== undefined && maxChars !== undefined && text.length > maxChars) {
+    const asyncMax = forMode(caps.maxTextChars, "async")
     return invalid(
       `${param} has ${text.length} characters; ${spec.id} accepts at most ${maxChars}${
-        options.mode === "sync" && (caps.maxAsyncTextChars ?? 0) > maxChars
-          ? ` synchronously (up to ${caps.maxAsyncTextChars} through bedrock/async_invoke/${spec.id})`
+        options.mode === "sync" && (asyncMax ?? 0) > maxChars
+          ? ` synchronously (up to ${asyncMax} through bedrock/async_invoke/${spec.id})`
           : ""
       }. Split the text into smaller chunks.`,
       param,
