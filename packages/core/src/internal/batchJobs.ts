@@ -12,13 +12,7 @@
  * @internal
  */
 import { createHash } from "node:crypto"
-import {
-  BedrockClient,
-  CreateModelInvocationJobCommand,
-  GetModelInvocationJobCommand,
-  type GetModelInvocationJobResponse
-} from "@aws-sdk/client-bedrock"
-import { NodeHttpHandler } from "@smithy/node-http-handler"
+import type { BedrockClient, GetModelInvocationJobResponse } from "@aws-sdk/client-bedrock"
 import { Effect, Equal, Hash, RcMap } from "effect"
 import * as AwsCredentials from "../AwsCredentials.ts"
 import type * as BedrockRuntime from "../BedrockRuntime.ts"
@@ -42,6 +36,18 @@ import { fromSdk } from "./awsErrors.ts"
 import { decodeResponse } from "./decode.ts"
 import { type JobArn, parseArn } from "./jobArn.ts"
 import { sdkAuth } from "./sdkAuth.ts"
+
+/**
+ * The control-plane SDK, loaded on first use: a gateway or an embedding run that never starts a
+ * batch job does not carry it in memory.
+ */
+type Sdk = typeof import("@aws-sdk/client-bedrock")
+let sdk: Promise<Sdk> | undefined
+const loadSdk = Effect.promise(() => {
+  sdk ??= import("@aws-sdk/client-bedrock")
+  return sdk
+})
+const loadHandler = Effect.promise(() => import("@smithy/node-http-handler"))
 
 /** Record ids: `R` and the call's position, eleven alphanumerics as Bedrock's examples have. */
 const recordId = (call: number) => `R${String(call).padStart(10, "0")}`
@@ -138,15 +144,15 @@ interface Deps {
   readonly send: <A>(
     params: Target.Params,
     region: string | undefined,
-    run: (client: BedrockClient, abortSignal: AbortSignal) => Promise<A>
+    run: (client: BedrockClient, sdk: Sdk, abortSignal: AbortSignal) => Promise<A>
   ) => Effect.Effect<A, BedrockError | CredentialsError | InvalidRequestError>
 }
 
 const provide = (deps: Deps) => Effect.provideService(AwsCredentials.AwsCredentials, deps.credentials)
 
 const getJob = (deps: Deps, arn: JobArn, jobArn: string, params: Target.Params) =>
-  deps.send(params, params.aws_region_name ?? arn.region, (client, abortSignal) =>
-    client.send(new GetModelInvocationJobCommand({ jobIdentifier: jobArn }), { abortSignal })
+  deps.send(params, params.aws_region_name ?? arn.region, (client, sdk, abortSignal) =>
+    client.send(new sdk.GetModelInvocationJobCommand({ jobIdentifier: jobArn }), { abortSignal })
   )
 
 /** The request resolved and planned for batch inference; inputs that fail their checks set aside. */
@@ -230,9 +236,9 @@ const submit = Effect.fn("Jobs.submit")(function* (
     const body = `${lines.slice(start, start + perFile).join("\n")}\n`
     yield* deps.store.put(`${base}/input/part-${String(part).padStart(5, "0")}.jsonl`, body, storeTarget)
   }
-  const created = yield* deps.send(job, route.region, (client, abortSignal) =>
+  const created = yield* deps.send(job, route.region, (client, sdk, abortSignal) =>
     client.send(
-      new CreateModelInvocationJobCommand({
+      new sdk.CreateModelInvocationJobCommand({
         jobName,
         roleArn: job.roleArn,
         clientRequestToken: job.clientRequestToken ?? digest.slice(0, 24),
@@ -341,9 +347,10 @@ export const makeBatchJobs = Effect.gen(function* () {
   const clients = yield* RcMap.make({
     lookup: (key: ClientKey) =>
       Effect.acquireRelease(
-        Effect.sync(
-          () =>
-            new BedrockClient({
+        Effect.map(
+          Effect.zip(loadSdk, loadHandler),
+          ([sdk, { NodeHttpHandler }]) =>
+            new sdk.BedrockClient({
               region: key.target.region,
               ...(key.target.endpoint === undefined ? {} : { endpoint: key.target.endpoint }),
               maxAttempts: 3,
@@ -360,15 +367,16 @@ export const makeBatchJobs = Effect.gen(function* () {
   const send = <A>(
     params: Target.Params,
     region: string | undefined,
-    run: (client: BedrockClient, abortSignal: AbortSignal) => Promise<A>
+    run: (client: BedrockClient, sdk: Sdk, abortSignal: AbortSignal) => Promise<A>
   ) =>
     Effect.gen(function* () {
       const target = yield* Target.control(params, region).pipe(
         Effect.provideService(AwsCredentials.AwsCredentials, credentials)
       )
       const client = yield* RcMap.get(clients, new ClientKey(target))
+      const loaded = yield* loadSdk
       return yield* Effect.tryPromise({
-        try: (signal) => run(client, signal),
+        try: (signal) => run(client, loaded, signal),
         catch: (cause): BedrockError =>
           fromSdk(cause, { endpoint: target.endpoint ?? `https://bedrock.${target.region}.amazonaws.com` })
       })
