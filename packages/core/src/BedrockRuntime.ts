@@ -4,8 +4,11 @@
  * InvokeModel, the hot call, is a SigV4-signed (`@smithy/signature-v4`) or bearer POST on a
  * keep-alive HTTP/1.1 pool: the SDK's generic middleware stack cost more client CPU per call than
  * the rest of the engine (see `pnpm bench`). The async-invoke operations use the official
- * `@aws-sdk/client-bedrock-runtime`, cached per region, endpoint and identity, on the same pool.
- * Neither retries (`maxAttempts: 1`): the engine is the one layer that retries.
+ * `@aws-sdk/client-bedrock-runtime` on the same pool. Per region, endpoint and identity, InvokeModel's
+ * signers are kept in a `ScopedCache` (the 1 024 most recently used) and SDK clients in an `RcMap`
+ * (released after five idle minutes); all are released, then the pool closed, with the layer.
+ * Neither retries (`maxAttempts: 1`): the engine is the one layer that retries. Interrupting a
+ * call aborts its HTTP request.
  *
  * @since 0.1.0
  */
@@ -19,12 +22,14 @@ import {
   StartAsyncInvokeCommand
 } from "@aws-sdk/client-bedrock-runtime"
 import { NodeHttpHandler } from "@smithy/node-http-handler"
-import { Context, Effect, Layer } from "effect"
+import type { DocumentType } from "@smithy/types"
+import { Context, type Duration, Effect, Layer, ScopedCache } from "effect"
 import type * as AwsCredentials from "./AwsCredentials.ts"
 import type { BedrockError } from "./Errors.ts"
 import { fromSdk } from "./internal/awsErrors.ts"
+import * as ClientCache from "./internal/clientCache.ts"
+import { type Connection, connect, isWireError, makeInvoker, type WireError } from "./internal/invoke.ts"
 import { sdkAuth } from "./internal/sdkAuth.ts"
-import { isWireError, makeInvoker, type WireError } from "./internal/invoke.ts"
 
 /**
  * Where and as whom a call is made.
@@ -168,6 +173,8 @@ export interface Options {
   readonly requestTimeoutMs?: number | undefined
   /** Connection timeout in milliseconds. Default 5 000. */
   readonly connectionTimeoutMs?: number | undefined
+  /** How long a region/endpoint/identity's SDK client (async-invoke calls) is kept unused. Default 5 minutes. */
+  readonly clientIdleTimeToLive?: Duration.Input | undefined
 }
 
 /**
@@ -192,125 +199,130 @@ const toJob = (summary: AsyncInvokeSummary): AsyncJob => ({
 })
 
 /**
- * Makes the transport. Clients are created on first use and destroyed with the scope.
- *
- * @category constructors
- * @since 0.1.0
+ * Five minutes: far longer than the gaps between one identity's async-invoke calls (a poller asks
+ * every few seconds), so a client and its resolved identity are reused across a job's life, yet a
+ * gateway serving many short-lived identities does not keep every one of them for its lifetime.
  */
-export const make = Effect.fnUntraced(function* (options: Options = {}) {
-  const maxSockets = options.maxSockets ?? 64
-  const clients = new Map<string, BedrockRuntimeClient>()
-  const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets }
-  const httpAgent = new Http.Agent(agentOptions)
-  const httpsAgent = new Https.Agent(agentOptions)
-  yield* Effect.addFinalizer(() =>
-    Effect.sync(() => {
-      for (const client of clients.values()) client.destroy()
-      clients.clear()
-      httpAgent.destroy()
-      httpsAgent.destroy()
-    })
-  )
+const CLIENT_IDLE_TIME_TO_LIVE: Duration.Input = "5 minutes"
 
-  const invoker = makeInvoker({
-    httpAgent,
-    httpsAgent,
-    requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
-    connectionTimeoutMs: options.connectionTimeoutMs ?? 5_000,
-    endpointFor: (target) => target.endpoint ?? defaultEndpoint(target.region)
+/** The cache key of a target: region, endpoint and identity digest (never a secret). */
+const keyOf = (target: Target): string => `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.auth.cacheKey}`
+
+const endpointOf = (target: Target): string => target.endpoint ?? defaultEndpoint(target.region)
+
+/**
+ * The SDK's request handler on the transport's shared pool. `NodeHttpHandler.destroy` destroys
+ * its agents, which would cut every other client's and InvokeModel's sockets when one idle client
+ * is released; the pool is closed with the layer instead.
+ */
+class PooledHttpHandler extends NodeHttpHandler {
+  override destroy(): void {}
+}
+
+/** StartAsyncInvoke, with the caller's extra headers added before signing. */
+const startCommand = (input: StartAsyncInvokeInput): StartAsyncInvokeCommand => {
+  const command = new StartAsyncInvokeCommand({
+    modelId: input.modelId,
+    // The SDK types a JSON document; the provider's codec made and checked this one.
+    modelInput: input.modelInput as DocumentType,
+    clientRequestToken: input.clientRequestToken,
+    outputDataConfig: {
+      s3OutputDataConfig: {
+        s3Uri: input.outputS3Uri,
+        ...(input.bucketOwner === undefined ? {} : { bucketOwner: input.bucketOwner }),
+        ...(input.kmsKeyId === undefined ? {} : { kmsKeyId: input.kmsKeyId })
+      }
+    }
+  })
+  const headers = input.headers
+  if (headers !== undefined && Object.keys(headers).length > 0) {
+    // Added at the build step, before the signer runs, so the headers are signed.
+    command.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers?: Record<string, string> }
+        if (request.headers !== undefined) Object.assign(request.headers, headers)
+        return next(args)
+      },
+      { step: "build", name: "bedrockEmbedExtraHeaders" }
+    )
+  }
+  return command
+}
+
+const listCommand = (f: AsyncJobFilter): ListAsyncInvokesCommand =>
+  new ListAsyncInvokesCommand({
+    ...(f.status === undefined ? {} : { statusEquals: f.status }),
+    ...(f.submitTimeAfter === undefined ? {} : { submitTimeAfter: f.submitTimeAfter }),
+    ...(f.submitTimeBefore === undefined ? {} : { submitTimeBefore: f.submitTimeBefore }),
+    ...(f.maxResults === undefined ? {} : { maxResults: f.maxResults }),
+    ...(f.nextToken === undefined ? {} : { nextToken: f.nextToken }),
+    sortBy: "SubmissionTime",
+    sortOrder: f.sortOrder ?? "Descending"
   })
 
-  const clientFor = (target: Target): BedrockRuntimeClient => {
-    const key = `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.auth.cacheKey}`
-    let client = clients.get(key)
-    if (client !== undefined) return client
-    client = new BedrockRuntimeClient({
-      region: target.region,
-      ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint }),
-      maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({
-        httpAgent,
-        httpsAgent,
-        requestTimeout: options.requestTimeoutMs ?? 60_000,
-        connectionTimeout: options.connectionTimeoutMs ?? 5_000
-      }),
-      ...sdkAuth(target.auth)
-    })
-    clients.set(key, client)
-    return client
-  }
+type Invoker = ReturnType<typeof makeInvoker>
 
+/**
+ * An InvokeModel connection slot, filled by its first caller (equal keys, equal targets): the
+ * key stays a plain string, one map lookup per call.
+ */
+interface ConnectionSlot {
+  connection: Connection | undefined
+}
+type Connections = ScopedCache.ScopedCache<string, ConnectionSlot>
+
+/**
+ * Connections (endpoint and signer) kept, least recently used first out. They hold no sockets
+ * (the pool is shared), so dropping one is free and safe mid-call; a bound, not an idle timer,
+ * keeps a gateway serving many identities from growing — and the hot path timer-free.
+ */
+const CONNECTIONS = 1024
+
+const connectionFor = (connections: Connections, target: Target): Effect.Effect<Connection> =>
+  Effect.map(ScopedCache.get(connections, keyOf(target)), (slot) => {
+    slot.connection ??= connect(target, endpointOf(target))
+    return slot.connection
+  })
+
+/** InvokeModel on the lean path; interruption cancels the request. */
+const invokeModelWith = (connections: Connections, invoker: Invoker) =>
+  Effect.fn("BedrockRuntime.invokeModel")(function* (input: InvokeInput) {
+    yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
+    const connection = yield* connectionFor(connections, input.target)
+    const outcome = yield* Effect.callback<InvokeResult | WireError>((resume) => {
+      const cancel = invoker.invoke(connection, input.modelId, input.body, (result) => resume(Effect.succeed(result)), {
+        headers: input.headers,
+        timeoutMs: input.timeoutMs
+      })
+      return Effect.sync(cancel)
+    })
+    if (isWireError(outcome)) {
+      return yield* Effect.fail(fromSdk(outcome, { modelId: input.modelId, endpoint: endpointOf(input.target) }))
+    }
+    return outcome
+  })
+
+/** The async-invoke operations on the SDK; interruption aborts the request (`abortSignal`). */
+const asyncOperationsWith = (clients: ClientCache.ClientCache<Target, BedrockRuntimeClient>) => {
   /** Sends one command; every SDK failure becomes a tagged error. */
   const send = <A>(
     target: Target,
     modelId: string | undefined,
     run: (client: BedrockRuntimeClient, signal: AbortSignal) => Promise<A>
   ) =>
-    Effect.tryPromise({
-      try: (signal) => run(clientFor(target), signal),
-      catch: (cause) =>
-        fromSdk(cause, {
-          ...(modelId === undefined ? {} : { modelId }),
-          endpoint: target.endpoint ?? defaultEndpoint(target.region)
-        })
-    })
-
-  const invokeModel = Effect.fn("BedrockRuntime.invokeModel")(function* (input: InvokeInput) {
-    yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
-    const outcome = yield* Effect.callback<InvokeResult | WireError>((resume) => {
-      const cancel = invoker.invoke(
-        input.target,
-        input.modelId,
-        input.body,
-        (result) => resume(Effect.succeed(result)),
-        {
-          headers: input.headers,
-          timeoutMs: input.timeoutMs
-        }
-      )
-      return Effect.sync(cancel)
-    })
-    if (isWireError(outcome)) {
-      return yield* Effect.fail(
-        fromSdk(outcome, {
-          modelId: input.modelId,
-          endpoint: input.target.endpoint ?? defaultEndpoint(input.target.region)
-        })
-      )
-    }
-    return outcome
-  })
+    clients.use(keyOf(target), target, (client) =>
+      Effect.tryPromise({
+        try: (signal) => run(client, signal),
+        catch: (cause) =>
+          fromSdk(cause, { ...(modelId === undefined ? {} : { modelId }), endpoint: endpointOf(target) })
+      })
+    )
 
   const startAsyncInvoke = Effect.fn("BedrockRuntime.startAsyncInvoke")(function* (input: StartAsyncInvokeInput) {
     yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
-    const output = yield* send(input.target, input.modelId, (client, signal) => {
-      const command = new StartAsyncInvokeCommand({
-        modelId: input.modelId,
-        // biome-ignore lint/suspicious/noExplicitAny: the SDK types modelInput as a JSON document
-        modelInput: input.modelInput as any,
-        clientRequestToken: input.clientRequestToken,
-        outputDataConfig: {
-          s3OutputDataConfig: {
-            s3Uri: input.outputS3Uri,
-            ...(input.bucketOwner === undefined ? {} : { bucketOwner: input.bucketOwner }),
-            ...(input.kmsKeyId === undefined ? {} : { kmsKeyId: input.kmsKeyId })
-          }
-        }
-      })
-      const headers = input.headers
-      if (headers !== undefined && Object.keys(headers).length > 0) {
-        // Added at the build step, before the signer runs, so the headers are signed.
-        command.middlewareStack.add(
-          (next) => (args) => {
-            const request = args.request as { headers?: Record<string, string> }
-            if (request.headers !== undefined) Object.assign(request.headers, headers)
-            return next(args)
-          },
-          { step: "build", name: "bedrockEmbedExtraHeaders" }
-        )
-      }
-      return client.send(command, { abortSignal: signal })
-    })
+    const output = yield* send(input.target, input.modelId, (client, signal) =>
+      client.send(startCommand(input), { abortSignal: signal })
+    )
     return { invocationArn: output.invocationArn ?? "", requestId: output.$metadata.requestId }
   })
 
@@ -328,25 +340,61 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     readonly filter: AsyncJobFilter
     readonly target: Target
   }) {
-    const f = input.filter
     const output = yield* send(input.target, undefined, (client, signal) =>
-      client.send(
-        new ListAsyncInvokesCommand({
-          ...(f.status === undefined ? {} : { statusEquals: f.status }),
-          ...(f.submitTimeAfter === undefined ? {} : { submitTimeAfter: f.submitTimeAfter }),
-          ...(f.submitTimeBefore === undefined ? {} : { submitTimeBefore: f.submitTimeBefore }),
-          ...(f.maxResults === undefined ? {} : { maxResults: f.maxResults }),
-          ...(f.nextToken === undefined ? {} : { nextToken: f.nextToken }),
-          sortBy: "SubmissionTime",
-          sortOrder: f.sortOrder ?? "Descending"
-        }),
-        { abortSignal: signal }
-      )
+      client.send(listCommand(input.filter), { abortSignal: signal })
     )
     return { jobs: (output.asyncInvokeSummaries ?? []).map(toJob), nextToken: output.nextToken }
   })
 
-  return BedrockRuntime.of({ invokeModel, startAsyncInvoke, getAsyncInvoke, listAsyncInvokes })
+  return { startAsyncInvoke, getAsyncInvoke, listAsyncInvokes }
+}
+
+/**
+ * Makes the transport. Signers and SDK clients are made on first use per region, endpoint and
+ * identity (signers beyond the 1 024 most recently used are dropped, SDK clients released when
+ * idle) and all released, then the connection pool closed, when the scope closes.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = Effect.fnUntraced(function* (options: Options = {}) {
+  const maxSockets = options.maxSockets ?? 64
+  const requestTimeout = options.requestTimeoutMs ?? 60_000
+  const connectionTimeout = options.connectionTimeoutMs ?? 5_000
+  const idleTimeToLive = options.clientIdleTimeToLive ?? CLIENT_IDLE_TIME_TO_LIVE
+  const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets }
+  const httpAgent = new Http.Agent(agentOptions)
+  const httpsAgent = new Https.Agent(agentOptions)
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      httpAgent.destroy()
+      httpsAgent.destroy()
+    })
+  )
+  const connections = yield* ScopedCache.make({
+    lookup: (_key: string) => Effect.sync((): ConnectionSlot => ({ connection: undefined })),
+    capacity: CONNECTIONS
+  })
+  // Made after the pool's finalizer, so closed before it: clients are released, then the pool.
+  const clients = yield* ClientCache.make({
+    acquire: (target: Target) =>
+      new BedrockRuntimeClient({
+        region: target.region,
+        ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint }),
+        maxAttempts: 1,
+        requestHandler: new PooledHttpHandler({ httpAgent, httpsAgent, requestTimeout, connectionTimeout }),
+        ...sdkAuth(target.auth)
+      }),
+    release: (client) => client.destroy(),
+    idleTimeToLive
+  })
+  const invoker = makeInvoker({
+    httpAgent,
+    httpsAgent,
+    requestTimeoutMs: requestTimeout,
+    connectionTimeoutMs: connectionTimeout
+  })
+  return BedrockRuntime.of({ invokeModel: invokeModelWith(connections, invoker), ...asyncOperationsWith(clients) })
 })
 
 /**

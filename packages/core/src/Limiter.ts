@@ -9,9 +9,12 @@
  * that the limit probes upwards by one per `increaseIntervalMs`, so goodput settles just under
  * the account's limit with few throttles, instead of the error storms of unbounded peers.
  *
+ * The AIMD arithmetic lives here; the permits are an Effect `Semaphore`, resized to the whole
+ * part of the limit whenever that changes (calls in flight above a cut keep their permits).
+ *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, Semaphore } from "effect"
 
 /**
  * A limiter's live state and its operations.
@@ -67,66 +70,48 @@ export const make = (options: Options): Limiter => {
   let lastIncrease = 0
   let congested = false
   let cuts = 0
-  // Successes of the last second (a ring of completion times) and a moving mean of call latency.
-  const ring = new Float64Array(4096)
-  let ringEnd = 0
+  const successes = makeRecentSuccesses()
   let meanLatencyMs = 0
-  const waiters: Array<() => void> = []
 
-  const wake = () => {
-    while (waiters.length > 0 && inFlight < Math.floor(limit)) {
-      inFlight++
-      waiters.shift()!()
-    }
+  let permits = Math.floor(limit)
+  const semaphore = Semaphore.makeUnsafe(permits)
+  // `onSuccess` and `onThrottle` are plain callbacks (called from `Effect.sync`): the resize, a
+  // synchronous effect that wakes waiters that now fit, runs on the spot, and only when the whole
+  // part of the limit moved.
+  const resize = () => {
+    const next = Math.floor(limit)
+    if (next === permits) return
+    permits = next
+    Effect.runSync(semaphore.resize(next))
   }
-  const acquire = Effect.callback<number>((resume) => {
-    if (inFlight < Math.floor(limit) && waiters.length === 0) {
-      inFlight++
-      resume(Effect.succeed(performance.now()))
-      return
-    }
-    const waiter = () => resume(Effect.succeed(performance.now()))
-    waiters.push(waiter)
-    // Interrupted while waiting: leave the queue without taking a slot.
-    return Effect.sync(() => {
-      const at = waiters.indexOf(waiter)
-      if (at >= 0) waiters.splice(at, 1)
-    })
-  })
-  const release = (started: number) =>
-    Effect.sync(() => {
-      const latency = performance.now() - started
-      meanLatencyMs = meanLatencyMs === 0 ? latency : meanLatencyMs * 0.9 + latency * 0.1
-      inFlight--
-      wake()
-    })
 
-  /** Successes per second over the last second (or since the first success, when that is sooner). */
-  const recentRate = (now: number) => {
-    let count = 0
-    let oldest = now
-    for (let i = ringEnd - 1; i >= 0 && i >= ringEnd - ring.length; i--) {
-      const at = ring[i % ring.length]!
-      if (at <= now - 1000) break
-      oldest = at
-      count++
-    }
-    return count < 2 ? 0 : (count * 1000) / Math.max(now - oldest, meanLatencyMs, 1)
-  }
+  const withPermit = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    semaphore.withPermit(
+      // Uninterruptible until `effect` starts, so every counted call is also uncounted.
+      Effect.uninterruptibleMask((restore) => {
+        inFlight++
+        const started = performance.now()
+        return Effect.onExit(restore(effect), () =>
+          Effect.sync(() => {
+            const latency = performance.now() - started
+            meanLatencyMs = meanLatencyMs === 0 ? latency : meanLatencyMs * 0.9 + latency * 0.1
+            inFlight--
+          })
+        )
+      })
+    )
 
   return {
-    withPermit: (effect) => Effect.acquireUseRelease(acquire, () => effect, release),
+    withPermit,
     onSuccess: () => {
       const now = performance.now()
-      ring[ringEnd % ring.length] = now
-      ringEnd++
-      const before = Math.floor(limit)
+      successes.record(now)
       if (!congested) limit = Math.min(max, limit + 1 / limit)
       else if (now - lastCut >= cooldown && now - lastIncrease >= increaseInterval) {
         limit = Math.min(max, limit + 1)
         lastIncrease = now
       }
-      if (Math.floor(limit) > before) wake()
+      resize()
     },
     onThrottle: () => {
       const now = performance.now()
@@ -136,11 +121,36 @@ export const make = (options: Options): Limiter => {
       congested = true
       cuts++
       // Little's law: the concurrency that sustains the rate the service just accepted.
-      const fits = (recentRate(now) * meanLatencyMs) / 1000
+      const fits = (successes.rate(now, meanLatencyMs) * meanLatencyMs) / 1000
       limit = Math.max(min, fits > 0 ? Math.min(limit * 0.9, fits) : limit / 2)
+      resize()
     },
     limit: () => limit,
     inFlight: () => inFlight,
     decreases: () => cuts
+  }
+}
+
+/** Completion times of the last successes (a ring), for the rate the service accepts. */
+const makeRecentSuccesses = () => {
+  const ring = new Float64Array(4096)
+  let end = 0
+  return {
+    record: (now: number) => {
+      ring[end % ring.length] = now
+      end++
+    },
+    /** Successes per second over the last second (or since the first success, when that is sooner). */
+    rate: (now: number, meanLatencyMs: number) => {
+      let count = 0
+      let oldest = now
+      for (let i = end - 1; i >= 0 && i >= end - ring.length; i--) {
+        const at = ring[i % ring.length]!
+        if (at <= now - 1000) break
+        oldest = at
+        count++
+      }
+      return count < 2 ? 0 : (count * 1000) / Math.max(now - oldest, meanLatencyMs, 1)
+    }
   }
 }

@@ -3,13 +3,16 @@
  *
  * S3 speaks SigV4 only: a Bedrock API key cannot read S3, so a caller on bearer auth still needs
  * AWS credentials (from parameters, the environment or the default chain) to read results.
+ * Clients are kept per region, endpoint and identity in an `RcMap`: each owns its sockets, which
+ * are closed after five idle minutes and with the layer. Interrupting a call aborts its request.
  *
  * @since 0.1.0
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import type { AwsCredentialIdentityProvider } from "@smithy/types"
-import { Context, Effect, Layer } from "effect"
+import { Context, type Duration, Effect, Layer } from "effect"
 import { ObjectStoreError } from "./Errors.ts"
+import * as ClientCache from "./internal/clientCache.ts"
 
 /**
  * Where and as whom S3 is called.
@@ -90,47 +93,63 @@ const failure = (uri: string, action: string) => (cause: unknown) => {
 }
 
 /**
- * Makes the object store; clients are cached per region, endpoint and identity.
+ * Object store options.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** How long a region/endpoint/identity's S3 client (and its sockets) is kept unused. Default 5 minutes. */
+  readonly clientIdleTimeToLive?: Duration.Input | undefined
+}
+
+const keyOf = (target: Target): string => `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.cacheKey}`
+
+const located = (uri: string) => {
+  const parsed = parseUri(uri)
+  return parsed === undefined
+    ? Effect.fail(new ObjectStoreError({ message: `"${uri}" is not an S3 URI (s3://bucket/key)`, uri }))
+    : Effect.succeed(parsed)
+}
+
+/**
+ * Makes the object store; clients are made on first use per region, endpoint and identity,
+ * released when idle, and all released when the scope closes.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fnUntraced(function* () {
-  const clients = new Map<string, S3Client>()
-  yield* Effect.addFinalizer(() =>
-    Effect.sync(() => {
-      for (const client of clients.values()) client.destroy()
-      clients.clear()
-    })
-  )
-  const clientFor = (target: Target): S3Client => {
-    const key = `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.cacheKey}`
-    let client = clients.get(key)
-    if (client === undefined) {
-      client = new S3Client({
+export const make = Effect.fnUntraced(function* (options: Options = {}) {
+  const clients = yield* ClientCache.make({
+    acquire: (target: Target) =>
+      new S3Client({
         region: target.region,
         ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint, forcePathStyle: true }),
         ...(target.credentials === undefined ? {} : { credentials: target.credentials })
-      })
-      clients.set(key, client)
-    }
-    return client
-  }
-  const located = (uri: string) => {
-    const parsed = parseUri(uri)
-    return parsed === undefined
-      ? Effect.fail(new ObjectStoreError({ message: `"${uri}" is not an S3 URI (s3://bucket/key)`, uri }))
-      : Effect.succeed(parsed)
-  }
+      }),
+    release: (client) => client.destroy(),
+    // Long enough to read one job's outputs on one client; its sockets are freed soon after.
+    idleTimeToLive: options.clientIdleTimeToLive ?? "5 minutes"
+  })
+  /** One S3 call; the client is held until its promise (the body read included) settles. */
+  const call = <A>(
+    target: Target,
+    run: (client: S3Client, signal: AbortSignal) => Promise<A>,
+    failed: ReturnType<typeof failure>
+  ) =>
+    clients.use(keyOf(target), target, (client) =>
+      Effect.tryPromise({ try: (signal) => run(client, signal), catch: failed })
+    )
 
   const list = Effect.fn("ObjectStore.list")(function* (uri: string, target: Target) {
     const { bucket, key } = yield* located(uri)
     const out: Array<ObjectInfo> = []
     let token: string | undefined
     do {
-      const page = yield* Effect.tryPromise({
-        try: (signal) =>
-          clientFor(target).send(
+      const page = yield* call(
+        target,
+        (client, signal) =>
+          client.send(
             new ListObjectsV2Command({
               Bucket: bucket,
               Prefix: key,
@@ -138,8 +157,8 @@ export const make = Effect.fnUntraced(function* () {
             }),
             { abortSignal: signal }
           ),
-        catch: failure(uri, "list")
-      })
+        failure(uri, "list")
+      )
       for (const object of page.Contents ?? []) {
         if (object.Key !== undefined) out.push({ uri: `s3://${bucket}/${object.Key}`, size: object.Size ?? 0 })
       }
@@ -150,24 +169,24 @@ export const make = Effect.fnUntraced(function* () {
 
   const getText = Effect.fn("ObjectStore.getText")(function* (uri: string, target: Target) {
     const { bucket, key } = yield* located(uri)
-    return yield* Effect.tryPromise({
-      try: async (signal) => {
-        const output = await clientFor(target).send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
-          abortSignal: signal
-        })
+    return yield* call(
+      target,
+      async (client, signal) => {
+        const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
         return (await output.Body?.transformToString("utf-8")) ?? ""
       },
-      catch: failure(uri, "read")
-    })
+      failure(uri, "read")
+    )
   })
 
   const put = Effect.fn("ObjectStore.put")(function* (uri: string, body: string | Uint8Array, target: Target) {
     const { bucket, key } = yield* located(uri)
-    yield* Effect.tryPromise({
-      try: (signal) =>
-        clientFor(target).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }), { abortSignal: signal }),
-      catch: failure(uri, "write")
-    })
+    yield* call(
+      target,
+      (client, signal) =>
+        client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }), { abortSignal: signal }),
+      failure(uri, "write")
+    )
   })
 
   return ObjectStore.of({ list, getText, put })
@@ -180,3 +199,11 @@ export const make = Effect.fnUntraced(function* () {
  * @since 0.1.0
  */
 export const layer: Layer.Layer<ObjectStore> = Layer.effect(ObjectStore, make())
+
+/**
+ * The S3-backed object store with options.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerWith = (options: Options): Layer.Layer<ObjectStore> => Layer.effect(ObjectStore, make(options))

@@ -2,12 +2,18 @@
  * Where calls go and as whom: region, endpoints and identity from request parameters, the model
  * string and the environment — one rule for Bedrock Runtime and for S3.
  *
+ * The environment is read through Effect `Config` from the `ConfigProvider` in context (the live
+ * `process.env` when none is provided). The AWS SDK clients still read `process.env` themselves
+ * for what this module does not decide (the credential chain, `AWS_ENDPOINT_URL_*` when no
+ * endpoint is set, FIPS/dual-stack flags).
+ *
  * @since 0.1.0
  */
 import { Effect } from "effect"
 import * as AwsCredentials from "./AwsCredentials.ts"
 import type * as BedrockRuntime from "./BedrockRuntime.ts"
 import { InvalidRequestError } from "./Errors.ts"
+import * as Env from "./internal/env.ts"
 import { regionPattern } from "./ModelRoute.ts"
 import type * as ObjectStore from "./ObjectStore.ts"
 
@@ -28,10 +34,16 @@ export interface Params extends AwsCredentials.AuthParams {
   readonly aws_bedrock_endpoint?: string | undefined
 }
 
-const env = (name: string): string | undefined => {
-  const value = process.env[name]
-  return value === undefined || value.length === 0 ? undefined : value
-}
+/**
+ * The first of the variables that is set. A provider that cannot be read is a broken
+ * environment, not a bad request: a defect.
+ */
+const env = (...names: ReadonlyArray<string>): Effect.Effect<string | undefined> =>
+  Effect.flatMap(Env.provider, (from) => Env.first(from, names)).pipe(Effect.orDie)
+
+/** `value`, else the first of the variables that is set. */
+const orEnv = (value: string | undefined, ...names: ReadonlyArray<string>): Effect.Effect<string | undefined> =>
+  value === undefined ? env(...names) : Effect.succeed(value)
 
 /**
  * The region: the parameter, else the region in the model string or ARN, else `AWS_REGION`,
@@ -40,23 +52,20 @@ const env = (name: string): string | undefined => {
  * @category resolution
  * @since 0.1.0
  */
-export const region = (params: Params, fromModel?: string): Effect.Effect<string, InvalidRequestError> => {
-  const value =
-    params.aws_region_name ??
-    fromModel ??
-    env("AWS_REGION") ??
-    env("AWS_REGION_NAME") ??
-    env("AWS_DEFAULT_REGION") ??
-    "us-east-1"
-  return regionPattern.test(value)
-    ? Effect.succeed(value)
-    : Effect.fail(
-        new InvalidRequestError({
-          message: `"${value}" is not an AWS region name (expected a name such as us-east-1).`,
-          param: "aws_region_name"
-        })
-      )
-}
+export const region = (params: Params, fromModel?: string): Effect.Effect<string, InvalidRequestError> =>
+  orEnv(params.aws_region_name ?? fromModel, "AWS_REGION", "AWS_REGION_NAME", "AWS_DEFAULT_REGION").pipe(
+    Effect.flatMap((found) => {
+      const value = found ?? "us-east-1"
+      return regionPattern.test(value)
+        ? Effect.succeed(value)
+        : Effect.fail(
+            new InvalidRequestError({
+              message: `"${value}" is not an AWS region name (expected a name such as us-east-1).`,
+              param: "aws_region_name"
+            })
+          )
+    })
+  )
 
 /** A caller-given endpoint, checked to be an http(s) URL; its path prefix is kept. */
 const endpointParam = (
@@ -97,7 +106,7 @@ export const runtime = Effect.fnUntraced(function* (params: Params, fromModel?: 
   const auth = yield* credentials.resolve(params, resolved)
   return {
     region: resolved,
-    endpoint: endpoint ?? env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") ?? env("AWS_ENDPOINT_URL"),
+    endpoint: yield* orEnv(endpoint, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL"),
     auth
   } satisfies BedrockRuntime.Target
 })
@@ -112,9 +121,8 @@ export const runtime = Effect.fnUntraced(function* (params: Params, fromModel?: 
  */
 export const control = Effect.fnUntraced(function* (params: Params, fromModel?: string) {
   const target = yield* runtime(params, fromModel)
-  const endpoint =
-    params.aws_bedrock_endpoint ?? env("AWS_ENDPOINT_URL_BEDROCK") ?? env("AWS_ENDPOINT_URL") ?? target.endpoint
-  return { ...target, endpoint } satisfies BedrockRuntime.Target
+  const endpoint = yield* orEnv(params.aws_bedrock_endpoint, "AWS_ENDPOINT_URL_BEDROCK", "AWS_ENDPOINT_URL")
+  return { ...target, endpoint: endpoint ?? target.endpoint } satisfies BedrockRuntime.Target
 })
 
 /**
@@ -128,7 +136,7 @@ export const objectStore = Effect.fnUntraced(function* (params: Params, resolved
   const auth = yield* credentials.resolveSigV4(params, resolvedRegion)
   return {
     region: resolvedRegion,
-    endpoint: params.aws_s3_endpoint ?? env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL"),
+    endpoint: yield* orEnv(params.aws_s3_endpoint, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
     credentials: auth.credentials,
     cacheKey: auth.cacheKey
   } satisfies ObjectStore.Target

@@ -1,6 +1,6 @@
 import { AwsCredentials } from "@bedrock-embed/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { ConfigProvider, Effect, Redacted } from "effect"
 
 const resolve = (params: AwsCredentials.AuthParams, env: NodeJS.ProcessEnv = {}) =>
   AwsCredentials.make(env).resolve(params, "us-east-1")
@@ -76,6 +76,26 @@ describe("AwsCredentials", () => {
       assert.include(keyOnly.message, "without aws_secret_access_key")
       const tokenOnly = yield* Effect.flip(resolve({ aws_web_identity_token: "jwt" }))
       assert.include(tokenOnly.message, "needs aws_role_name")
+    })
+  )
+})
+
+describe("AwsCredentials and Config", () => {
+  it.effect("without an env record, reads the environment through the ConfigProvider in context", () =>
+    Effect.gen(function* () {
+      const provided = Effect.provideService(
+        ConfigProvider.ConfigProvider,
+        ConfigProvider.fromUnknown({ AWS_BEARER_TOKEN_BEDROCK: "from-config" })
+      )
+      const fromConfig = yield* AwsCredentials.make().resolve({}, "us-east-1").pipe(provided)
+      assert.strictEqual(fromConfig._tag, "Bearer")
+      if (fromConfig._tag === "Bearer") assert.strictEqual(Redacted.value(fromConfig.token), "from-config")
+      // An explicit record is the environment, whatever the context holds.
+      const fromRecord = yield* AwsCredentials.make({ AWS_BEARER_TOKEN_BEDROCK: "from-record" })
+        .resolve({}, "us-east-1")
+        .pipe(provided)
+      if (fromRecord._tag === "Bearer") assert.strictEqual(Redacted.value(fromRecord.token), "from-record")
+      assert.strictEqual(fromRecord._tag, "Bearer")
     })
   )
 })

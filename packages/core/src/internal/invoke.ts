@@ -49,7 +49,6 @@ export interface InvokerOptions {
   readonly httpsAgent: Https.Agent
   readonly requestTimeoutMs: number
   readonly connectionTimeoutMs: number
-  readonly endpointFor: (target: Target) => string
 }
 
 type SourceData = string | ArrayBuffer | ArrayBufferView
@@ -179,124 +178,146 @@ const networkError = (error: NodeJS.ErrnoException): WireError => ({
   $metadata: {}
 })
 
-/** Makes the InvokeModel caller. Signers are cached per region and identity. */
+/** Where one region/endpoint/identity's InvokeModel calls go, and how they are signed. */
+export interface Connection {
+  readonly url: URL
+  /** The endpoint's path prefix, without a trailing slash (`/bedrock` for `https://gw/bedrock/`). */
+  readonly basePath: string
+  readonly https: boolean
+  /** A Bedrock API key, or a SigV4 signer with its credentials memoised. */
+  readonly auth:
+    | { readonly _tag: "Bearer"; readonly token: Redacted.Redacted<string> }
+    | { readonly _tag: "SigV4"; readonly signer: SignatureV4 }
+}
+
+/** Makes a connection: the endpoint parsed once, a signer for SigV4 identities. */
+export const connect = (target: Target, endpoint: string): Connection => {
+  const url = new URL(endpoint)
+  const auth = target.auth
+  return {
+    url,
+    basePath: url.pathname.endsWith("/") ? url.pathname.slice(0, -1) : url.pathname,
+    https: url.protocol === "https:",
+    auth:
+      auth._tag === "Bearer"
+        ? { _tag: "Bearer", token: auth.token }
+        : {
+            _tag: "SigV4",
+            signer: new SignatureV4({
+              service: "bedrock",
+              region: target.region,
+              credentials: memoize(auth.credentials),
+              sha256: Sha256,
+              uriEscapePath: true,
+              applyChecksum: false
+            })
+          }
+  }
+}
+
+type Finish = (outcome: InvokeResult | WireError) => void
+
+/** Reads a response into one buffer and settles the call with the body or the AWS error. */
+const readResponse = (response: Http.IncomingMessage, finish: Finish): void => {
+  // With a length, chunks are copied into one buffer as they come (a 2 MB body is held
+  // once, not as chunks plus their concatenation).
+  const length = Number(response.headers["content-length"] ?? Number.NaN)
+  const whole = Number.isSafeInteger(length) && length > 0 ? Buffer.allocUnsafe(length) : undefined
+  let filled = 0
+  const chunks: Array<Buffer> = []
+  response.on("data", (chunk: Buffer) => {
+    if (whole !== undefined && filled + chunk.length <= whole.length) {
+      chunk.copy(whole, filled)
+      filled += chunk.length
+    } else chunks.push(chunk)
+  })
+  response.once("error", (error: NodeJS.ErrnoException) => finish(networkError(error)))
+  response.once("end", () => {
+    const status = response.statusCode ?? 0
+    const data =
+      whole !== undefined && chunks.length === 0
+        ? whole.subarray(0, filled)
+        : Buffer.concat(whole === undefined ? chunks : [whole.subarray(0, filled), ...chunks])
+    if (status < 200 || status >= 300) return finish(toWireError(status, response.headers, data))
+    const count = headerValue(response.headers["x-amzn-bedrock-input-token-count"])
+    finish({
+      body: data,
+      requestId: headerValue(response.headers["x-amzn-requestid"]),
+      inputTokenCount: count === undefined ? undefined : Number(count)
+    })
+  })
+}
+
+const timeoutError = (message: string) => Object.assign(new Error(message), { code: "ETIMEDOUT" })
+
+/** Sends the signed request, with a deadline over the whole attempt and one for connecting. */
+const send = (
+  options: InvokerOptions,
+  connection: Connection,
+  path: string,
+  headers: Record<string, string>,
+  payload: Buffer,
+  timeoutMs: number,
+  finish: Finish
+): Http.ClientRequest => {
+  const { url, https } = connection
+  const req = (https ? Https : Http).request({
+    method: "POST",
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port === "" ? (https ? 443 : 80) : Number(url.port),
+    path,
+    headers,
+    agent: https ? options.httpsAgent : options.httpAgent
+  })
+  let connectTimer: NodeJS.Timeout | undefined
+  // A deadline over the whole attempt (headers and body), not an idle timer.
+  const deadline = setTimeout(() => req.destroy(timeoutError(`no complete response within ${timeoutMs} ms`)), timeoutMs)
+  req.once("close", () => clearTimeout(deadline))
+  req.once("socket", (socket) => {
+    if (!socket.connecting) return
+    connectTimer = setTimeout(() => {
+      req.destroy(timeoutError(`no connection within ${options.connectionTimeoutMs} ms`))
+    }, options.connectionTimeoutMs)
+    socket.once("connect", () => clearTimeout(connectTimer))
+  })
+  req.once("error", (error: NodeJS.ErrnoException) => {
+    clearTimeout(connectTimer)
+    finish(networkError(error))
+  })
+  req.once("response", (response) => readResponse(response, finish))
+  req.end(payload)
+  return req
+}
+
+/** Makes the InvokeModel caller over the given agents (shared by every connection). */
 export const makeInvoker = (options: InvokerOptions) => {
-  const signers = new Map<string, SignatureV4>()
-  const signerFor = (target: Target, credentials: AwsCredentialIdentityProvider): SignatureV4 => {
-    const key = `${target.region}\u0000${target.auth.cacheKey}`
-    let signer = signers.get(key)
-    if (signer === undefined) {
-      signer = new SignatureV4({
-        service: "bedrock",
-        region: target.region,
-        credentials: memoize(credentials),
-        sha256: Sha256,
-        uriEscapePath: true,
-        applyChecksum: false
-      })
-      signers.set(key, signer)
-    }
-    return signer
-  }
-
-  const endpoints = new Map<string, { readonly url: URL; readonly basePath: string }>()
-  const endpointOf = (target: Target) => {
-    const raw = options.endpointFor(target)
-    let endpoint = endpoints.get(raw)
-    if (endpoint === undefined) {
-      const url = new URL(raw)
-      endpoint = { url, basePath: url.pathname.endsWith("/") ? url.pathname.slice(0, -1) : url.pathname }
-      endpoints.set(raw, endpoint)
-    }
-    return endpoint
-  }
-
   /**
    * Sends one InvokeModel; `done` gets the result or the failure exactly once (never after the
-   * returned cancel function ran).
+   * returned cancel function ran). Cancelling destroys the request, so the upstream call is
+   * aborted, not left to finish unread.
    */
   const invoke = (
-    target: Target,
+    connection: Connection,
     modelId: string,
     body: string,
-    done: (outcome: InvokeResult | WireError) => void,
+    done: Finish,
     call: CallOptions = {}
   ): (() => void) => {
-    const { url, basePath } = endpointOf(target)
-    const https = url.protocol === "https:"
+    const { url, basePath } = connection
     const path = `${basePath}/model/${encodeURIComponent(modelId)}/invoke`
     const payload = Buffer.from(body, "utf8")
+    const timeoutMs = call.timeoutMs ?? options.requestTimeoutMs
     let cancelled = false
     let request: Http.ClientRequest | undefined
     let settled = false
-    const finish = (outcome: InvokeResult | WireError) => {
+    const finish: Finish = (outcome) => {
       if (settled || cancelled) return
       settled = true
       done(outcome)
     }
-
-    const send = (headers: Record<string, string>) => {
-      if (cancelled) return
-      const req = (https ? Https : Http).request({
-        method: "POST",
-        protocol: url.protocol,
-        hostname: url.hostname,
-        port: url.port === "" ? (https ? 443 : 80) : Number(url.port),
-        path,
-        headers,
-        agent: https ? options.httpsAgent : options.httpAgent
-      })
-      request = req
-      let connectTimer: NodeJS.Timeout | undefined
-      const timeoutMs = call.timeoutMs ?? options.requestTimeoutMs
-      // A deadline over the whole attempt (headers and body), not an idle timer.
-      const deadline = setTimeout(() => {
-        req.destroy(Object.assign(new Error(`no complete response within ${timeoutMs} ms`), { code: "ETIMEDOUT" }))
-      }, timeoutMs)
-      req.once("close", () => clearTimeout(deadline))
-      req.once("socket", (socket) => {
-        if (!socket.connecting) return
-        connectTimer = setTimeout(() => {
-          req.destroy(
-            Object.assign(new Error(`no connection within ${options.connectionTimeoutMs} ms`), { code: "ETIMEDOUT" })
-          )
-        }, options.connectionTimeoutMs)
-        socket.once("connect", () => clearTimeout(connectTimer))
-      })
-      req.once("error", (error: NodeJS.ErrnoException) => {
-        clearTimeout(connectTimer)
-        finish(networkError(error))
-      })
-      req.once("response", (response) => {
-        // With a length, chunks are copied into one buffer as they come (a 2 MB body is held
-        // once, not as chunks plus their concatenation).
-        const length = Number(response.headers["content-length"] ?? Number.NaN)
-        const whole = Number.isSafeInteger(length) && length > 0 ? Buffer.allocUnsafe(length) : undefined
-        let filled = 0
-        const chunks: Array<Buffer> = []
-        response.on("data", (chunk: Buffer) => {
-          if (whole !== undefined && filled + chunk.length <= whole.length) {
-            chunk.copy(whole, filled)
-            filled += chunk.length
-          } else chunks.push(chunk)
-        })
-        response.once("error", (error: NodeJS.ErrnoException) => finish(networkError(error)))
-        response.once("end", () => {
-          const status = response.statusCode ?? 0
-          const data =
-            whole !== undefined && chunks.length === 0
-              ? whole.subarray(0, filled)
-              : Buffer.concat(whole === undefined ? chunks : [whole.subarray(0, filled), ...chunks])
-          if (status < 200 || status >= 300) return finish(toWireError(status, response.headers, data))
-          const count = headerValue(response.headers["x-amzn-bedrock-input-token-count"])
-          finish({
-            body: data,
-            requestId: headerValue(response.headers["x-amzn-requestid"]),
-            inputTokenCount: count === undefined ? undefined : Number(count)
-          })
-        })
-      })
-      req.end(payload)
+    const start = (headers: Record<string, string>) => {
+      if (!cancelled) request = send(options, connection, path, headers, payload, timeoutMs, finish)
     }
 
     const headers: Record<string, string> = {
@@ -308,12 +329,12 @@ export const makeInvoker = (options: InvokerOptions) => {
       ...call.headers,
       "content-length": String(payload.length)
     }
-    const auth = target.auth
+    const auth = connection.auth
     if (auth._tag === "Bearer") {
       headers.authorization = `Bearer ${Redacted.value(auth.token)}`
-      send(headers)
+      start(headers)
     } else {
-      signerFor(target, auth.credentials)
+      auth.signer
         .sign(
           new HttpRequest({
             method: "POST",
@@ -326,7 +347,7 @@ export const makeInvoker = (options: InvokerOptions) => {
           })
         )
         .then(
-          (signed) => send(signed.headers),
+          (signed) => start(signed.headers),
           // The credential provider failed (no credentials, expired SSO, STS refused): its error's
           // name (CredentialsProviderError, …) says which, and is mapped like the SDK's.
           (error: NodeJS.ErrnoException) => finish(networkError(error))
