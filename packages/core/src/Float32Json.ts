@@ -70,6 +70,7 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
   let at = 0
   // Doubles, so a mixed array keeps exact numbers; a numbers-only array is narrowed once at its end.
   let scratch = new Float64Array(4096)
+  let last: { readonly text: Uint8Array; readonly vector: Float32Array } | undefined
 
   const fail = (what: string): never => {
     throw new JsonSyntaxError(`${what} at byte ${at}`)
@@ -143,64 +144,68 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
     let out = scratch
     for (;;) {
       const start = i
-      let negative = false
-      let c = b[i]
-      if (c === MINUS) {
-        negative = true
-        c = b[++i]
-      }
+      let c = b[i]!
+      const negative = c === MINUS
+      if (negative) c = b[++i]!
       let mantissa = 0
       let digits = 0
       let scale = 0
-      if (c === undefined || c < ZERO || c > NINE) {
+      // `c - ZERO` is NaN past the end, so every digit test below is false there.
+      let d = c - ZERO
+      if (!(d >= 0 && d <= 9)) {
         at = i
         return fail("expected a digit")
       }
-      while (c !== undefined && c >= ZERO && c <= NINE) {
-        if (digits > 0 || c !== ZERO) digits++
-        mantissa = mantissa * 10 + (c - ZERO)
-        c = b[++i]
+      while (d >= 0 && d <= 9) {
+        if (digits > 0 || d !== 0) digits++
+        mantissa = mantissa * 10 + d
+        d = b[++i]! - ZERO
       }
+      c = d + ZERO
       if (c === DOT) {
-        c = b[++i]
-        if (c === undefined || c < ZERO || c > NINE) {
+        d = b[++i]! - ZERO
+        if (!(d >= 0 && d <= 9)) {
           at = i
           return fail("expected a digit after the point")
         }
-        while (c !== undefined && c >= ZERO && c <= NINE) {
-          if (digits > 0 || c !== ZERO) digits++
-          mantissa = mantissa * 10 + (c - ZERO)
+        while (d >= 0 && d <= 9) {
+          if (digits > 0 || d !== 0) digits++
+          mantissa = mantissa * 10 + d
           scale--
-          c = b[++i]
+          d = b[++i]! - ZERO
         }
+        c = d + ZERO
       }
       if (c === 0x65 || c === 0x45) {
-        c = b[++i]
-        let negativeExponent = false
-        if (c === MINUS || c === PLUS) {
-          negativeExponent = c === MINUS
-          c = b[++i]
-        }
-        if (c === undefined || c < ZERO || c > NINE) {
+        c = b[++i]!
+        const negativeExponent = c === MINUS
+        if (negativeExponent || c === PLUS) c = b[++i]!
+        d = c - ZERO
+        if (!(d >= 0 && d <= 9)) {
           at = i
           return fail("expected a digit in the exponent")
         }
         let exponent = 0
-        while (c !== undefined && c >= ZERO && c <= NINE) {
-          if (exponent < 10_000) exponent = exponent * 10 + (c - ZERO)
-          c = b[++i]
+        while (d >= 0 && d <= 9) {
+          if (exponent < 10_000) exponent = exponent * 10 + d
+          d = b[++i]! - ZERO
         }
+        c = d + ZERO
         scale += negativeExponent ? -exponent : exponent
       }
       let value: number
-      if (digits > 15 || scale < -22 || scale > 22) {
-        // Long mantissas and far exponents: the exact reader.
-        const end = i
-        at = start
-        value = number()
-        if (at !== end) fail("malformed number")
-      } else {
+      if (scale >= -22 && scale <= 22 && digits <= 19) {
         value = scale < 0 ? mantissa / POWERS[-scale]! : mantissa * POWERS[scale]!
+        if (digits > 15) {
+          // Up to 19 digits the double above is within 2^-50 of the decimal (each rounding adds at
+          // most 2^-53): when that whole interval rounds to one float32, it is the float32 of
+          // JSON.parse's double too; otherwise the exact reader decides.
+          const low = Math.fround(value * (1 - 2 ** -50))
+          value = low === Math.fround(value * (1 + 2 ** -50)) ? low : exact(start, i)
+        }
+        if (negative) value = -value
+      } else {
+        value = exact(start, i)
         if (negative) value = -value
       }
       if (n === out.length) {
@@ -210,7 +215,7 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
         scratch = bigger
       }
       out[n++] = value
-      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i]
+      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i]!
       if (c === CLOSE_BRACKET) {
         at = i + 1
         return n
@@ -219,13 +224,21 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
         at = i
         return fail("expected , or ]")
       }
-      c = b[++i]
-      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i]
-      if (!(c === MINUS || (c !== undefined && c >= ZERO && c <= NINE))) {
+      c = b[++i]!
+      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i]!
+      if (!(c === MINUS || (c >= ZERO && c <= NINE))) {
         at = i
         return -n - 1
       }
     }
+  }
+
+  /** The magnitude of the number token from `start` (after its sign) to `end`, read exactly. */
+  const exact = (start: number, end: number): number => {
+    at = bytes[start] === MINUS ? start + 1 : start
+    const value = number()
+    if (at !== end) fail("malformed number")
+    return value
   }
 
   const array = (): unknown => {
@@ -237,14 +250,23 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
       return []
     }
     if (isNumberStart(bytes[at])) {
+      // The same vector twice (Titan v2 sends `embedding` and `embeddingsByType.float`): the
+      // same text is the same values, compared at memcmp speed instead of read again.
+      if (last !== undefined && Buffer.compare(bytes.subarray(open, open + last.text.length), last.text) === 0) {
+        at = open + last.text.length
+        return last.vector
+      }
       const n = numbers()
       if (n >= 0) {
         const vector = new Float32Array(scratch.subarray(0, n))
-        texts.set(vector, bytes.subarray(open, at))
+        const text = bytes.subarray(open, at)
+        texts.set(vector, text)
+        last = { text, vector }
         return vector
       }
-      // A mixed array: go on as JSON.parse would, with the numbers read so far.
-      return rest(Array.from(scratch.subarray(0, -n - 1)))
+      // A mixed array: read it again as JSON.parse would, every number an exact double.
+      at = open + 1
+      return rest([])
     }
     return rest([])
   }

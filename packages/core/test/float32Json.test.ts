@@ -145,3 +145,22 @@ describe("parseFloat32Json reads every JSON number notation exactly", () => {
     }
   })
 })
+
+describe("parseFloat32Json with a repeated vector", () => {
+  it("reads the second copy as the same values (Titan v2's embedding and embeddingsByType.float)", () => {
+    const vector = "[0.05289186164736748,-0.11532749980688095,1.5e-3]"
+    const text = `{"embedding":${vector},"embeddingsByType":{"float":${vector},"other":[0.05289186164736748,-0.1]},"n":[0.05289186164736748]}`
+    const parsed = Float32Json.parseFloat32Json(bytes(text)) as {
+      embedding: Float32Array
+      embeddingsByType: { float: Float32Array; other: Float32Array }
+      n: Float32Array
+    }
+    assert.deepStrictEqual(parsed, expected(JSON.parse(text)))
+    assert.strictEqual(parsed.embeddingsByType.float, parsed.embedding, "one vector for one text")
+    // A text that only starts like the last vector is read on its own.
+    assert.deepStrictEqual(Array.from(parsed.embeddingsByType.other), [
+      Math.fround(0.05289186164736748),
+      Math.fround(-0.1)
+    ])
+  })
+})
