@@ -3,8 +3,12 @@
  * and `@ai-sdk/amazon-bedrock` `embedMany`, on the emulator (its own process, fresh per
  * measurement), in one run. Every measurement runs in its own process. Prints one table per
  * scenario, the issue's targets, and ratios against the best peer library and the raw SDK loop.
+ * Then the gateway section (`bench/gateway.ts`): the `serve` gateway against the library itself,
+ * both on a separate Bedrock stand-in process (`bench/standin.ts`), for added latency, CPU per
+ * embedding, throughput and idle memory.
  *
  *   pnpm bench                    # the full run (about fifteen minutes on two cores)
+ *   pnpm bench gateway            # the gateway section alone (under a minute)
  *   BENCH_SCALE=0.1 pnpm bench    # a quick, smaller run
  *
  * Figures depend on the machine (the emulator shares its cores); the ratios are the point.
@@ -12,8 +16,14 @@
 import { spawn } from "node:child_process"
 import * as Os from "node:os"
 import { fileURLToPath } from "node:url"
+import { table } from "./table.ts"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
+const [section, ...extra] = process.argv.slice(2)
+if ((section !== undefined && section !== "gateway") || extra.length > 0) {
+  console.error("usage: node bench/run.ts [gateway]   (no argument: every section)")
+  process.exit(2)
+}
 const scale = Number(process.env.BENCH_SCALE ?? 1)
 const n = (count: number) => Math.max(96, Math.round(count * scale))
 const contenders = ["bedrock-embed", "raw-sdk", "langchain-aws", "ai-sdk"] as const
@@ -133,20 +143,6 @@ const scenario = async (
   return results
 }
 
-const pad = (s: string, w: number) => (s.length >= w ? s : s + " ".repeat(w - s.length))
-const table = (title: string, header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
-  console.log(`\n${title}`)
-  console.log(header.map((h, i) => pad(h, widths[i]!)).join("  "))
-  console.log(widths.map((w) => "-".repeat(w)).join("  "))
-  for (const row of rows)
-    console.log(
-      row
-        .map((c, i) => pad(c, widths[i]!))
-        .join("  ")
-        .trimEnd()
-    )
-}
 const ok = (r: Result | string | undefined, count: number): r is Result =>
   typeof r === "object" && r.completed === count && r.duplicates === 0
 const x = (value: number) => `${value.toFixed(2)}×`
@@ -174,6 +170,23 @@ const versus = (results: Map<Contender, Result | string>, count: number, figure:
     raw: ok(raw, count) ? figure(raw) / figure(ours) : undefined
   }
 }
+
+/** The gateway section, in its own process (it starts its own stand-in and gateway); its exit code. */
+const gatewaySection = () =>
+  new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, [`${root}bench/gateway.ts`], { stdio: "inherit" })
+    const forward = (signal: NodeJS.Signals) => child.kill(signal)
+    process.once("SIGINT", forward)
+    process.once("SIGTERM", forward)
+    child.once("exit", (code, signal) => {
+      process.off("SIGINT", forward)
+      process.off("SIGTERM", forward)
+      if (code !== 0) console.error(`bench: the gateway section failed (${code ?? signal})`)
+      resolve(code ?? 1)
+    })
+  })
+
+if (section === "gateway") process.exit(await gatewaySection())
 
 console.log(
   `bedrock-embed benchmark — Node ${process.version}, ${Os.cpus().length} CPUs, scale ${scale}; the emulator runs in its own process on the same machine.`
@@ -326,3 +339,6 @@ for (const [model, label] of [
       "     measured from after each contender's own imports to the peak.)"
   )
 }
+
+// (e) the gateway: added latency, CPU per embedding, throughput and idle memory.
+process.exitCode = await gatewaySection()

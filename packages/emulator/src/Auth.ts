@@ -78,7 +78,7 @@ export const authenticate = async (
       "Authorization header requires a SigV4 Credential, SignedHeaders and Signature."
     )
   }
-  const [, accessKeyId, , region, service, signedHeaderList, signature] = match as unknown as string[]
+  const [, accessKeyId = "", , region = "", service = "", signedHeaderList = "", signature = ""] = match
   if (service !== "bedrock") {
     return denied("InvalidSignatureException", `Credential should be scoped to correct service: 'bedrock'.`)
   }

@@ -81,7 +81,7 @@ export const startObjectStore = async (options: {
     list: async (uri) => {
       const location = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri)
       if (location === null) return []
-      const [, bucket, prefix] = location as unknown as [string, string, string]
+      const [, bucket = "", prefix = ""] = location
       const uris: Array<string> = []
       let token: string | undefined
       do {

@@ -1,6 +1,8 @@
 /** The emulator's CLI: starts, serves the official SDK, stops on SIGTERM, rejects bad flags. */
 import { spawn } from "node:child_process"
 import { once } from "node:events"
+import { readFileSync } from "node:fs"
+import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 import { BedrockRuntimeClient, InvokeModelCommand } from "@aws-sdk/client-bedrock-runtime"
 import { EMULATOR_CREDENTIALS } from "@bedrock-embed/emulator"
@@ -16,9 +18,72 @@ const invoke = async (c: BedrockRuntimeClient, modelId: string, body: unknown) =
   return JSON.parse(new TextDecoder().decode(out.body))
 }
 
+const root = fileURLToPath(new URL("../../../", import.meta.url))
+
+/** Runs `bedrock-embed-emulator` to its end; its exit code and output. */
+const finish = async (args: ReadonlyArray<string>) => {
+  const child = spawn(process.execPath, [`${root}packages/emulator/src/bin.ts`, ...args], {
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let out = ""
+  let err = ""
+  child.stdout.on("data", (d) => {
+    out += d
+  })
+  child.stderr.on("data", (d) => {
+    err += d
+  })
+  const [code] = await once(child, "exit")
+  return { code: code as number | null, out, err }
+}
+
+describe.concurrent("CLI usage", () => {
+  it("--help prints the flags and exit codes on stdout, exit 0", async () => {
+    const { code, out, err } = await finish(["--help"])
+    assert.strictEqual(code, 0, err)
+    for (const word of [
+      "USAGE",
+      "--port N",
+      "--error-rate N",
+      "BEDROCK_EMULATOR_LATENCY_MS",
+      "--no-s3",
+      "Exit codes"
+    ]) {
+      assert.include(out, word)
+    }
+  })
+
+  it("--version prints the package.json version, exit 0", async () => {
+    const { version } = JSON.parse(readFileSync(`${root}packages/emulator/package.json`, "utf8")) as { version: string }
+    const { code, out } = await finish(["--version"])
+    assert.strictEqual(code, 0)
+    assert.strictEqual(out.trim(), `bedrock-embed-emulator v${version}`)
+  })
+
+  it("an unknown flag exits 2 with a message on stderr", async () => {
+    const { code, out, err } = await finish(["--bogus"])
+    assert.strictEqual(code, 2)
+    assert.include(err, "bedrock-embed-emulator: Unrecognized flag: --bogus")
+    assert.strictEqual(out, "")
+  })
+
+  it("a port in use exits 1", async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const address = taken.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    try {
+      const { code, err } = await finish(["--port", `${port}`, "--no-s3"])
+      assert.strictEqual(code, 1)
+      assert.include(err, "cannot listen")
+    } finally {
+      taken.close()
+    }
+  })
+})
+
 describe("CLI", () => {
   it("starts, prints its URL, serves, and stops on SIGTERM", async () => {
-    const root = fileURLToPath(new URL("../../../", import.meta.url))
     const child = spawn(process.execPath, [`${root}packages/emulator/src/bin.ts`, "--port", "0"], {
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -41,7 +106,6 @@ describe("CLI", () => {
   })
 
   it("rejects bad flags with a message and a non-zero exit", async () => {
-    const root = fileURLToPath(new URL("../../../", import.meta.url))
     const child = spawn(process.execPath, [`${root}packages/emulator/src/bin.ts`, "--error-rate", "2"], {
       stdio: ["ignore", "pipe", "pipe"]
     })

@@ -1,247 +1,140 @@
 /**
- * The `bedrock-embed` command line:
+ * The `bedrock-embed` command line, on `effect/cli`:
  *
  *   bedrock-embed serve [--config config.yaml] [--port 4000] [--host 127.0.0.1]
+ *   bedrock-embed embed --model M --in docs.jsonl --out vectors.jsonl [...]
  *   bedrock-embed emulator [emulator options]
  *
- * `serve` without `--config` starts the embedded Bedrock emulator and a built-in configuration
- * naming every model, and says so in its banner.
+ * Every command answers `--help`; `bedrock-embed --version` prints the version. `serve` without
+ * `--config` starts the embedded Bedrock emulator and a built-in configuration naming every model,
+ * and says so in its banner. The emulator is the optional package `@bedrock-embed/emulator`,
+ * loaded only by `serve` without `--config` and by `emulator`.
+ *
+ * Exit codes (mapped from the program's outcome in one place, {@link exitCode}):
+ *
+ * | code | meaning                                                                          |
+ * | ---- | -------------------------------------------------------------------------------- |
+ * | 0    | done; `serve` and `emulator` stopped by SIGINT or SIGTERM after closing; help    |
+ * | 1    | runtime failure: invalid config, cannot listen, emulator not installed, embed failure |
+ * | 2    | usage error: unknown command or flag, bad or missing value                       |
+ * | 3    | `embed` finished but some inputs failed (see `<out>.errors.jsonl`; re-run to retry) |
  *
  * @since 0.1.0
  */
-import { parseArgs } from "node:util"
-import { Cli as EmulatorCli, EMULATOR_CREDENTIALS, startEmulator } from "@bedrock-embed/emulator"
-import { BedrockEmbed } from "bedrock-embed"
-import { Effect } from "effect"
-import * as Config from "./Config.ts"
-import * as EmbedFile from "./EmbedFile.ts"
-import * as Server from "./Server.ts"
+import { readFileSync } from "node:fs"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Cause, Console, Effect, Exit, Layer, Runtime, Schema } from "effect"
+import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
+import { embed } from "./internal/cli/embed.ts"
+import { emulator } from "./internal/cli/emulator.ts"
+import { serve } from "./internal/cli/serve.ts"
+import { type CliFailure, ExitCode, lines } from "./internal/cli/shared.ts"
+
+export {
+  /**
+   * A failure the command line reports to its user (on stderr) and the exit code it ends with.
+   *
+   * @category errors
+   * @since 0.1.0
+   */
+  CliFailure,
+  /**
+   * The exit codes of `bedrock-embed`.
+   *
+   * @category constants
+   * @since 0.1.0
+   */
+  ExitCode
+} from "./internal/cli/shared.ts"
 
 /**
- * The usage text.
+ * The `bedrock-embed` command and its subcommands.
  *
- * @category constants
+ * @category commands
  * @since 0.1.0
  */
-export const usage = `Usage:
-  bedrock-embed serve [--config config.yaml] [--port 4000] [--host 127.0.0.1]
-      An OpenAI-compatible embeddings gateway (POST /v1/embeddings). Without --config it runs
-      on an embedded Bedrock emulator with every model configured under its own id.
-  bedrock-embed embed --model M --in docs.jsonl --out vectors.jsonl [--field text] [--id-field id]
-                      [--dimensions N] [--concurrency N] [--region R] [--endpoint URL] [--param key=value]...
-      Embeds a JSONL corpus into JSONL vectors, in order, with a progress bar; resumable: a re-run
-      skips ids already written. Failed inputs go to <out>.errors.jsonl.
-                      [--mode batch --s3-uri s3://bucket/prefix --role-arn ARN [--poll-seconds 30]
-                       [--bedrock-endpoint URL] [--s3-endpoint URL]]
-      --mode batch runs the inputs not yet written as one Bedrock batch inference job
-      (CreateModelInvocationJob; Titan Text v2, Titan Multimodal, Nova): records and results go
-      through the S3 folder, Bedrock assumes the role. A re-run finds the same job.
-  bedrock-embed emulator [--port 4010] [...]
-      A local Bedrock Runtime (see bedrock-embed emulator --help).
-  bedrock-embed --help`
+export const command = Command.make("bedrock-embed").pipe(
+  Command.withDescription(
+    lines(
+      "AWS Bedrock embeddings: an OpenAI-compatible gateway, a corpus embedder and a local emulator.",
+      "Exit codes: 0 ok (serve and emulator: stopped by SIGINT/SIGTERM), 1 runtime failure (invalid",
+      "config, cannot listen, embed failure), 2 usage error, 3 embed finished with failed inputs."
+    )
+  ),
+  Command.withSubcommands([serve, embed, emulator])
+)
 
-const fail = (message: string, code = 2): never => {
-  process.stderr.write(`bedrock-embed: ${message}\n`)
-  process.exit(code)
-}
-
-const serve = async (args: ReadonlyArray<string>) => {
-  let values: {
-    config?: string | undefined
-    port?: string | undefined
-    host?: string | undefined
-    help?: boolean | undefined
-  } = {}
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        config: { type: "string", short: "c" },
-        port: { type: "string", short: "p" },
-        host: { type: "string" },
-        help: { type: "boolean", short: "h" }
-      },
-      strict: true
-    }).values
-  } catch (error) {
-    fail(`${(error as Error).message}\n\n${usage}`)
+/**
+ * The exit code of a run: the one place outcomes become codes. Success and a stop by signal
+ * (interruption) are 0; `effect/cli` usage errors are 2; a {@link CliFailure} (also the
+ * emulator's) carries its code; anything else is 1.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
+  if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return ExitCode.Ok
+  const error = Cause.squash(exit.cause)
+  if (CliError.isCliError(error) && error._tag !== "UserError") {
+    // Help with no errors is what a command without a handler shows when called bare.
+    return error._tag === "ShowHelp" && error.errors.length === 0 ? ExitCode.Ok : ExitCode.Usage
   }
-  if (values.help) {
-    process.stdout.write(`${usage}\n`)
-    return
-  }
-  const port = values.port === undefined ? 4000 : Number(values.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number; got "${values.port}"`)
-  const host = values.host ?? "127.0.0.1"
-
-  const emulator = values.config === undefined ? await startEmulator() : undefined
-  let config: Config.Config
-  if (values.config !== undefined) {
-    const loaded = await Effect.runPromise(Effect.result(Config.load(values.config)))
-    if (loaded._tag === "Failure") return fail(`invalid configuration: ${loaded.failure.message}`, 1)
-    config = loaded.success
-  } else {
-    config = Config.everyModel({
-      aws_region_name: emulator!.region,
-      aws_bedrock_runtime_endpoint: emulator!.url,
-      aws_s3_endpoint: emulator!.s3Url,
-      aws_access_key_id: EMULATOR_CREDENTIALS.accessKeyId,
-      aws_secret_access_key: EMULATOR_CREDENTIALS.secretAccessKey
-    })
-  }
-  const gateway = await Server.start({ config, port, host, client: BedrockEmbed.make() }).catch((error: Error) =>
-    fail(`cannot listen on ${host}:${port}: ${error.message}`, 1)
-  )
-  const aliases = [...new Set(config.model_list.map((d) => d.model_name))]
-  process.stdout.write(
-    [
-      `bedrock-embed gateway listening on ${gateway.url}`,
-      emulator === undefined
-        ? `  config: ${values.config} (${aliases.length} model${aliases.length === 1 ? "" : "s"})`
-        : `  no --config: serving the EMBEDDED BEDROCK EMULATOR at ${emulator.url} (not AWS) with every model:`,
-      ...aliases.map((alias) => `    ${alias}`),
-      `  auth: ${config.general_settings?.master_key === undefined ? "none (no master_key)" : "Authorization: Bearer <master_key>"}`,
-      `  try: curl -s ${gateway.url}/v1/embeddings -H 'content-type: application/json' -d '{"model":"${aliases[0]}","input":["hello"]}'`,
-      ""
-    ].join("\n")
-  )
-  const stop = () => {
-    void gateway
-      .close()
-      .then(() => emulator?.close())
-      .then(() => process.exit(0))
-  }
-  process.once("SIGINT", stop)
-  process.once("SIGTERM", stop)
-}
-
-const embed = async (args: ReadonlyArray<string>) => {
-  let values: Record<string, string | boolean | Array<string> | undefined> = {}
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        model: { type: "string", short: "m" },
-        in: { type: "string", short: "i" },
-        out: { type: "string", short: "o" },
-        field: { type: "string" },
-        "id-field": { type: "string" },
-        dimensions: { type: "string" },
-        concurrency: { type: "string" },
-        region: { type: "string" },
-        endpoint: { type: "string" },
-        param: { type: "string", multiple: true },
-        "no-progress": { type: "boolean" },
-        mode: { type: "string" },
-        "s3-uri": { type: "string" },
-        "role-arn": { type: "string" },
-        "poll-seconds": { type: "string" },
-        "bedrock-endpoint": { type: "string" },
-        "s3-endpoint": { type: "string" }
-      },
-      strict: true
-    }).values
-  } catch (error) {
-    fail(`${(error as Error).message}\n\n${usage}`)
-  }
-  for (const required of ["model", "in", "out"]) {
-    if (typeof values[required] !== "string") fail(`embed needs --${required}\n\n${usage}`)
-  }
-  const integer = (name: string) => {
-    const raw = values[name]
-    if (raw === undefined) return undefined
-    const n = Number(raw)
-    if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer; got "${String(raw)}"`)
-    return n
-  }
-  const extra: Record<string, unknown> = {}
-  for (const pair of (values.param as Array<string> | undefined) ?? []) {
-    const eq = pair.indexOf("=")
-    if (eq < 1) fail(`--param takes key=value; got "${pair}"`)
-    const raw = pair.slice(eq + 1)
-    // Numbers, booleans and JSON go through as such; anything else is a string.
-    try {
-      extra[pair.slice(0, eq)] = JSON.parse(raw)
-    } catch {
-      extra[pair.slice(0, eq)] = raw
-    }
-  }
-  const dimensions = integer("dimensions")
-  const concurrency = integer("concurrency")
-  const pollSeconds = integer("poll-seconds")
-  const mode = values.mode ?? "stream"
-  if (mode !== "stream" && mode !== "batch") fail(`--mode is stream or batch; got "${String(mode)}"`)
-  if (mode === "batch") {
-    for (const required of ["s3-uri", "role-arn"]) {
-      if (typeof values[required] !== "string")
-        fail(
-          `--mode batch needs --${required}: Bedrock reads the records from and writes the results to an S3 folder (--s3-uri s3://bucket/prefix), as an IAM role it assumes (--role-arn arn:aws:iam::<account>:role/<name>)`
-        )
-    }
-  }
-  const summary = await EmbedFile.run({
-    model: values.model as string,
-    input: values.in as string,
-    output: values.out as string,
-    field: values.field as string | undefined,
-    idField: values["id-field"] as string | undefined,
-    request: {
-      ...extra,
-      ...(dimensions === undefined ? {} : { dimensions }),
-      ...(values.region === undefined ? {} : { aws_region_name: values.region }),
-      ...(values.endpoint === undefined ? {} : { aws_bedrock_runtime_endpoint: values.endpoint }),
-      ...(values["bedrock-endpoint"] === undefined ? {} : { aws_bedrock_endpoint: values["bedrock-endpoint"] }),
-      ...(values["s3-endpoint"] === undefined ? {} : { aws_s3_endpoint: values["s3-endpoint"] })
-    },
-    mode: mode as "stream" | "batch",
-    ...(mode === "batch"
-      ? {
-          batch: {
-            s3Uri: values["s3-uri"] as string,
-            roleArn: values["role-arn"] as string,
-            pollSeconds
-          }
-        }
-      : {}),
-    engine: concurrency === undefined ? undefined : { concurrency },
-    progress: values["no-progress"] === true ? false : undefined
-  }).catch((error: Error) => fail(error.message, 1))
-  if (summary.jobArn !== undefined) process.stdout.write(`batch inference job ${summary.jobArn}: `)
-  process.stdout.write(
-    `embedded ${summary.embedded} of ${summary.total} (skipped ${summary.skipped} already done, failed ${summary.failed}) ` +
-      `in ${summary.seconds.toFixed(1)} s — ` +
-      (summary.jobArn === undefined
-        ? `${summary.calls} Bedrock calls, ${summary.throttles} throttled — `
-        : `${summary.calls} records — `) +
-      `${summary.tokens} tokens, $${summary.cost.toFixed(6)}${summary.jobArn === undefined ? "" : " at the batch price"}\n`
-  )
-  if (summary.failed > 0) {
-    process.stderr.write(`${summary.failed} inputs failed: see ${values.out}.errors.jsonl; run again to retry them.\n`)
-    process.exit(3)
-  }
+  return Runtime.getErrorExitCode(error)
 }
 
 /**
- * Runs the command line.
+ * How `effect/cli` output looks: help and version as usual; errors as `bedrock-embed: <message>`
+ * on stderr, followed by where to find the usage.
  *
- * @category constructors
+ * @category running
  * @since 0.1.0
  */
-export const run = async (args: ReadonlyArray<string>): Promise<void> => {
-  const [command, ...rest] = args
-  switch (command) {
-    case "serve":
-      return serve(rest)
-    case "emulator":
-      return EmulatorCli.run(rest)
-    case "embed":
-      return embed(rest)
-    case undefined:
-    case "-h":
-    case "--help":
-      process.stdout.write(`${usage}\n`)
-      return
-    default:
-      fail(`unknown command "${command}"\n\n${usage}`)
+export const layerOutput: Layer.Layer<never> = (() => {
+  const base = CliOutput.defaultFormatter()
+  const line = (error: { readonly message: string }) => `${command.name}: ${error.message}`
+  const formatter: CliOutput.Formatter = {
+    ...base,
+    formatError: line,
+    formatErrors: (errors) => errors.map(line).join("\n")
   }
-}
+  const presenter: CliOutput.Presenter = {
+    present: (event) =>
+      event._tag === "InvalidInvocation"
+        ? Console.error(
+            `${formatter.formatErrors(event.errors)}\nRun "${event.commandPath.join(" ")} --help" for usage.`
+          )
+        : CliOutput.defaultPresenter.present(event)
+  }
+  return Layer.mergeAll(
+    CliOutput.layer(formatter),
+    CliOutput.layerPresenter(presenter),
+    CliConfig.layer({ builtIns: [GlobalFlag.Help, GlobalFlag.Version, GlobalFlag.Completions] })
+  )
+})()
+
+const version = (): string =>
+  Schema.decodeUnknownSync(Schema.fromJsonString(Schema.Struct({ version: Schema.String })))(
+    readFileSync(new URL("../package.json", import.meta.url), "utf8")
+  ).version
+
+/**
+ * Runs the command line on the given arguments (without the program name).
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const run = (args: ReadonlyArray<string>): Effect.Effect<void, CliFailure | CliError.CliError> =>
+  Command.runWith(command, { version: version() })(args).pipe(
+    Effect.provide(Layer.merge(NodeServices.layer, layerOutput))
+  )
+
+/**
+ * The program's entry point: runs {@link run} on `process.argv`, closes everything on SIGINT or
+ * SIGTERM and exits with {@link exitCode}.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const main = (): void =>
+  NodeRuntime.runMain(run(process.argv.slice(2)), { teardown: (exit, onExit) => onExit(exitCode(exit)) })

@@ -12,14 +12,15 @@
  * general_settings: { master_key: os.environ/GATEWAY_KEY }
  * ```
  *
- * `os.environ/NAME` values are read from the environment at load time. The file is checked with
+ * `os.environ/NAME` values are read at load time through Effect `Config`: from the environment, or
+ * from whatever `ConfigProvider` the program provides (tests provide one; see {@link load}). The file is checked with
  * Schema before the server listens; a bad file fails with the path of the bad field and why.
  *
  * @since 0.1.0
  */
 import { readFile } from "node:fs/promises"
-import { BedrockEmbed } from "bedrock-embed"
-import { Effect, Schema } from "effect"
+import { BedrockEmbed, type ModelSpec } from "bedrock-embed"
+import { ConfigProvider, Config as EffectConfig, Effect, Option, Schema } from "effect"
 import { parse as parseYaml } from "yaml"
 
 /**
@@ -85,20 +86,40 @@ export const ConfigSchema = Schema.Struct({
  */
 export type Config = typeof ConfigSchema.Type
 
-/** Replaces `os.environ/NAME` strings with the environment's values. */
-const resolveEnv = (value: unknown, path: string, env: NodeJS.ProcessEnv): Effect.Effect<unknown, ConfigError> => {
-  if (typeof value === "string" && value.startsWith("os.environ/")) {
-    const name = value.slice("os.environ/".length)
-    const resolved = env[name]
-    return resolved === undefined || resolved === ""
-      ? Effect.fail(new ConfigError({ message: `${path}: environment variable ${name} is not set`, path }))
-      : Effect.succeed(resolved)
-  }
-  if (Array.isArray(value)) return Effect.forEach(value, (item, i) => resolveEnv(item, `${path}[${i}]`, env))
+/**
+ * Where `os.environ/NAME` values come from: a record (as `process.env`), or, when none is given,
+ * the current Effect `ConfigProvider` (the environment unless a program provides another).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Environment = Readonly<Record<string, string | undefined>>
+
+/** The value of the variable `name`, through Effect `Config`; empty counts as unset. */
+const variable = (name: string, path: string): Effect.Effect<string, ConfigError> =>
+  EffectConfig.option(EffectConfig.String(name)).pipe(
+    Effect.mapError(
+      (error) =>
+        new ConfigError({ message: `${path}: cannot read environment variable ${name}: ${error.message}`, path })
+    ),
+    Effect.flatMap(
+      Option.match({
+        onNone: () =>
+          Effect.fail(new ConfigError({ message: `${path}: environment variable ${name} is not set`, path })),
+        onSome: Effect.succeed
+      })
+    )
+  )
+
+/** Replaces `os.environ/NAME` strings with the variables' values. */
+const resolveEnv = (value: unknown, path: string): Effect.Effect<unknown, ConfigError> => {
+  if (typeof value === "string" && value.startsWith("os.environ/"))
+    return variable(value.slice("os.environ/".length), path)
+  if (Array.isArray(value)) return Effect.forEach(value, (item, i) => resolveEnv(item, `${path}[${i}]`))
   if (typeof value === "object" && value !== null) {
     return Effect.map(
       Effect.forEach(Object.entries(value), ([key, item]) =>
-        Effect.map(resolveEnv(item, path === "" ? key : `${path}.${key}`, env), (resolved) => [key, resolved] as const)
+        Effect.map(resolveEnv(item, path === "" ? key : `${path}.${key}`), (resolved) => [key, resolved] as const)
       ),
       Object.fromEntries
     )
@@ -106,18 +127,25 @@ const resolveEnv = (value: unknown, path: string, env: NodeJS.ProcessEnv): Effec
   return Effect.succeed(value)
 }
 
+/** Runs `effect` reading variables from `env` when given, else from the current `ConfigProvider`. */
+const withEnvironment = <A, E>(effect: Effect.Effect<A, E>, env: Environment | undefined): Effect.Effect<A, E> =>
+  env === undefined
+    ? effect
+    : Effect.provideService(effect, ConfigProvider.ConfigProvider, ConfigProvider.fromEnvRecord(env))
+
 /** `["model_list"][0]["litellm_params"]` → `model_list[0].litellm_params`. */
 const dotted = (schemaPath: string): string => schemaPath.replace(/\["([^"]+)"\]/g, ".$1").replace(/^\./, "")
 
 /**
- * Checks a parsed configuration (after `os.environ/` resolution).
+ * Checks a parsed configuration (after `os.environ/` resolution: from `env` when given, else from
+ * the current `ConfigProvider`).
  *
  * @category decoding
  * @since 0.1.0
  */
-export const decode = (raw: unknown, env: NodeJS.ProcessEnv = process.env): Effect.Effect<Config, ConfigError> =>
+export const decode = (raw: unknown, env?: Environment): Effect.Effect<Config, ConfigError> =>
   Effect.gen(function* () {
-    const resolved = yield* resolveEnv(raw, "", env)
+    const resolved = yield* withEnvironment(resolveEnv(raw, ""), env)
     const config = yield* Schema.decodeUnknownEffect(ConfigSchema)(resolved).pipe(
       Effect.mapError((error) => {
         const [reason = "invalid", at] = error.message.split("\n")
@@ -144,12 +172,19 @@ export const decode = (raw: unknown, env: NodeJS.ProcessEnv = process.env): Effe
   })
 
 /**
- * Reads, parses and checks a `config.yaml`.
+ * Reads, parses and checks a `config.yaml`. `os.environ/NAME` values come from `env` when given,
+ * else from the current `ConfigProvider`, so a test can provide one:
+ *
+ * ```ts
+ * Config.load("config.yaml").pipe(
+ *   Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromUnknown({ GATEWAY_KEY: "sk-test" }))
+ * )
+ * ```
  *
  * @category constructors
  * @since 0.1.0
  */
-export const load = (file: string, env: NodeJS.ProcessEnv = process.env): Effect.Effect<Config, ConfigError> =>
+export const load = (file: string, env?: Environment): Effect.Effect<Config, ConfigError> =>
   Effect.gen(function* () {
     const text = yield* Effect.tryPromise({
       try: () => readFile(file, "utf8"),
@@ -177,11 +212,13 @@ export const load = (file: string, env: NodeJS.ProcessEnv = process.env): Effect
  * @category constructors
  * @since 0.1.0
  */
-export const everyModel = (params: Readonly<Record<string, unknown>>): Config => ({
-  model_list: BedrockEmbed.specs.map((spec) => ({
+export const everyModel = (params: Readonly<Record<string, unknown>>): Config => {
+  const deployment = (spec: ModelSpec.Any): Config["model_list"][number] => ({
     model_name: spec.id,
     // A model InvokeModel takes only through an inference profile is served through the us. one.
     litellm_params: { ...params, model: `bedrock/${spec.capabilities.syncViaProfile === true ? "us." : ""}${spec.id}` }
-  })) as unknown as Config["model_list"],
-  litellm_settings: { drop_params: true }
-})
+  })
+  const [first, ...rest] = BedrockEmbed.specs
+  if (first === undefined) throw new Error("bedrock-embed wires no model")
+  return { model_list: [deployment(first), ...rest.map(deployment)], litellm_settings: { drop_params: true } }
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `bedrock-embed`: the gateway and emulator command line. */
-import { run } from "./Cli.ts"
+/** `bedrock-embed`: the gateway, corpus embedder and emulator command line. */
+import { main } from "./Cli.ts"
 
-await run(process.argv.slice(2))
+main()

@@ -1,14 +1,29 @@
 /** Shared helpers of the CLI tests: run `bedrock-embed`, collect its output, wait for it to listen. */
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { EMULATOR_CREDENTIALS } from "@bedrock-embed/emulator"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 
-/** Spawns the CLI with the emulator's identity in the environment (and nothing else of AWS's). */
-export const bedrockEmbed = (args: ReadonlyArray<string>, env: Record<string, string> = {}): ChildProcess =>
-  spawn(process.execPath, [`${root}packages/proxy/src/bin.ts`, ...args], {
+/** Node options that make `@bedrock-embed/emulator` unresolvable, as when it is not installed. */
+export const withoutEmulator: ReadonlyArray<string> = [
+  "--import",
+  fileURLToPath(new URL("./no-emulator.ts", import.meta.url))
+]
+
+/**
+ * Spawns the CLI with the emulator's identity in the environment (and nothing else of AWS's).
+ * `process.execPath` is node itself: `node_modules/.bin/node` is a shell wrapper that does not
+ * forward signals.
+ */
+export const bedrockEmbed = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {},
+  nodeOptions: ReadonlyArray<string> = []
+): ChildProcess =>
+  spawn(process.execPath, [...nodeOptions, `${root}packages/proxy/src/bin.ts`, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
@@ -18,6 +33,14 @@ export const bedrockEmbed = (args: ReadonlyArray<string>, env: Record<string, st
       ...env
     }
   })
+
+/** Spawns `bedrock-embed-emulator`. */
+export const bedrockEmbedEmulator = (args: ReadonlyArray<string>): ChildProcess =>
+  spawn(process.execPath, [`${root}packages/emulator/src/bin.ts`, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+
+/** The `version` of a package's package.json (`proxy`, `emulator`). */
+export const packageVersion = (pkg: string): string =>
+  (JSON.parse(readFileSync(`${root}packages/${pkg}/package.json`, "utf8")) as { version: string }).version
 
 /** Waits for the process to exit; its code and everything it printed. */
 export const finish = async (child: ChildProcess) => {

@@ -1,0 +1,118 @@
+/**
+ * `bedrock-embed serve`: the gateway, on a configuration or on the embedded emulator.
+ *
+ * @internal
+ */
+import type { Emulator } from "@bedrock-embed/emulator"
+import { Console, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import * as Config from "../../Config.ts"
+import * as Server from "../../Server.ts"
+import { failure, lines, loadEmulator, messageOf, numberFlag, text } from "./shared.ts"
+
+// serve
+
+/** The embedded emulator, closed with the scope, and a configuration naming every model on it. */
+const embedded = Effect.gen(function* () {
+  const { startEmulator, EMULATOR_CREDENTIALS } = yield* loadEmulator("serve without --config")
+  const emulator = yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => startEmulator(),
+      catch: (cause) => failure(`cannot start the embedded emulator: ${messageOf(cause)}`)
+    }),
+    (emulator) => Effect.promise(() => emulator.close())
+  )
+  const config = Config.everyModel({
+    aws_region_name: emulator.region,
+    aws_bedrock_runtime_endpoint: emulator.url,
+    aws_s3_endpoint: emulator.s3Url,
+    aws_access_key_id: EMULATOR_CREDENTIALS.accessKeyId,
+    aws_secret_access_key: EMULATOR_CREDENTIALS.secretAccessKey
+  })
+  return { config, emulator: Option.some<Emulator>(emulator) }
+})
+
+const configured = (file: string) =>
+  Config.load(file).pipe(
+    Effect.mapError((error) => failure(`invalid configuration: ${error.message}`)),
+    Effect.map((config) => ({ config, emulator: Option.none<Emulator>() }))
+  )
+
+const serveBanner = (options: {
+  readonly url: string
+  readonly config: Config.Config
+  readonly file: Option.Option<string>
+  readonly emulator: Option.Option<Emulator>
+}): string => {
+  const aliases = [...new Set(options.config.model_list.map((d) => d.model_name))]
+  const source = Option.match(options.emulator, {
+    onSome: (emulator) =>
+      `  no --config: serving the EMBEDDED BEDROCK EMULATOR at ${emulator.url} (not AWS) with every model:`,
+    onNone: () =>
+      `  config: ${Option.getOrElse(options.file, () => "")} (${aliases.length} model${aliases.length === 1 ? "" : "s"})`
+  })
+  const auth =
+    options.config.general_settings?.master_key === undefined
+      ? "none (no master_key)"
+      : "Authorization: Bearer <master_key>"
+  return [
+    `bedrock-embed gateway listening on ${options.url}`,
+    source,
+    ...aliases.map((alias) => `    ${alias}`),
+    `  auth: ${auth}`,
+    `  try: curl -s ${options.url}/v1/embeddings -H 'content-type: application/json' -d '{"model":"${aliases[0]}","input":["hello"]}'`
+  ].join("\n")
+}
+
+const serveFlags = {
+  config: text(
+    "config",
+    "FILE",
+    "a LiteLLM-style config.yaml; without it, the embedded Bedrock emulator serves every model under its own id"
+  ).pipe(Flag.withAlias("c")),
+  port: numberFlag("port", {
+    min: 0,
+    max: 65535,
+    integer: true,
+    description: "port to listen on (default 4000; 0 picks a free port)"
+  }).pipe(Flag.withAlias("p")),
+  host: Flag.String("host").pipe(
+    Flag.withMetavar("HOST"),
+    Flag.withDefault("127.0.0.1"),
+    Flag.withDescription("address to bind (default 127.0.0.1)")
+  )
+}
+
+/** Serves until interrupted; the gateway closes first (finishing requests in flight), then the emulator. */
+const serveHandler = (flags: Command.Command.Config.Infer<typeof serveFlags>) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const port = Option.getOrElse(flags.port, () => 4000)
+      const { host } = flags
+      const { config, emulator } = yield* Option.match(flags.config, { onNone: () => embedded, onSome: configured })
+      const gateway = yield* Effect.acquireRelease(
+        Effect.tryPromise({
+          try: () => Server.start({ config, port, host }),
+          catch: (cause) => failure(`cannot listen on ${host}:${port}: ${messageOf(cause)}`)
+        }),
+        (gateway) => Effect.promise(() => gateway.close())
+      )
+      yield* Console.log(serveBanner({ url: gateway.url, config, file: flags.config, emulator }))
+      return yield* Effect.never
+    })
+  )
+
+export const serve = Command.make("serve", serveFlags, serveHandler).pipe(
+  Command.withShortDescription("An OpenAI-compatible embeddings gateway (POST /v1/embeddings)"),
+  Command.withDescription(
+    lines(
+      "An OpenAI-compatible embeddings gateway (POST /v1/embeddings). Without --config it runs",
+      "on an embedded Bedrock emulator with every model configured under its own id.",
+      "Runs until SIGINT or SIGTERM, then finishes the requests in flight and exits 0."
+    )
+  ),
+  Command.withExamples([
+    { command: "bedrock-embed serve", description: "every model, on the embedded emulator (not AWS)" },
+    { command: "bedrock-embed serve --config config.yaml --port 4000", description: "the models config.yaml names" }
+  ])
+)
