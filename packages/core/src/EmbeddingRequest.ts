@@ -127,6 +127,17 @@ export type EmbeddingRequest = typeof EmbeddingRequestSchema.Encoded & {
 }
 
 /**
+ * A request's parameters without its model and input: what a client fixes once and an integration
+ * adds `model` and `input` to.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Params = Partial<Omit<typeof EmbeddingRequestSchema.Encoded, "model" | "input">> & {
+  readonly [param: string]: unknown
+}
+
+/**
  * A checked request: the known fields, and the provider-specific rest.
  *
  * @category models

@@ -12,7 +12,7 @@
  */
 import type { EmbeddingModelV4, EmbeddingModelV4CallOptions, EmbeddingModelV4Result } from "@ai-sdk/provider"
 import { APICallError, TooManyEmbeddingValuesForCallError } from "@ai-sdk/provider"
-import type { EmbeddingResponse } from "@bedrock-embed/core"
+import type { EmbeddingRequest, EmbeddingResponse } from "@bedrock-embed/core"
 import { BedrockEmbed } from "bedrock-embed"
 
 /**
@@ -22,7 +22,7 @@ import { BedrockEmbed } from "bedrock-embed"
  * @category models
  * @since 0.1.0
  */
-export type BedrockEmbedProviderOptions = Readonly<Record<string, unknown>>
+export type BedrockEmbedProviderOptions = EmbeddingRequest.Params
 
 /**
  * An AI SDK embedding model backed by bedrock-embed.
@@ -37,9 +37,9 @@ export class BedrockEmbedModel implements EmbeddingModelV4 {
   readonly maxEmbeddingsPerCall: number
   readonly modelId: string
   private readonly client: BedrockEmbed.Client
-  private readonly base: Readonly<Record<string, unknown>>
+  private readonly base: EmbeddingRequest.Params
 
-  constructor(modelId: string, client: BedrockEmbed.Client, base: Readonly<Record<string, unknown>>) {
+  constructor(modelId: string, client: BedrockEmbed.Client, base: EmbeddingRequest.Params) {
     this.modelId = modelId
     this.client = client
     this.base = base
@@ -65,7 +65,7 @@ export class BedrockEmbedModel implements EmbeddingModelV4 {
     }
     let response: EmbeddingResponse.EmbeddingResponse
     try {
-      response = await this.client.embedding(request as never, { signal: options.abortSignal })
+      response = await this.client.embedding(request, { signal: options.abortSignal })
     } catch (error) {
       throw toApiCallError(error, request)
     }

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Embeddings, type Errors } from "@bedrock-embed/core"
+import { type EmbeddingRequest, Embeddings, type Errors } from "@bedrock-embed/core"
 import { BedrockEmbed } from "bedrock-embed"
 import { Effect, Layer } from "effect"
 import { AiError, EmbeddingModel } from "effect/ai"
@@ -31,7 +31,7 @@ export interface Options {
   /** What the vectors are for: `document` (default) or `query`. */
   readonly role?: "document" | "query" | undefined
   /** Any other request parameter: region, endpoint, identity, the model's own parameters. */
-  readonly request?: Readonly<Record<string, unknown>> | undefined
+  readonly request?: EmbeddingRequest.Params | undefined
 }
 
 const reasonOf = (error: Errors.EmbeddingError): AiError.AiErrorReason => {
@@ -97,7 +97,7 @@ export const make = Effect.fnUntraced(function* (options: Options) {
   }
   return yield* EmbeddingModel.make({
     embedMany: ({ inputs }) =>
-      engine.embed({ ...base, input: inputs } as never).pipe(
+      engine.embed({ ...base, input: inputs }).pipe(
         Effect.map((response) => ({
           results: response.data.map((item) => [...(item.embedding as ReadonlyArray<number>)]),
           usage: { inputTokens: response.usage.prompt_tokens }

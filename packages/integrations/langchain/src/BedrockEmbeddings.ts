@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import type { EmbeddingResponse, Errors } from "@bedrock-embed/core"
+import type { EmbeddingRequest, EmbeddingResponse, Errors } from "@bedrock-embed/core"
 import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings"
 import { BedrockEmbed } from "bedrock-embed"
 
@@ -68,7 +68,7 @@ const prefixed = (model: string) => (model.startsWith("bedrock/") ? model : `bed
  */
 export class BedrockEmbeddings extends Embeddings {
   readonly model: string
-  private readonly request: Readonly<Record<string, unknown>>
+  private readonly request: EmbeddingRequest.Params & { readonly model: string }
   private readonly client: BedrockEmbed.Client
 
   constructor(fields: BedrockEmbeddingsParams) {
@@ -99,7 +99,7 @@ export class BedrockEmbeddings extends Embeddings {
   private async embed(input: ReadonlyArray<string>, role: "document" | "query"): Promise<Array<Array<number>>> {
     let response: EmbeddingResponse.EmbeddingResponse
     try {
-      response = await this.client.embedding({ ...this.request, input, role } as never)
+      response = await this.client.embedding({ ...this.request, input, role })
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       throw new BedrockEmbeddingsError(`Embedding with ${this.model} failed: ${message}`, { cause: error })
