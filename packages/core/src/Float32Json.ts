@@ -250,7 +250,7 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
       return []
     }
     if (isNumberStart(bytes[at])) {
-      // The same vector twice (Titan v2 sends `embedding` and `embeddingsByType.float`): the
+      // The same vector twice (a model may send one vector under two keys, as `float` and plain): the
       // same text is the same values, compared at memcmp speed instead of read again.
       if (last !== undefined && Buffer.compare(bytes.subarray(open, open + last.text.length), last.text) === 0) {
         at = open + last.text.length

@@ -162,7 +162,7 @@ export interface DecodedBatch {
   readonly media?: Partial<Omit<Usage, "inputTokens">> | undefined
   /**
    * Every embedding type the caller asked for, per input, for models that return several
-   * encodings of one vector (`float`, `int8`, `binary`, …: Titan v2, Cohere); `vectors` holds the
+   * encodings of one vector (`float`, `int8`, `binary`, …; more than one family has them); `vectors` holds the
    * first. Returned as `embeddings_by_type`; each is checked at {@link ModelSpec.expectedLength}.
    */
   readonly byType?: ReadonlyArray<Readonly<Record<string, ReadonlyArray<number>>>> | undefined
@@ -322,8 +322,8 @@ export interface ModelSpec<Req = unknown, Res = unknown, P = unknown, AsyncReq =
   /** Extracts vectors and usage from a checked response body. */
   readonly decode: (body: Res, batch: ReadonlyArray<EmbeddingInput>, options: CallOptions<P>) => DecodedBatch
   /**
-   * A rule across one input and the call's parameters that no declarative field states (Marengo
-   * 3.0: s3:// media needs its bucket's owner, on the source or in the `bucketOwner` parameter).
+   * A rule across one input and the call's parameters that no declarative field states (e.g.
+   * s3:// media needs its bucket's owner, on the source or in a parameter).
    * Returns what is wrong, or `undefined`; the engine reports it as `input[i]: …`. Runs after every
    * declarative check — prefer those (kinds, limits, `paramScopes`) where one fits.
    */

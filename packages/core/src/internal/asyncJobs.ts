@@ -15,27 +15,17 @@ import * as ObjectStore from "../ObjectStore.ts"
 import * as ProviderRegistry from "../ProviderRegistry.ts"
 import * as Target from "../Target.ts"
 import { vectorFault } from "./integrity.ts"
-import { modelIdOf, parseArn } from "./jobArn.ts"
-
-const seconds = (date: Date | undefined): number | null =>
-  date === undefined ? null : Math.floor(date.getTime() / 1000)
+import { batchStatus, modelIdOf, parseArn } from "./jobArn.ts"
 
 /** An async-invoke job as a batch status. */
 export const toStatus = (job: BedrockRuntime.AsyncJob): Jobs.BatchStatus => {
   const status = job.status === "Completed" ? "completed" : job.status === "Failed" ? "failed" : "in_progress"
-  return {
+  return batchStatus({
     id: job.invocationArn,
-    object: "batch",
-    endpoint: "/v1/embeddings",
     status,
-    created_at: seconds(job.submitTime),
-    completed_at: status === "completed" ? seconds(job.endTime ?? job.lastModifiedTime) : null,
-    failed_at: status === "failed" ? seconds(job.endTime ?? job.lastModifiedTime) : null,
-    request_counts: {
-      total: 1,
-      completed: status === "completed" ? 1 : 0,
-      failed: status === "failed" ? 1 : 0
-    },
+    submitTime: job.submitTime,
+    endTime: job.endTime ?? job.lastModifiedTime,
+    counts: { total: 1, completed: status === "completed" ? 1 : 0, failed: status === "failed" ? 1 : 0 },
     metadata: {
       output_file_id: job.outputS3Uri ?? "",
       failure_message: job.failureMessage ?? "",
@@ -43,7 +33,7 @@ export const toStatus = (job: BedrockRuntime.AsyncJob): Jobs.BatchStatus => {
       client_request_token: job.clientRequestToken ?? "",
       bedrock_status: job.status
     }
-  }
+  })
 }
 
 const toEmbedding = (segment: ModelSpec.AsyncSegment, index: number): Jobs.BatchEmbedding => ({

@@ -13,7 +13,7 @@
  */
 import { createHash } from "node:crypto"
 import type { BedrockClient, GetModelInvocationJobResponse } from "@aws-sdk/client-bedrock"
-import { Effect, Equal, Hash, RcMap } from "effect"
+import { Effect } from "effect"
 import * as AwsCredentials from "../AwsCredentials.ts"
 import type * as BedrockRuntime from "../BedrockRuntime.ts"
 import * as EmbeddingRequest from "../EmbeddingRequest.ts"
@@ -33,8 +33,9 @@ import * as Pricing from "../Pricing.ts"
 import * as ProviderRegistry from "../ProviderRegistry.ts"
 import * as Target from "../Target.ts"
 import { fromSdk } from "./awsErrors.ts"
+import * as ClientCache from "./clientCache.ts"
 import { decodeResponse } from "./decode.ts"
-import { type JobArn, parseArn } from "./jobArn.ts"
+import { batchStatus, type JobArn, parseArn } from "./jobArn.ts"
 import { sdkAuth } from "./sdkAuth.ts"
 
 /**
@@ -47,6 +48,7 @@ const loadSdk = Effect.promise(() => {
   sdk ??= import("@aws-sdk/client-bedrock")
   return sdk
 })
+type Handler = typeof import("@smithy/node-http-handler")
 const loadHandler = Effect.promise(() => import("@smithy/node-http-handler"))
 
 /** Record ids: `R` and the call's position, eleven alphanumerics as Bedrock's examples have. */
@@ -56,22 +58,6 @@ const trimSlash = (uri: string) => uri.replace(/\/+$/, "")
 
 const failedStates = new Set(["Failed", "Stopped", "Expired"])
 const doneStates = new Set(["Completed", "PartiallyCompleted"])
-
-/** A control-plane client's identity: equal targets share one client. */
-class ClientKey implements Equal.Equal {
-  readonly id: string
-  readonly target: BedrockRuntime.Target
-  constructor(target: BedrockRuntime.Target) {
-    this.target = target
-    this.id = `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.auth.cacheKey}`
-  }
-  [Equal.symbol](that: Equal.Equal): boolean {
-    return that instanceof ClientKey && that.id === this.id
-  }
-  [Hash.symbol](): number {
-    return Hash.string(this.id)
-  }
-}
 
 const toJobStatus = (job: GetModelInvocationJobResponse, jobId: string): Jobs.JobStatus => ({
   jobArn: job.jobArn ?? "",
@@ -87,23 +73,17 @@ const toJobStatus = (job: GetModelInvocationJobResponse, jobId: string): Jobs.Jo
   )}/${jobId}`
 })
 
-const seconds = (date: Date | undefined): number | null =>
-  date === undefined ? null : Math.floor(date.getTime() / 1000)
-
 /** A batch inference job as a batch status: records are the requests. */
 const toBatchStatus = (job: GetModelInvocationJobResponse, jobId: string): Jobs.BatchStatus => {
   const state = job.status ?? "Submitted"
   const status = doneStates.has(state) ? "completed" : failedStates.has(state) ? "failed" : "in_progress"
   const failed = job.errorRecordCount ?? 0
-  return {
+  return batchStatus({
     id: job.jobArn ?? "",
-    object: "batch",
-    endpoint: "/v1/embeddings",
     status,
-    created_at: seconds(job.submitTime),
-    completed_at: status === "completed" ? seconds(job.endTime ?? job.lastModifiedTime) : null,
-    failed_at: status === "failed" ? seconds(job.endTime ?? job.lastModifiedTime) : null,
-    request_counts: {
+    submitTime: job.submitTime,
+    endTime: job.endTime ?? job.lastModifiedTime,
+    counts: {
       total: job.totalRecordCount ?? 0,
       completed: Math.max(0, (job.processedRecordCount ?? 0) - failed),
       failed
@@ -115,7 +95,7 @@ const toBatchStatus = (job: GetModelInvocationJobResponse, jobId: string): Jobs.
       client_request_token: job.clientRequestToken ?? "",
       bedrock_status: state
     }
-  }
+  })
 }
 
 /** One output line of a job: the record's body, or Bedrock's error for it. */
@@ -343,23 +323,19 @@ export const makeBatchJobs = Effect.gen(function* () {
   const store = yield* ObjectStore.ObjectStore
   const registry = yield* ProviderRegistry.ProviderRegistry
   const pricing = yield* Pricing.Pricing
-  // Clients live while in use and a while after (a poll every 30 s keeps one), then are destroyed.
-  const clients = yield* RcMap.make({
-    lookup: (key: ClientKey) =>
-      Effect.acquireRelease(
-        Effect.map(
-          Effect.zip(loadSdk, loadHandler),
-          ([sdk, { NodeHttpHandler }]) =>
-            new sdk.BedrockClient({
-              region: key.target.region,
-              ...(key.target.endpoint === undefined ? {} : { endpoint: key.target.endpoint }),
-              maxAttempts: 3,
-              requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 60_000 }),
-              ...sdkAuth(key.target.auth)
-            })
-        ),
-        (client) => Effect.sync(() => client.destroy())
-      ),
+  // Clients live while in use and a while after (a poll every 30 s keeps one), then are
+  // destroyed; their idle timers never keep the process alive.
+  type Made = { readonly target: BedrockRuntime.Target; readonly sdk: Sdk; readonly handler: Handler }
+  const clients = yield* ClientCache.make<Made, BedrockClient>({
+    acquire: ({ target, sdk, handler }) =>
+      new sdk.BedrockClient({
+        region: target.region,
+        ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint }),
+        maxAttempts: 3,
+        requestHandler: new handler.NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 60_000 }),
+        ...sdkAuth(target.auth)
+      }),
+    release: (client) => client.destroy(),
     idleTimeToLive: "5 minutes"
   })
 
@@ -373,14 +349,16 @@ export const makeBatchJobs = Effect.gen(function* () {
       const target = yield* Target.control(params, region).pipe(
         Effect.provideService(AwsCredentials.AwsCredentials, credentials)
       )
-      const client = yield* RcMap.get(clients, new ClientKey(target))
-      const loaded = yield* loadSdk
-      return yield* Effect.tryPromise({
-        try: (signal) => run(client, loaded, signal),
-        catch: (cause): BedrockError =>
-          fromSdk(cause, { endpoint: target.endpoint ?? `https://bedrock.${target.region}.amazonaws.com` })
-      })
-    }).pipe(Effect.scoped)
+      const [sdk, handler] = yield* Effect.zip(loadSdk, loadHandler)
+      const key = `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.auth.cacheKey}`
+      return yield* clients.use(key, { target, sdk, handler }, (client) =>
+        Effect.tryPromise({
+          try: (signal) => run(client, sdk, signal),
+          catch: (cause): BedrockError =>
+            fromSdk(cause, { endpoint: target.endpoint ?? `https://bedrock.${target.region}.amazonaws.com` })
+        })
+      )
+    })
 
   const deps: Deps = { credentials, store, registry, pricing, send }
   return {

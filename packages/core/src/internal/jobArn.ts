@@ -1,10 +1,11 @@
 /**
- * Job ARNs of both kinds, parsed by one pattern.
+ * What both kinds of job share: ARNs parsed by one pattern, and the batch status built one way.
  *
  * @internal
  */
 import { Result } from "effect"
 import { InvalidRequestError } from "../Errors.ts"
+import type * as Jobs from "../Jobs.ts"
 
 /**
  * What a job ARN names.
@@ -46,3 +47,26 @@ export const modelIdOf = (modelArn: string): string => {
   const slash = modelArn.lastIndexOf("/")
   return slash < 0 ? modelArn : modelArn.slice(slash + 1)
 }
+
+const seconds = (date: Date | undefined): number | null =>
+  date === undefined ? null : Math.floor(date.getTime() / 1000)
+
+/** A job of either kind as a batch status: its state, times, request counts and metadata. */
+export const batchStatus = (job: {
+  readonly id: string
+  readonly status: Jobs.BatchStatus["status"]
+  readonly submitTime: Date | undefined
+  readonly endTime: Date | undefined
+  readonly counts: Jobs.BatchStatus["request_counts"]
+  readonly metadata: Jobs.BatchStatus["metadata"]
+}): Jobs.BatchStatus => ({
+  id: job.id,
+  object: "batch",
+  endpoint: "/v1/embeddings",
+  status: job.status,
+  created_at: seconds(job.submitTime),
+  completed_at: job.status === "completed" ? seconds(job.endTime) : null,
+  failed_at: job.status === "failed" ? seconds(job.endTime) : null,
+  request_counts: job.counts,
+  metadata: job.metadata
+})
