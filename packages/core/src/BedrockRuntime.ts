@@ -14,14 +14,12 @@
  */
 import * as Http from "node:http"
 import * as Https from "node:https"
-import {
-  type AsyncInvokeSummary,
+import type {
+  AsyncInvokeSummary,
   BedrockRuntimeClient,
-  GetAsyncInvokeCommand,
   ListAsyncInvokesCommand,
   StartAsyncInvokeCommand
 } from "@aws-sdk/client-bedrock-runtime"
-import { NodeHttpHandler } from "@smithy/node-http-handler"
 import type { DocumentType } from "@smithy/types"
 import { Context, type Duration, Effect, Layer, ScopedCache } from "effect"
 import type * as AwsCredentials from "./AwsCredentials.ts"
@@ -215,13 +213,31 @@ const endpointOf = (target: Target): string => target.endpoint ?? defaultEndpoin
  * its agents, which would cut every other client's and InvokeModel's sockets when one idle client
  * is released; the pool is closed with the layer instead.
  */
-class PooledHttpHandler extends NodeHttpHandler {
-  override destroy(): void {}
+const pooledHandler = (module: typeof import("@smithy/node-http-handler")) =>
+  class PooledHttpHandler extends module.NodeHttpHandler {
+    override destroy(): void {}
+  }
+
+/**
+ * The async-invoke SDK and its HTTP handler, loaded on first use: InvokeModel does not need them,
+ * so a gateway or a bulk run that never submits a job does not carry them in memory.
+ */
+type Sdk = typeof import("@aws-sdk/client-bedrock-runtime")
+interface Loaded {
+  readonly sdk: Sdk
+  readonly Handler: ReturnType<typeof pooledHandler>
 }
+let loading: Promise<Loaded> | undefined
+const loadSdk = Effect.promise(() => {
+  loading ??= Promise.all([import("@aws-sdk/client-bedrock-runtime"), import("@smithy/node-http-handler")]).then(
+    ([sdk, handler]) => ({ sdk, Handler: pooledHandler(handler) })
+  )
+  return loading
+})
 
 /** StartAsyncInvoke, with the caller's extra headers added before signing. */
-const startCommand = (input: StartAsyncInvokeInput): StartAsyncInvokeCommand => {
-  const command = new StartAsyncInvokeCommand({
+const startCommand = (sdk: Sdk, input: StartAsyncInvokeInput): StartAsyncInvokeCommand => {
+  const command = new sdk.StartAsyncInvokeCommand({
     modelId: input.modelId,
     // The SDK types a JSON document; the provider's codec made and checked this one.
     modelInput: input.modelInput as DocumentType,
@@ -249,8 +265,8 @@ const startCommand = (input: StartAsyncInvokeInput): StartAsyncInvokeCommand => 
   return command
 }
 
-const listCommand = (f: AsyncJobFilter): ListAsyncInvokesCommand =>
-  new ListAsyncInvokesCommand({
+const listCommand = (sdk: Sdk, f: AsyncJobFilter): ListAsyncInvokesCommand =>
+  new sdk.ListAsyncInvokesCommand({
     ...(f.status === undefined ? {} : { statusEquals: f.status }),
     ...(f.submitTimeAfter === undefined ? {} : { submitTimeAfter: f.submitTimeAfter }),
     ...(f.submitTimeBefore === undefined ? {} : { submitTimeBefore: f.submitTimeBefore }),
@@ -303,25 +319,29 @@ const invokeModelWith = (connections: Connections, invoker: Invoker) =>
   })
 
 /** The async-invoke operations on the SDK; interruption aborts the request (`abortSignal`). */
-const asyncOperationsWith = (clients: ClientCache.ClientCache<Target, BedrockRuntimeClient>) => {
+const asyncOperationsWith = (
+  clients: ClientCache.ClientCache<{ readonly target: Target; readonly loaded: Loaded }, BedrockRuntimeClient>
+) => {
   /** Sends one command; every SDK failure becomes a tagged error. */
   const send = <A>(
     target: Target,
     modelId: string | undefined,
-    run: (client: BedrockRuntimeClient, signal: AbortSignal) => Promise<A>
+    run: (client: BedrockRuntimeClient, sdk: Sdk, signal: AbortSignal) => Promise<A>
   ) =>
-    clients.use(keyOf(target), target, (client) =>
-      Effect.tryPromise({
-        try: (signal) => run(client, signal),
-        catch: (cause) =>
-          fromSdk(cause, { ...(modelId === undefined ? {} : { modelId }), endpoint: endpointOf(target) })
-      })
+    Effect.flatMap(loadSdk, (loaded) =>
+      clients.use(keyOf(target), { target, loaded }, (client) =>
+        Effect.tryPromise({
+          try: (signal) => run(client, loaded.sdk, signal),
+          catch: (cause) =>
+            fromSdk(cause, { ...(modelId === undefined ? {} : { modelId }), endpoint: endpointOf(target) })
+        })
+      )
     )
 
   const startAsyncInvoke = Effect.fn("BedrockRuntime.startAsyncInvoke")(function* (input: StartAsyncInvokeInput) {
     yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
-    const output = yield* send(input.target, input.modelId, (client, signal) =>
-      client.send(startCommand(input), { abortSignal: signal })
+    const output = yield* send(input.target, input.modelId, (client, sdk, signal) =>
+      client.send(startCommand(sdk, input), { abortSignal: signal })
     )
     return { invocationArn: output.invocationArn ?? "", requestId: output.$metadata.requestId }
   })
@@ -330,8 +350,8 @@ const asyncOperationsWith = (clients: ClientCache.ClientCache<Target, BedrockRun
     readonly invocationArn: string
     readonly target: Target
   }) {
-    const output = yield* send(input.target, undefined, (client, signal) =>
-      client.send(new GetAsyncInvokeCommand({ invocationArn: input.invocationArn }), { abortSignal: signal })
+    const output = yield* send(input.target, undefined, (client, sdk, signal) =>
+      client.send(new sdk.GetAsyncInvokeCommand({ invocationArn: input.invocationArn }), { abortSignal: signal })
     )
     return toJob(output)
   })
@@ -340,8 +360,8 @@ const asyncOperationsWith = (clients: ClientCache.ClientCache<Target, BedrockRun
     readonly filter: AsyncJobFilter
     readonly target: Target
   }) {
-    const output = yield* send(input.target, undefined, (client, signal) =>
-      client.send(listCommand(input.filter), { abortSignal: signal })
+    const output = yield* send(input.target, undefined, (client, sdk, signal) =>
+      client.send(listCommand(sdk, input.filter), { abortSignal: signal })
     )
     return { jobs: (output.asyncInvokeSummaries ?? []).map(toJob), nextToken: output.nextToken }
   })
@@ -377,12 +397,12 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   })
   // Made after the pool's finalizer, so closed before it: clients are released, then the pool.
   const clients = yield* ClientCache.make({
-    acquire: (target: Target) =>
-      new BedrockRuntimeClient({
+    acquire: ({ target, loaded }: { readonly target: Target; readonly loaded: Loaded }) =>
+      new loaded.sdk.BedrockRuntimeClient({
         region: target.region,
         ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint }),
         maxAttempts: 1,
-        requestHandler: new PooledHttpHandler({ httpAgent, httpsAgent, requestTimeout, connectionTimeout }),
+        requestHandler: new loaded.Handler({ httpAgent, httpsAgent, requestTimeout, connectionTimeout }),
         ...sdkAuth(target.auth)
       }),
     release: (client) => client.destroy(),

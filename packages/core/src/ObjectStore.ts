@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import type { S3Client } from "@aws-sdk/client-s3"
 import type { AwsCredentialIdentityProvider } from "@smithy/types"
 import { Context, type Duration, Effect, Layer } from "effect"
 import { ObjectStoreError } from "./Errors.ts"
@@ -105,6 +105,14 @@ export interface Options {
 
 const keyOf = (target: Target): string => `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.cacheKey}`
 
+/** The S3 SDK, loaded on first use: most runs never read an async job's output. */
+type Sdk = typeof import("@aws-sdk/client-s3")
+let loading: Promise<Sdk> | undefined
+const loadSdk = Effect.promise(() => {
+  loading ??= import("@aws-sdk/client-s3")
+  return loading
+})
+
 const located = (uri: string) => {
   const parsed = parseUri(uri)
   return parsed === undefined
@@ -121,8 +129,8 @@ const located = (uri: string) => {
  */
 export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const clients = yield* ClientCache.make({
-    acquire: (target: Target) =>
-      new S3Client({
+    acquire: ({ target, sdk }: { readonly target: Target; readonly sdk: Sdk }) =>
+      new sdk.S3Client({
         region: target.region,
         ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint, forcePathStyle: true }),
         ...(target.credentials === undefined ? {} : { credentials: target.credentials })
@@ -134,11 +142,13 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   /** One S3 call; the client is held until its promise (the body read included) settles. */
   const call = <A>(
     target: Target,
-    run: (client: S3Client, signal: AbortSignal) => Promise<A>,
+    run: (client: S3Client, sdk: Sdk, signal: AbortSignal) => Promise<A>,
     failed: ReturnType<typeof failure>
   ) =>
-    clients.use(keyOf(target), target, (client) =>
-      Effect.tryPromise({ try: (signal) => run(client, signal), catch: failed })
+    Effect.flatMap(loadSdk, (sdk) =>
+      clients.use(keyOf(target), { target, sdk }, (client) =>
+        Effect.tryPromise({ try: (signal) => run(client, sdk, signal), catch: failed })
+      )
     )
 
   const list = Effect.fn("ObjectStore.list")(function* (uri: string, target: Target) {
@@ -148,9 +158,9 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     do {
       const page = yield* call(
         target,
-        (client, signal) =>
+        (client, sdk, signal) =>
           client.send(
-            new ListObjectsV2Command({
+            new sdk.ListObjectsV2Command({
               Bucket: bucket,
               Prefix: key,
               ...(token === undefined ? {} : { ContinuationToken: token })
@@ -171,8 +181,10 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     const { bucket, key } = yield* located(uri)
     return yield* call(
       target,
-      async (client, signal) => {
-        const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
+      async (client, sdk, signal) => {
+        const output = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), {
+          abortSignal: signal
+        })
         return (await output.Body?.transformToString("utf-8")) ?? ""
       },
       failure(uri, "read")
@@ -183,8 +195,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     const { bucket, key } = yield* located(uri)
     yield* call(
       target,
-      (client, signal) =>
-        client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }), { abortSignal: signal }),
+      (client, sdk, signal) =>
+        client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body }), { abortSignal: signal }),
       failure(uri, "write")
     )
   })
