@@ -152,16 +152,17 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     // base64 output needs float32 values anyway: read them straight into Float32Arrays.
     const float32 = decodeOptions.float32 === true || resolved.known.encoding_format === "base64"
     const collect = collector(resolved, planned.inputs.length)
-    yield* Effect.forEach(
-      planned.groups,
-      (group) =>
-        Plan.encodeCall(spec, planned, group).pipe(
-          Effect.flatMap((call) => caller.invoke(resolved, target, call, planned.options, float32)),
-          Effect.map(collect.add)
-        ),
+    const one = (group: ReadonlyArray<number>) =>
+      Plan.encodeCall(spec, planned, group).pipe(
+        Effect.flatMap((call) => caller.invoke(resolved, target, call, planned.options, float32)),
+        Effect.map(collect.add)
+      )
+    // One call (most requests) runs in this fiber; several fork, bounded.
+    if (planned.groups.length === 1) yield* one(planned.groups[0]!)
+    else {
       // The limiter decides how many calls are really in flight; this only bounds the fibers.
-      { concurrency: caller.maxConcurrency, discard: true }
-    )
+      yield* Effect.forEach(planned.groups, one, { concurrency: caller.maxConcurrency, discard: true })
+    }
     return collect.response(pricing, target.region)
   })
 
