@@ -36,6 +36,7 @@ import { fromSdk } from "./awsErrors.ts"
 import * as ClientCache from "./clientCache.ts"
 import { decodeResponse } from "./decode.ts"
 import { batchStatus, type JobArn, parseArn } from "./jobArn.ts"
+import { retryStatus } from "./poll.ts"
 import { sdkAuth } from "./sdkAuth.ts"
 
 /**
@@ -216,18 +217,21 @@ const submit = Effect.fn("Jobs.submit")(function* (
     const body = `${lines.slice(start, start + perFile).join("\n")}\n`
     yield* deps.store.put(`${base}/input/part-${String(part).padStart(5, "0")}.jsonl`, body, storeTarget)
   }
-  const created = yield* deps.send(job, route.region, (client, sdk, abortSignal) =>
-    client.send(
-      new sdk.CreateModelInvocationJobCommand({
-        jobName,
-        roleArn: job.roleArn,
-        clientRequestToken: job.clientRequestToken ?? digest.slice(0, 24),
-        modelId: route.modelId,
-        inputDataConfig: { s3InputDataConfig: { s3Uri: `${base}/input/`, s3InputFormat: "JSONL" } },
-        outputDataConfig: { s3OutputDataConfig: { s3Uri: `${base}/output/` } },
-        timeoutDurationInHours: job.timeoutHours ?? 24
-      }),
-      { abortSignal }
+  // Retried like a status call: the idempotency token makes a repeated CreateModelInvocationJob the same job.
+  const created = yield* retryStatus(
+    deps.send(job, route.region, (client, sdk, abortSignal) =>
+      client.send(
+        new sdk.CreateModelInvocationJobCommand({
+          jobName,
+          roleArn: job.roleArn,
+          clientRequestToken: job.clientRequestToken ?? digest.slice(0, 24),
+          modelId: route.modelId,
+          inputDataConfig: { s3InputDataConfig: { s3Uri: `${base}/input/`, s3InputFormat: "JSONL" } },
+          outputDataConfig: { s3OutputDataConfig: { s3Uri: `${base}/output/` } },
+          timeoutDurationInHours: job.timeoutHours ?? 24
+        }),
+        { abortSignal }
+      )
     )
   )
   return {
@@ -243,7 +247,7 @@ const submit = Effect.fn("Jobs.submit")(function* (
 
 const status = Effect.fn("Jobs.status")(function* (deps: Deps, jobArn: string, params: Target.Params = {}) {
   const arn = yield* Effect.fromResult(parseArn(jobArn, "batch-inference"))
-  return toJobStatus(yield* getJob(deps, arn, jobArn, params), arn.jobId)
+  return toJobStatus(yield* retryStatus(getJob(deps, arn, jobArn, params)), arn.jobId)
 })
 
 const retrieve = (deps: Deps, arn: JobArn, jobArn: string, params: Target.Params) =>
@@ -331,7 +335,8 @@ export const makeBatchJobs = Effect.gen(function* () {
       new sdk.BedrockClient({
         region: target.region,
         ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint }),
-        maxAttempts: 3,
+        // Status calls are retried by the poller, submissions by their idempotency token: one retry layer.
+        maxAttempts: 1,
         requestHandler: new handler.NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 60_000 }),
         ...sdkAuth(target.auth)
       }),
