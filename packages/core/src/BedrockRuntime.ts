@@ -14,18 +14,13 @@
  */
 import * as Http from "node:http"
 import * as Https from "node:https"
-import type {
-  AsyncInvokeSummary,
-  BedrockRuntimeClient,
-  ListAsyncInvokesCommand,
-  StartAsyncInvokeCommand
-} from "@aws-sdk/client-bedrock-runtime"
-import type { DocumentType } from "@smithy/types"
 import { Context, type Duration, Effect, Layer, ScopedCache } from "effect"
 import type * as AwsCredentials from "./AwsCredentials.ts"
 import type { BedrockError } from "./Errors.ts"
+import { asyncOperationsWith, type Loaded } from "./internal/asyncInvoke.ts"
 import { fromSdk } from "./internal/awsErrors.ts"
 import * as ClientCache from "./internal/clientCache.ts"
+import { endpointOf, keyOf } from "./internal/endpoint.ts"
 import { type Connection, connect, isWireError, makeInvoker, type WireError } from "./internal/invoke.ts"
 import { sdkAuth } from "./internal/sdkAuth.ts"
 
@@ -175,26 +170,15 @@ export interface Options {
   readonly clientIdleTimeToLive?: Duration.Input | undefined
 }
 
-/**
- * The endpoint used when the target names none.
- *
- * @category getters
- * @since 0.1.0
- */
-export const defaultEndpoint = (region: string): string =>
-  `https://bedrock-runtime.${region}.${region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com"}`
-
-const toJob = (summary: AsyncInvokeSummary): AsyncJob => ({
-  invocationArn: summary.invocationArn ?? "",
-  modelArn: summary.modelArn ?? "",
-  status: summary.status ?? "InProgress",
-  failureMessage: summary.failureMessage,
-  clientRequestToken: summary.clientRequestToken,
-  submitTime: summary.submitTime,
-  lastModifiedTime: summary.lastModifiedTime,
-  endTime: summary.endTime,
-  outputS3Uri: summary.outputDataConfig?.s3OutputDataConfig?.s3Uri
-})
+export {
+  /**
+   * The endpoint used when the target names none.
+   *
+   * @category getters
+   * @since 0.1.0
+   */
+  defaultEndpoint
+} from "./internal/endpoint.ts"
 
 /**
  * Five minutes: far longer than the gaps between one identity's async-invoke calls (a poller asks
@@ -202,79 +186,6 @@ const toJob = (summary: AsyncInvokeSummary): AsyncJob => ({
  * gateway serving many short-lived identities does not keep every one of them for its lifetime.
  */
 const CLIENT_IDLE_TIME_TO_LIVE: Duration.Input = "5 minutes"
-
-/** The cache key of a target: region, endpoint and identity digest (never a secret). */
-const keyOf = (target: Target): string => `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.auth.cacheKey}`
-
-const endpointOf = (target: Target): string => target.endpoint ?? defaultEndpoint(target.region)
-
-/**
- * The SDK's request handler on the transport's shared pool. `NodeHttpHandler.destroy` destroys
- * its agents, which would cut every other client's and InvokeModel's sockets when one idle client
- * is released; the pool is closed with the layer instead.
- */
-const pooledHandler = (module: typeof import("@smithy/node-http-handler")) =>
-  class PooledHttpHandler extends module.NodeHttpHandler {
-    override destroy(): void {}
-  }
-
-/**
- * The async-invoke SDK and its HTTP handler, loaded on first use: InvokeModel does not need them,
- * so a gateway or a bulk run that never submits a job does not carry them in memory.
- */
-type Sdk = typeof import("@aws-sdk/client-bedrock-runtime")
-interface Loaded {
-  readonly sdk: Sdk
-  readonly Handler: ReturnType<typeof pooledHandler>
-}
-let loading: Promise<Loaded> | undefined
-const loadSdk = Effect.promise(() => {
-  loading ??= Promise.all([import("@aws-sdk/client-bedrock-runtime"), import("@smithy/node-http-handler")]).then(
-    ([sdk, handler]) => ({ sdk, Handler: pooledHandler(handler) })
-  )
-  return loading
-})
-
-/** StartAsyncInvoke, with the caller's extra headers added before signing. */
-const startCommand = (sdk: Sdk, input: StartAsyncInvokeInput): StartAsyncInvokeCommand => {
-  const command = new sdk.StartAsyncInvokeCommand({
-    modelId: input.modelId,
-    // The SDK types a JSON document; the provider's codec made and checked this one.
-    modelInput: input.modelInput as DocumentType,
-    clientRequestToken: input.clientRequestToken,
-    outputDataConfig: {
-      s3OutputDataConfig: {
-        s3Uri: input.outputS3Uri,
-        ...(input.bucketOwner === undefined ? {} : { bucketOwner: input.bucketOwner }),
-        ...(input.kmsKeyId === undefined ? {} : { kmsKeyId: input.kmsKeyId })
-      }
-    }
-  })
-  const headers = input.headers
-  if (headers !== undefined && Object.keys(headers).length > 0) {
-    // Added at the build step, before the signer runs, so the headers are signed.
-    command.middlewareStack.add(
-      (next) => (args) => {
-        const request = args.request as { headers?: Record<string, string> }
-        if (request.headers !== undefined) Object.assign(request.headers, headers)
-        return next(args)
-      },
-      { step: "build", name: "bedrockEmbedExtraHeaders" }
-    )
-  }
-  return command
-}
-
-const listCommand = (sdk: Sdk, f: AsyncJobFilter): ListAsyncInvokesCommand =>
-  new sdk.ListAsyncInvokesCommand({
-    ...(f.status === undefined ? {} : { statusEquals: f.status }),
-    ...(f.submitTimeAfter === undefined ? {} : { submitTimeAfter: f.submitTimeAfter }),
-    ...(f.submitTimeBefore === undefined ? {} : { submitTimeBefore: f.submitTimeBefore }),
-    ...(f.maxResults === undefined ? {} : { maxResults: f.maxResults }),
-    ...(f.nextToken === undefined ? {} : { nextToken: f.nextToken }),
-    sortBy: "SubmissionTime",
-    sortOrder: f.sortOrder ?? "Descending"
-  })
 
 type Invoker = ReturnType<typeof makeInvoker>
 
@@ -317,57 +228,6 @@ const invokeModelWith = (connections: Connections, invoker: Invoker) =>
     }
     return outcome
   })
-
-/** The async-invoke operations on the SDK; interruption aborts the request (`abortSignal`). */
-const asyncOperationsWith = (
-  clients: ClientCache.ClientCache<{ readonly target: Target; readonly loaded: Loaded }, BedrockRuntimeClient>
-) => {
-  /** Sends one command; every SDK failure becomes a tagged error. */
-  const send = <A>(
-    target: Target,
-    modelId: string | undefined,
-    run: (client: BedrockRuntimeClient, sdk: Sdk, signal: AbortSignal) => Promise<A>
-  ) =>
-    Effect.flatMap(loadSdk, (loaded) =>
-      clients.use(keyOf(target), { target, loaded }, (client) =>
-        Effect.tryPromise({
-          try: (signal) => run(client, loaded.sdk, signal),
-          catch: (cause) =>
-            fromSdk(cause, { ...(modelId === undefined ? {} : { modelId }), endpoint: endpointOf(target) })
-        })
-      )
-    )
-
-  const startAsyncInvoke = Effect.fn("BedrockRuntime.startAsyncInvoke")(function* (input: StartAsyncInvokeInput) {
-    yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
-    const output = yield* send(input.target, input.modelId, (client, sdk, signal) =>
-      client.send(startCommand(sdk, input), { abortSignal: signal })
-    )
-    return { invocationArn: output.invocationArn ?? "", requestId: output.$metadata.requestId }
-  })
-
-  const getAsyncInvoke = Effect.fn("BedrockRuntime.getAsyncInvoke")(function* (input: {
-    readonly invocationArn: string
-    readonly target: Target
-  }) {
-    const output = yield* send(input.target, undefined, (client, sdk, signal) =>
-      client.send(new sdk.GetAsyncInvokeCommand({ invocationArn: input.invocationArn }), { abortSignal: signal })
-    )
-    return toJob(output)
-  })
-
-  const listAsyncInvokes = Effect.fn("BedrockRuntime.listAsyncInvokes")(function* (input: {
-    readonly filter: AsyncJobFilter
-    readonly target: Target
-  }) {
-    const output = yield* send(input.target, undefined, (client, sdk, signal) =>
-      client.send(listCommand(sdk, input.filter), { abortSignal: signal })
-    )
-    return { jobs: (output.asyncInvokeSummaries ?? []).map(toJob), nextToken: output.nextToken }
-  })
-
-  return { startAsyncInvoke, getAsyncInvoke, listAsyncInvokes }
-}
 
 /**
  * Makes the transport. Signers and SDK clients are made on first use per region, endpoint and
