@@ -12,10 +12,10 @@
 import { closeSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs"
 import { createReadStream } from "node:fs"
 import { createInterface } from "node:readline"
-import { Embeddings, Jobs } from "@bedrock-embed/core"
+import { Embeddings, type Errors, Jobs } from "@bedrock-embed/core"
 import { BedrockEmbed } from "bedrock-embed"
 import { Presets, SingleBar } from "cli-progress"
-import { Effect, ManagedRuntime, Result, Schedule, Stream } from "effect"
+import { Effect, ManagedRuntime, Result, Schedule, Schema, Stream } from "effect"
 
 /**
  * Options of a run.
@@ -81,6 +81,32 @@ export interface Summary {
   readonly jobArn?: string | undefined
 }
 
+/**
+ * A line of the input file that is not an input: not a JSON object, or without its text field.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class InputFileError extends Schema.TaggedError<InputFileError>()("InputFileError", {
+  message: Schema.String
+}) {}
+
+/**
+ * What a run can fail with: a bad input line, the engine's or the jobs service's typed errors, or
+ * the files themselves.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type RunError =
+  | InputFileError
+  | Errors.EmbeddingError
+  | Errors.AsyncJobFailedError
+  | Errors.AsyncJobTimeoutError
+  | Errors.ObjectStoreError
+  | Errors.CredentialsError
+  | Errors.UnsupportedModelError
+
 /** Ids already in the output; a torn last line (no newline, or not JSON) is cut off first. */
 const resume = (output: string): Set<string> => {
   const done = new Set<string>()
@@ -130,207 +156,229 @@ const readInput = (
   try {
     record = JSON.parse(line) as Record<string, unknown>
   } catch {
-    throw new Error(`${options.input}:${at + 1}: not a JSON object`)
+    throw new InputFileError({ message: `${options.input}:${at + 1}: not a JSON object` })
   }
   const id = String(record[options.idField ?? "id"] ?? at)
   if (done.has(id)) return undefined
   const text = record[field]
-  if (typeof text !== "string") throw new Error(`${options.input}:${at + 1}: field "${field}" is not a string`)
+  if (typeof text !== "string") {
+    throw new InputFileError({ message: `${options.input}:${at + 1}: field "${field}" is not a string` })
+  }
   return { id, text }
 }
 
 /** The inputs of the file not yet in the output, in file order. */
-const pendingInputs = async (options: Options, done: ReadonlySet<string>) => {
-  const ids: Array<string> = []
-  const texts: Array<string> = []
-  let at = 0
-  for await (const line of createInterface({
-    input: createReadStream(options.input),
-    crlfDelay: Number.POSITIVE_INFINITY
-  })) {
-    if (line.trim().length === 0) continue
-    const input = readInput(options, line, at++, done)
-    if (input === undefined) continue
-    ids.push(input.id)
-    texts.push(input.text)
+const pendingInputs = (options: Options, done: ReadonlySet<string>) =>
+  Effect.tryPromise({
+    try: async () => {
+      const ids: Array<string> = []
+      const texts: Array<string> = []
+      let at = 0
+      for await (const line of createInterface({
+        input: createReadStream(options.input),
+        crlfDelay: Number.POSITIVE_INFINITY
+      })) {
+        if (line.trim().length === 0) continue
+        const input = readInput(options, line, at++, done)
+        if (input === undefined) continue
+        ids.push(input.id)
+        texts.push(input.text)
+      }
+      return { ids, texts, total: at }
+    },
+    catch: (cause) =>
+      cause instanceof InputFileError
+        ? cause
+        : new InputFileError({
+            message: `cannot read ${options.input}: ${cause instanceof Error ? cause.message : String(cause)}`
+          })
+  })
+
+const modelOf = (options: Options) =>
+  options.model.startsWith("bedrock/") ? options.model : `bedrock/${options.model}`
+
+/** The output and errors files, open for the run and closed after it, whatever its end. */
+const outputFiles = (output: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => ({ fd: openSync(output, "a"), errors: openSync(`${output}.errors.jsonl`, "w") })),
+    ({ fd, errors }) =>
+      Effect.sync(() => {
+        closeSync(fd)
+        closeSync(errors)
+      })
+  )
+
+/** A progress bar on stderr, stopped with the scope. */
+const scopedBar = (format: string, show: boolean) =>
+  Effect.acquireRelease(
+    Effect.sync(() => progressBar(format)),
+    (bar) => Effect.sync(() => show && bar.stop())
+  )
+
+/** Writes one result line: the vector to the output, a failure to the errors file. */
+const writeItem = (
+  files: { readonly fd: number; readonly errors: number },
+  id: string,
+  item: Embeddings.StreamItem
+) => {
+  if ("error" in item) {
+    writeSync(files.errors, `${JSON.stringify({ id, error: item.error._tag, message: item.error.message })}\n`)
+    return false
   }
-  return { ids, texts, total: at }
+  // One write per line: a crash tears at most this line, which the next run drops.
+  writeSync(files.fd, `${JSON.stringify({ id, embedding: Array.from(item.embedding) })}\n`)
+  return true
 }
 
 /** Batch mode: one batch inference job for what is missing, awaited, then written in input order. */
-const runBatch = async (options: Options, batch: BatchOptions): Promise<Summary> => {
-  const started = performance.now()
-  const done = resume(options.output)
-  const { ids, texts, total } = await pendingInputs(options, done)
-  const model = options.model.startsWith("bedrock/") ? options.model : `bedrock/${options.model}`
-  const empty = { total, skipped: done.size, embedded: 0, failed: 0, tokens: 0, cost: 0, calls: 0, throttles: 0 }
-  if (ids.length === 0) return { ...empty, seconds: (performance.now() - started) / 1000 }
-  const request = { ...options.request, model, input: texts }
-  const showBar = options.progress ?? process.stderr.isTTY === true
-  const bar = progressBar(" {bar} {value}/{total} records | job {status} | {elapsed}s")
-  const runtime = ManagedRuntime.make(
-    BedrockEmbed.layer(options.engine === undefined ? {} : { engine: options.engine })
-  )
-  try {
+const batchProgram = (options: Options, batch: BatchOptions) =>
+  Effect.gen(function* () {
+    const started = performance.now()
+    const done = resume(options.output)
+    const { ids, texts, total } = yield* pendingInputs(options, done)
+    const empty = { total, skipped: done.size, embedded: 0, failed: 0, tokens: 0, cost: 0, calls: 0, throttles: 0 }
+    if (ids.length === 0) return { ...empty, seconds: (performance.now() - started) / 1000 } satisfies Summary
+    const request = { ...options.request, model: modelOf(options), input: texts }
+    const showBar = options.progress ?? process.stderr.isTTY === true
+    const bar = yield* scopedBar(" {bar} {value}/{total} records | job {status} | {elapsed}s", showBar)
+    const jobs = yield* Jobs.Jobs
     // The job's name and token derive from the records: a re-run after a crash finds the same job
     // instead of starting a second one.
-    const submitted = await runtime.runPromise(
-      Jobs.Jobs.use((jobs) => jobs.submit(request, { ...request, s3Uri: batch.s3Uri, roleArn: batch.roleArn }))
-    )
+    const submitted = yield* jobs.submit(request, { ...request, s3Uri: batch.s3Uri, roleArn: batch.roleArn })
     process.stderr.write(
       `submitted ${submitted.records} records as batch inference job ${submitted.jobArn} (inputs in ${submitted.inputUri})\n`
     )
     if (showBar) bar.start(submitted.records, 0, { status: "Submitted" })
-    await runtime.runPromise(
-      Jobs.Jobs.use((jobs) =>
-        jobs.await(submitted.jobArn, {
-          // The request's region, endpoints and identity; its `timeout` is a per-call one, not the wait's.
-          ...request,
-          timeout: undefined,
-          schedule: Schedule.spaced(`${batch.pollSeconds ?? 30} seconds`),
-          onStatus: (status) => {
-            const processed = status.request_counts.completed + status.request_counts.failed
-            if (showBar) bar.update(processed, { status: status.metadata.bedrock_status })
-          }
-        })
-      )
-    )
-    if (showBar) bar.update(submitted.records, { status: "Completed" })
-    const results = await runtime.runPromise(Jobs.Jobs.use((jobs) => jobs.batchResults(submitted.jobArn, request)))
-    const fd = openSync(options.output, "a")
-    const errors = openSync(`${options.output}.errors.jsonl`, "w")
-    let embedded = 0
-    let failed = 0
-    try {
-      for (const item of results.items) {
-        const id = ids[item.index]!
-        if ("error" in item) {
-          failed++
-          writeSync(errors, `${JSON.stringify({ id, error: item.error._tag, message: item.error.message })}\n`)
-        } else {
-          embedded++
-          writeSync(fd, `${JSON.stringify({ id, embedding: Array.from(item.embedding) })}\n`)
-        }
+    yield* jobs.await(submitted.jobArn, {
+      // The request's region, endpoints and identity; its `timeout` is a per-call one, not the wait's.
+      ...request,
+      timeout: undefined,
+      schedule: Schedule.spaced(`${batch.pollSeconds ?? 30} seconds`),
+      onStatus: (status) => {
+        const processed = status.request_counts.completed + status.request_counts.failed
+        if (showBar) bar.update(processed, { status: status.metadata.bedrock_status })
       }
-    } finally {
-      closeSync(fd)
-      closeSync(errors)
-    }
+    })
+    if (showBar) bar.update(submitted.records, { status: "Completed" })
+    const results = yield* jobs.batchResults(submitted.jobArn, request)
+    const files = yield* outputFiles(options.output)
+    let embedded = 0
+    for (const item of results.items) if (writeItem(files, ids[item.index]!, item)) embedded++
     return {
       ...empty,
       embedded,
-      failed,
+      failed: results.items.length - embedded,
       tokens: results.tokens,
       cost: results.cost,
       calls: submitted.records,
       seconds: (performance.now() - started) / 1000,
       jobArn: submitted.jobArn
-    }
-  } finally {
-    if (showBar) bar.stop()
-    await runtime.dispose()
-  }
-}
+    } satisfies Summary
+  }).pipe(Effect.scoped)
 
-/**
- * Runs the command.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const run = async (options: Options): Promise<Summary> => {
-  if (options.mode === "batch") {
-    if (options.batch === undefined) throw new Error("batch mode needs an S3 working folder and a role ARN")
-    return runBatch(options, options.batch)
-  }
-  const started = performance.now()
-  const done = resume(options.output)
-  const total = await countLines(options.input)
-  const showBar = options.progress ?? process.stderr.isTTY === true
-  const bar = progressBar(
-    " {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | throttles {throttles} | failed {failed}"
-  )
-  if (showBar) bar.start(total, 0, { rate: "0", throttles: 0, failed: 0 })
-
-  const runtime = ManagedRuntime.make(
-    BedrockEmbed.layer(options.engine === undefined ? {} : { engine: options.engine })
-  )
-  const fd = openSync(options.output, "a")
-  const errors = openSync(`${options.output}.errors.jsonl`, "w")
-  const pending = new Map<number, string>()
+/** The input file's lines as inputs, each id remembered by its position among the inputs. */
+const inputStream = (options: Options, done: ReadonlySet<string>, pending: Map<number, string>) => {
   let fed = 0
-  let embedded = 0
-  let failed = 0
-  let tokens = 0
-  let cost = 0
   let lineNumber = 0
-  const source = Stream.fromAsyncIterable(
+  return Stream.fromAsyncIterable(
     createInterface({ input: createReadStream(options.input), crlfDelay: Number.POSITIVE_INFINITY }),
-    (error) => error
+    (cause) => new InputFileError({ message: `cannot read ${options.input}: ${String(cause)}` })
   ).pipe(
-    Stream.filterMap((line: string) => {
-      if (line.trim().length === 0) return Result.fail(undefined)
-      const input = readInput(options, line, lineNumber++, done)
+    Stream.mapEffect((line: string) =>
+      Effect.try({
+        try: () => (line.trim().length === 0 ? undefined : readInput(options, line, lineNumber++, done)),
+        catch: (cause) => (cause instanceof InputFileError ? cause : new InputFileError({ message: String(cause) }))
+      })
+    ),
+    Stream.filterMap((input) => {
       if (input === undefined) return Result.fail(undefined)
       pending.set(fed++, input.id)
       return Result.succeed(input.text)
     })
   )
-  try {
-    await runtime.runPromise(
-      Embeddings.Embeddings.use((engine) =>
-        engine
-          .embedStream(
-            {
-              ...options.request,
-              model: options.model.startsWith("bedrock/") ? options.model : `bedrock/${options.model}`
-            },
-            source as Stream.Stream<string>
-          )
-          .pipe(
-            Stream.runForEach((item) =>
-              Effect.sync(() => {
-                const id = pending.get(item.index)!
-                pending.delete(item.index)
-                if ("error" in item) {
-                  failed++
-                  writeSync(errors, `${JSON.stringify({ id, error: item.error._tag, message: item.error.message })}\n`)
-                } else {
-                  embedded++
-                  tokens += item.tokens ?? 0
-                  cost += item.cost ?? 0
-                  // One write per line: a crash tears at most this line, which the next run drops.
-                  writeSync(fd, `${JSON.stringify({ id, embedding: Array.from(item.embedding) })}\n`)
-                }
-                if (showBar) {
-                  const seconds = (performance.now() - started) / 1000
-                  bar.update(done.size + embedded + failed, {
-                    rate: ((embedded + failed) / Math.max(seconds, 0.001)).toFixed(0),
-                    throttles: engine.stats().throttles,
-                    failed
-                  })
-                }
-              })
-            )
-          )
-      )
+}
+
+/** Stream mode: InvokeModel calls from this machine, results written in input order as they come. */
+const streamProgram = (options: Options) =>
+  Effect.gen(function* () {
+    const started = performance.now()
+    const done = resume(options.output)
+    const total = yield* Effect.promise(() => countLines(options.input))
+    const showBar = options.progress ?? process.stderr.isTTY === true
+    const bar = yield* scopedBar(
+      " {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | throttles {throttles} | failed {failed}",
+      showBar
     )
-    const stats = await runtime.runPromise(Embeddings.Embeddings.useSync((engine) => engine.stats()))
+    if (showBar) bar.start(total, 0, { rate: "0", throttles: 0, failed: 0 })
+    const engine = yield* Embeddings.Embeddings
+    const files = yield* outputFiles(options.output)
+    const pending = new Map<number, string>()
+    const counts = { embedded: 0, failed: 0, tokens: 0, cost: 0 }
+    const before = engine.stats()
+    yield* engine
+      .embedStream({ ...options.request, model: modelOf(options) }, inputStream(options, done, pending))
+      .pipe(
+        Stream.runForEach((item) =>
+          Effect.sync(() => {
+            const id = pending.get(item.index)!
+            pending.delete(item.index)
+            if (writeItem(files, id, item)) {
+              counts.embedded++
+              if (!("error" in item)) {
+                counts.tokens += item.tokens ?? 0
+                counts.cost += item.cost ?? 0
+              }
+            } else counts.failed++
+            if (showBar) {
+              const seconds = (performance.now() - started) / 1000
+              bar.update(done.size + counts.embedded + counts.failed, {
+                rate: ((counts.embedded + counts.failed) / Math.max(seconds, 0.001)).toFixed(0),
+                throttles: engine.stats().throttles - before.throttles,
+                failed: counts.failed
+              })
+            }
+          })
+        )
+      )
+    const stats = engine.stats()
     return {
       total,
       skipped: done.size,
-      embedded,
-      failed,
-      tokens,
-      cost,
+      ...counts,
       seconds: (performance.now() - started) / 1000,
-      calls: stats.calls,
-      throttles: stats.throttles
-    }
+      calls: stats.calls - before.calls,
+      throttles: stats.throttles - before.throttles
+    } satisfies Summary
+  }).pipe(Effect.scoped)
+
+/**
+ * The command as an Effect program on the engine and the jobs service (provide
+ * `BedrockEmbed.layer`): interrupting it stops the calls in flight and keeps what was written.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const program = (options: Options): Effect.Effect<Summary, RunError, Embeddings.Embeddings | Jobs.Jobs> => {
+  if (options.mode !== "batch") return streamProgram(options)
+  if (options.batch === undefined) {
+    return Effect.fail(new InputFileError({ message: "batch mode needs an S3 working folder and a role ARN" }))
+  }
+  return batchProgram(options, options.batch)
+}
+
+/**
+ * Runs the command with its own engine (`options.engine`); rejects with the typed error.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const run = async (options: Options): Promise<Summary> => {
+  const runtime = ManagedRuntime.make(
+    BedrockEmbed.layer(options.engine === undefined ? {} : { engine: options.engine })
+  )
+  try {
+    return await runtime.runPromise(program(options))
   } finally {
-    if (showBar) bar.stop()
-    closeSync(fd)
-    closeSync(errors)
     await runtime.dispose()
   }
 }

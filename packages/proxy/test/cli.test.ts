@@ -160,4 +160,30 @@ describe("bedrock-embed runtime outcomes", () => {
       taken.close()
     }
   })
+
+  it("embed exits 1 naming the file and line of an input that is not one, before any call", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bedrock-embed-cli-"))
+    const input = join(dir, "docs.jsonl")
+    await writeFile(input, '{"id":"a","body":"no text field"}\n')
+    const { code, err, out } = await finish(
+      bedrockEmbed([
+        "embed",
+        "--model",
+        "amazon.titan-embed-text-v2:0",
+        "--in",
+        input,
+        "--out",
+        join(dir, "vectors.jsonl"),
+        // Nothing listens here: the run must end on the input, not on the network.
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--region",
+        "us-east-1",
+        "--no-progress"
+      ])
+    )
+    assert.strictEqual(code, 1, err)
+    assert.include(err, `${input}:1: field "text" is not a string`)
+    assert.strictEqual(out, "")
+  })
 })

@@ -7,7 +7,7 @@ import { BedrockEmbed } from "bedrock-embed"
 import { Console, Effect, Option } from "effect"
 import { CliError, Command, Flag } from "effect/cli"
 import * as EmbedFile from "../../EmbedFile.ts"
-import { CliFailure, ExitCode, failure, lines, messageOf, positive, switchFlag, text } from "./shared.ts"
+import { CliFailure, ExitCode, failure, lines, positive, switchFlag, text } from "./shared.ts"
 
 // embed
 
@@ -126,10 +126,11 @@ const summaryLine = (summary: EmbedFile.Summary): string =>
 
 const embedHandler = (flags: EmbedFlags) =>
   Effect.gen(function* () {
-    const summary = yield* Effect.tryPromise({
-      try: () => EmbedFile.run(embedOptions(flags)),
-      catch: (cause) => failure(messageOf(cause))
-    }).pipe(
+    const options = embedOptions(flags)
+    // The engine runs in this program's runtime: SIGINT interrupts the calls in flight.
+    const summary = yield* EmbedFile.program(options).pipe(
+      Effect.provide(BedrockEmbed.layer(options.engine === undefined ? {} : { engine: options.engine })),
+      Effect.mapError((error) => failure(error.message)),
       Effect.onInterrupt(() =>
         Console.error(`bedrock-embed: interrupted; ${flags.output} keeps what was written: run again to resume.`)
       )
