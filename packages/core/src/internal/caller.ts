@@ -4,13 +4,13 @@
  *
  * @internal
  */
-import { Duration, Effect, Schedule } from "effect"
+import { Duration, Effect, Result, Schedule } from "effect"
 import type * as BedrockRuntime from "../BedrockRuntime.ts"
 import { type BedrockError, type ModelInvocationError, type ResponseDecodeError, ThrottlingError } from "../Errors.ts"
 import * as Limiter from "../Limiter.ts"
 import type * as ModelSpec from "../ModelSpec.ts"
 import type { PlannedCall, Resolved } from "../Plan.ts"
-import { decodeResponse, parseBody } from "./decode.ts"
+import { decodeResponseResult, parseBodyResult } from "./decode.ts"
 
 export interface CallerOptions {
   readonly concurrency?: number | undefined
@@ -71,7 +71,7 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
     options: ModelSpec.CallOptions<unknown>,
     float32: boolean
   ): Effect.Effect<CallResult, BedrockError | ResponseDecodeError | ModelInvocationError> =>
-    Effect.gen(function* () {
+    Effect.suspend(() => {
       const { route, spec, controls } = resolved
       let failedAttempts = 0
       const attempt = limiter
@@ -103,11 +103,16 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
             })
           )
         )
-      const result = yield* retry(attempt, controls.retries)
-      const context = { modelId: route.modelId, requestId: result.requestId }
-      const json = yield* parseBody(spec, result.body, float32, context)
-      const decoded = yield* decodeResponse(spec, json, call, options, context)
-      return { call, result, decoded, failedAttempts }
+      // Reading and checking the body is plain code, once per call: no effect per step.
+      return Effect.flatMap(retry(attempt, controls.retries), (result) => {
+        const context = { modelId: route.modelId, requestId: result.requestId }
+        const decoded = Result.flatMap(parseBodyResult(spec, result.body, float32, context), (json) =>
+          decodeResponseResult(spec, json, call, options, context)
+        )
+        return Result.isSuccess(decoded)
+          ? Effect.succeed({ call, result, decoded: decoded.success, failedAttempts })
+          : Effect.fail(decoded.failure)
+      })
     })
 
   return {

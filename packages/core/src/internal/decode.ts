@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { ModelInvocationError, ResponseDecodeError } from "../Errors.ts"
 import { parseFloat32Json } from "../Float32Json.ts"
 import type * as Media from "../Media.ts"
@@ -33,22 +33,75 @@ const utf8 = new TextDecoder()
  * Parses a response body: straight into `Float32Array` vectors (the stream path: no body string,
  * no arrays of doubles), or as `JSON.parse` gives it, as the OpenAI response carries vectors.
  */
-export const parseBody = (
+export const parseBodyResult = (
   spec: ModelSpec.Any,
   body: Uint8Array,
   float32: boolean,
   context: Context
-): Effect.Effect<unknown, ResponseDecodeError> =>
-  Effect.try({
-    try: () => (float32 ? parseFloat32Json(body) : (JSON.parse(utf8.decode(body)) as unknown)),
-    catch: () => shapeError(spec, context, "the body is not JSON")
-  })
+): Result.Result<unknown, ResponseDecodeError> => {
+  try {
+    return Result.succeed(float32 ? parseFloat32Json(body) : (JSON.parse(utf8.decode(body)) as unknown))
+  } catch {
+    return Result.fail(shapeError(spec, context, "the body is not JSON"))
+  }
+}
+
+const decoders = new WeakMap<ModelSpec.Any, (json: unknown) => Result.Result<unknown, Schema.SchemaError>>()
+
+/** The spec's response decoder, made once per spec. */
+const decoderOf = (spec: ModelSpec.Any) => {
+  let decoder = decoders.get(spec)
+  if (decoder === undefined) {
+    const decode = Schema.decodeUnknownResult(spec.response)
+    decoder = (json) => decode(json)
+    decoders.set(spec, decoder)
+  }
+  return decoder
+}
 
 /**
  * Decodes one model response (already parsed JSON) for a call: the spec's response schema, its
  * `decode`, the checks that every input got exactly one vector, and the integrity of every vector
- * (length, values).
+ * (length, values). Synchronous: it runs once per Bedrock call.
  */
+export const decodeResponseResult = (
+  spec: ModelSpec.Any,
+  json: unknown,
+  call: { readonly indices: ReadonlyArray<number>; readonly items: ReadonlyArray<Media.EmbeddingInput> },
+  callOptions: ModelSpec.CallOptions<unknown>,
+  context: Context
+): Result.Result<ModelSpec.DecodedBatch, ResponseDecodeError | ModelInvocationError> => {
+  const body = decoderOf(spec)(json)
+  if (Result.isFailure(body)) return Result.fail(shapeError(spec, context, body.failure.message))
+  const decoded = spec.decode(body.success, call.items, callOptions)
+  if (decoded.failure !== undefined) {
+    return Result.fail(
+      new ModelInvocationError({
+        message: `${spec.id} failed on input[${call.indices[0]}]: ${decoded.failure}`,
+        ...idsOf(context)
+      })
+    )
+  }
+  const count = call.items.length
+  if (decoded.vectors.length !== count) {
+    return Result.fail(shapeError(spec, context, `expected ${count} vectors, got ${decoded.vectors.length}`))
+  }
+  if (decoded.byType !== undefined && decoded.byType.length !== count) {
+    return Result.fail(shapeError(spec, context, `expected ${count} embeddings by type, got ${decoded.byType.length}`))
+  }
+  const fault = checkDecoded(spec, decoded, call.indices, callOptions)
+  if (fault !== undefined) {
+    return Result.fail(
+      new ResponseDecodeError({
+        message: `Bedrock's response for ${spec.id} holds an invalid embedding: ${fault}.`,
+        ...idsOf(context)
+      })
+    )
+  }
+  return Result.succeed(decoded)
+}
+
+/** {@link decodeResponseResult} as an effect. */
 export const decodeResponse = (
   spec: ModelSpec.Any,
   json: unknown,
@@ -56,30 +109,4 @@ export const decodeResponse = (
   callOptions: ModelSpec.CallOptions<unknown>,
   context: Context
 ): Effect.Effect<ModelSpec.DecodedBatch, ResponseDecodeError | ModelInvocationError> =>
-  Effect.gen(function* () {
-    const body = yield* Schema.decodeUnknownEffect(spec.response)(json).pipe(
-      Effect.mapError((error) => shapeError(spec, context, error.message))
-    )
-    const decoded = spec.decode(body, call.items, callOptions)
-    if (decoded.failure !== undefined) {
-      return yield* new ModelInvocationError({
-        message: `${spec.id} failed on input[${call.indices[0]}]: ${decoded.failure}`,
-        ...idsOf(context)
-      })
-    }
-    const count = call.items.length
-    if (decoded.vectors.length !== count) {
-      return yield* shapeError(spec, context, `expected ${count} vectors, got ${decoded.vectors.length}`)
-    }
-    if (decoded.byType !== undefined && decoded.byType.length !== count) {
-      return yield* shapeError(spec, context, `expected ${count} embeddings by type, got ${decoded.byType.length}`)
-    }
-    const fault = checkDecoded(spec, decoded, call.indices, callOptions)
-    if (fault !== undefined) {
-      return yield* new ResponseDecodeError({
-        message: `Bedrock's response for ${spec.id} holds an invalid embedding: ${fault}.`,
-        ...idsOf(context)
-      })
-    }
-    return decoded
-  })
+  Effect.suspend(() => Effect.fromResult(decodeResponseResult(spec, json, call, callOptions, context)))
