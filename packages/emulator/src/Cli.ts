@@ -200,21 +200,31 @@ export const serve = (options: EmulatorOptions): Effect.Effect<never, CliFailure
   )
 
 /**
+ * The emulator's command under a name: `bedrock-embed-emulator`, or `bedrock-embed emulator` when
+ * the gateway's command line runs it.
+ *
+ * @category commands
+ * @since 0.1.0
+ */
+export const commandNamed = (name: string) =>
+  Command.make(name, flags, (parsed) => serve(toOptions(parsed))).pipe(
+    Command.withDescription(
+      "A local AWS Bedrock Runtime for embedding models that the official AWS SDK accepts unchanged.\n" +
+        "  Runs until SIGINT or SIGTERM. Exit codes: 0 stopped or help shown, 1 cannot start, 2 usage error."
+    ),
+    Command.withExamples([
+      { command: `${name} --port 4010`, description: "serve on http://127.0.0.1:4010" },
+      { command: `${name} --port 0 --error-rate 0.1`, description: "a free port, 10% of calls 5xx" }
+    ])
+  )
+
+/**
  * The `bedrock-embed-emulator` command.
  *
  * @category commands
  * @since 0.1.0
  */
-export const command = Command.make("bedrock-embed-emulator", flags, (parsed) => serve(toOptions(parsed))).pipe(
-  Command.withDescription(
-    "A local AWS Bedrock Runtime for embedding models that the official AWS SDK accepts unchanged.\n" +
-      "  Runs until SIGINT or SIGTERM. Exit codes: 0 stopped or help shown, 1 cannot start, 2 usage error."
-  ),
-  Command.withExamples([
-    { command: "bedrock-embed-emulator --port 4010", description: "serve on http://127.0.0.1:4010" },
-    { command: "bedrock-embed-emulator --port 0 --error-rate 0.1", description: "a free port, 10% of calls 5xx" }
-  ])
-)
+export const command = commandNamed("bedrock-embed-emulator")
 
 /**
  * The exit code of a run: the one place outcomes become codes. Success and a stop by signal
@@ -277,15 +287,19 @@ export const packageVersion = (from: string): string =>
   ).version
 
 /**
- * Runs the command line on the given arguments (without the program name).
+ * Runs the command line on the given arguments (without the program name); `name` is the
+ * command's name in its help and messages.
  *
  * @category running
  * @since 0.1.0
  */
-export const run = (args: ReadonlyArray<string>): Effect.Effect<void, CliFailure | CliError.CliError> =>
-  Command.runWith(command, { version: packageVersion(import.meta.url) })(args).pipe(
-    Effect.provide(Layer.merge(NodeServices.layer, layerOutput(command.name)))
-  )
+export const run = (
+  args: ReadonlyArray<string>,
+  name: string = command.name
+): Effect.Effect<void, CliFailure | CliError.CliError> =>
+  Command.runWith(name === command.name ? command : commandNamed(name), { version: packageVersion(import.meta.url) })(
+    args
+  ).pipe(Effect.provide(Layer.merge(NodeServices.layer, layerOutput(name))))
 
 /**
  * The program's entry point: runs {@link run} on `process.argv`, closes everything on SIGINT or

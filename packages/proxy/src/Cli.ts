@@ -27,7 +27,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect, Exit, Layer, Runtime, Schema } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
 import { embed } from "./internal/cli/embed.ts"
-import { emulator } from "./internal/cli/emulator.ts"
+import { emulator, runEmulator } from "./internal/cli/emulator.ts"
 import { serve } from "./internal/cli/serve.ts"
 import { type CliFailure, ExitCode, lines } from "./internal/cli/shared.ts"
 
@@ -125,9 +125,11 @@ const version = (): string =>
  * @since 0.1.0
  */
 export const run = (args: ReadonlyArray<string>): Effect.Effect<void, CliFailure | CliError.CliError> =>
-  Command.runWith(command, { version: version() })(args).pipe(
-    Effect.provide(Layer.merge(NodeServices.layer, layerOutput))
-  )
+  args[0] === "emulator"
+    ? runEmulator(args.slice(1))
+    : Command.runWith(command, { version: version() })(args).pipe(
+        Effect.provide(Layer.merge(NodeServices.layer, layerOutput))
+      )
 
 /**
  * The program's entry point: runs {@link run} on `process.argv`, closes everything on SIGINT or
