@@ -9,16 +9,12 @@ import type * as BedrockRuntime from "../BedrockRuntime.ts"
 import { type BedrockError, type ModelInvocationError, type ResponseDecodeError, ThrottlingError } from "../Errors.ts"
 import * as Limiter from "../Limiter.ts"
 import type * as ModelSpec from "../ModelSpec.ts"
+import type { Options } from "../Embeddings.ts"
 import type { PlannedCall, Resolved } from "../Plan.ts"
 import { decodeResponseResult, parseBodyResult } from "./decode.ts"
 
-export interface CallerOptions {
-  readonly concurrency?: number | undefined
-  readonly maxConcurrency?: number | undefined
-  readonly maxRetries?: number | undefined
-  readonly retryBaseDelay?: Duration.Input | undefined
-  readonly maxRetryDelay?: Duration.Input | undefined
-}
+/** The engine options that concern calls (see `Embeddings.Options`). */
+export type CallerOptions = Omit<Options, "maxInputs">
 
 /** One call's outcome: what Bedrock sent, decoded, and how many attempts failed before it. */
 export interface CallResult {
