@@ -76,13 +76,31 @@ const deploymentPicker = (config: Config) => {
   return { pick, aliases: () => [...deployments.keys()] }
 }
 
+let pending: Array<string> = []
+const flush = () => {
+  if (pending.length === 0) return
+  const text = `${pending.join("\n")}\n`
+  pending = []
+  process.stdout.write(text)
+}
+// Whatever is still buffered goes out before the process ends.
+process.once("exit", flush)
+
+/**
+ * The default request log: lines to stdout, written once per turn of the event loop (a write per
+ * request would cost more than the rest of the gateway's own work on a busy gateway).
+ */
+const stdoutLines = (line: string): void => {
+  if (pending.push(line) === 1) setImmediate(flush)
+}
+
 /** Runs a handler with auth, error mapping, the request id and one log line (also when the client leaves). */
 const handler =
   (options: Options, name: string) =>
   (run: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<Handled, OpenAiError>) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
-      const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`))
+      const log = options.log ?? stdoutLines
       const masterKey = options.config.general_settings?.master_key
       const started = performance.now()
       const requestId = randomUUID()
