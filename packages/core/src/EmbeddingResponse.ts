@@ -90,7 +90,8 @@ export interface EmbeddingResponse {
  * @since 0.1.0
  */
 export const toBase64 = (vector: ReadonlyArray<number>): string => {
-  const floats = Float32Array.from(vector)
+  // A Float32Array already holds those bytes: no copy.
+  const floats = vector instanceof Float32Array ? vector : Float32Array.from(vector)
   return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength).toString("base64")
 }
 

@@ -13,6 +13,7 @@ import type { AwsCredentialIdentityProvider } from "@smithy/types"
 import { Context, type Duration, Effect, Layer } from "effect"
 import { ObjectStoreError } from "./Errors.ts"
 import * as ClientCache from "./internal/clientCache.ts"
+import { lazyImport } from "./internal/lazy.ts"
 
 /**
  * Where and as whom S3 is called.
@@ -107,11 +108,7 @@ const keyOf = (target: Target): string => `${target.region}\u0000${target.endpoi
 
 /** The S3 SDK, loaded on first use: most runs never read an async job's output. */
 type Sdk = typeof import("@aws-sdk/client-s3")
-let loading: Promise<Sdk> | undefined
-const loadSdk = Effect.promise(() => {
-  loading ??= import("@aws-sdk/client-s3")
-  return loading
-})
+const loadSdk = lazyImport(() => import("@aws-sdk/client-s3"))
 
 const located = (uri: string) => {
   const parsed = parseUri(uri)

@@ -348,6 +348,22 @@ export const encodeJob = (
 }
 
 /**
+ * A request resolved and its own inputs planned: what every path does before its first call.
+ *
+ * @category planning
+ * @since 0.1.0
+ */
+export const planRequest = (
+  registry: ProviderRegistry.Service,
+  request: EmbeddingRequest.Decoded,
+  maxInputs: number = defaultMaxInputs
+): Effect.Effect<{ readonly resolved: Resolved; readonly plan: Plan }, InvalidRequestError | UnsupportedModelError> =>
+  Effect.gen(function* () {
+    const resolved = yield* resolve(registry, request)
+    return { resolved, plan: yield* plan(resolved, yield* itemsOfRequest(resolved.known, maxInputs)) }
+  })
+
+/**
  * A request planned whole, every call encoded: what the conformance suite compares with the
  * documented bodies, and what batch inference writes as records.
  *
@@ -362,9 +378,9 @@ export const planAll = (
   { readonly resolved: Resolved; readonly plan: Plan; readonly calls: ReadonlyArray<PlannedCall> },
   InvalidRequestError | UnsupportedModelError
 > =>
-  Effect.gen(function* () {
-    const resolved = yield* resolve(registry, request)
-    const planned = yield* plan(resolved, yield* itemsOfRequest(resolved.known, maxInputs))
-    const calls = yield* Effect.forEach(planned.groups, (group) => encodeCall(resolved.spec, planned, group))
-    return { resolved, plan: planned, calls }
-  })
+  Effect.flatMap(planRequest(registry, request, maxInputs), ({ resolved, plan: planned }) =>
+    Effect.map(
+      Effect.forEach(planned.groups, (group) => encodeCall(resolved.spec, planned, group)),
+      (calls) => ({ resolved, plan: planned, calls })
+    )
+  )

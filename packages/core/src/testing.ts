@@ -75,6 +75,13 @@ export interface Fixtures {
   readonly badResponses?: ReadonlyArray<BadResponse> | undefined
 }
 
+/** A registry with the one spec under test. */
+const registryOf = (spec: ModelSpec.Any): ProviderRegistry.Service => {
+  const registry = ProviderRegistry.make()
+  registry.add([spec])
+  return registry
+}
+
 /**
  * Plans a request for a spec as the engine would: decode, route, resolve, check, encode.
  *
@@ -84,8 +91,7 @@ export interface Fixtures {
 export const planFor = (spec: ModelSpec.Any, request: EmbeddingRequest.EmbeddingRequest) =>
   Effect.gen(function* () {
     const decoded = yield* EmbeddingRequest.decode(request)
-    const registry = ProviderRegistry.make()
-    registry.add([spec])
+    const registry = registryOf(spec)
     // The engine's own front end: the route, the spec, Bedrock's id rules, the checks and the bodies.
     const { plan, calls } = yield* Plan.planAll(registry, decoded)
     return { options: plan.options, inputs: plan.inputs, calls }
@@ -100,11 +106,9 @@ export const planFor = (spec: ModelSpec.Any, request: EmbeddingRequest.Embedding
 export const jobsFor = (spec: ModelSpec.Any, request: EmbeddingRequest.EmbeddingRequest) =>
   Effect.gen(function* () {
     const decoded = yield* EmbeddingRequest.decode(request)
-    const registry = ProviderRegistry.make()
-    registry.add([spec])
-    const resolved = yield* Plan.resolve(registry, decoded)
-    const planned = yield* Plan.plan(resolved, yield* Plan.itemsOfRequest(resolved.known))
-    return yield* Effect.forEach(planned.inputs, (_, i) => Plan.encodeJob(spec, planned, i))
+    const registry = registryOf(spec)
+    const { plan } = yield* Plan.planRequest(registry, decoded)
+    return yield* Effect.forEach(plan.inputs, (_, i) => Plan.encodeJob(spec, plan, i))
   })
 
 const textKinds: ReadonlyArray<Media.InputKind> = ["text", "text_image", "multi_input"]

@@ -322,13 +322,13 @@ const streamProgram = (options: Options) =>
           Effect.sync(() => {
             const id = pending.get(item.index)!
             pending.delete(item.index)
-            if (writeItem(files, id, item)) {
+            writeItem(files, id, item)
+            if ("error" in item) counts.failed++
+            else {
               counts.embedded++
-              if (!("error" in item)) {
-                counts.tokens += item.tokens ?? 0
-                counts.cost += item.cost ?? 0
-              }
-            } else counts.failed++
+              counts.tokens += item.tokens ?? 0
+              counts.cost += item.cost ?? 0
+            }
             if (showBar) {
               const seconds = (performance.now() - started) / 1000
               bar.update(done.size + counts.embedded + counts.failed, {

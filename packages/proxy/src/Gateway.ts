@@ -173,12 +173,15 @@ const payloadOf = (alias: string, response: EmbeddingResponse.EmbeddingResponse)
 }
 
 /** `POST /v1/embeddings`: the alias's deployment, the client's parameters under it, the engine. */
-const embeddingsRoute = (options: Options, engine: Embeddings.Service) => {
+const embeddingsRoute = (
+  options: Options,
+  engine: Embeddings.Service,
+  deployments: ReturnType<typeof deploymentPicker>
+) => {
   const { config } = options
   const maxBody = config.general_settings?.max_request_body_bytes ?? 20_000_000
   const maxInputs = config.general_settings?.max_inputs_per_request ?? 2048
   const dropParams = config.litellm_settings?.drop_params === true
-  const deployments = deploymentPicker(config)
   return handler(
     options,
     "embeddings"
@@ -273,9 +276,10 @@ export const routes = (
       const engine = yield* Embeddings.Embeddings
       const jobs = yield* Jobs.Jobs
       const { config } = options
-      const aliases = deploymentPicker(config).aliases()
+      const deployments = deploymentPicker(config)
+      const aliases = deployments.aliases()
       const created = Math.floor(Date.now() / 1000)
-      const embeddings = embeddingsRoute(options, engine)
+      const embeddings = embeddingsRoute(options, engine, deployments)
       const models = handler(
         options,
         "models"

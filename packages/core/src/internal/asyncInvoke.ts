@@ -17,6 +17,7 @@ import type { AsyncJob, AsyncJobFilter, StartAsyncInvokeInput, Target } from "..
 import { fromSdk } from "./awsErrors.ts"
 import type * as ClientCache from "./clientCache.ts"
 import { endpointOf, keyOf } from "./endpoint.ts"
+import { lazyImport } from "./lazy.ts"
 
 const toJob = (summary: AsyncInvokeSummary): AsyncJob => ({
   invocationArn: summary.invocationArn ?? "",
@@ -51,13 +52,12 @@ export interface Loaded {
   readonly sdk: Sdk
   readonly Handler: PooledHandler
 }
-let loading: Promise<Loaded> | undefined
-export const loadSdk = Effect.promise(() => {
-  loading ??= Promise.all([import("@aws-sdk/client-bedrock-runtime"), import("@smithy/node-http-handler")]).then(
-    ([sdk, handler]) => ({ sdk, Handler: pooledHandler(handler) })
-  )
-  return loading
-})
+export const loadSdk = lazyImport(
+  (): Promise<Loaded> =>
+    Promise.all([import("@aws-sdk/client-bedrock-runtime"), import("@smithy/node-http-handler")]).then(
+      ([sdk, handler]) => ({ sdk, Handler: pooledHandler(handler) })
+    )
+)
 
 /** StartAsyncInvoke, with the caller's extra headers added before signing. */
 const startCommand = (sdk: Sdk, input: StartAsyncInvokeInput): StartAsyncInvokeCommand => {

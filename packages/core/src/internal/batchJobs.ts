@@ -34,9 +34,11 @@ import * as ProviderRegistry from "../ProviderRegistry.ts"
 import * as Target from "../Target.ts"
 import { fromSdk } from "./awsErrors.ts"
 import * as ClientCache from "./clientCache.ts"
-import { decodeResponse } from "./decode.ts"
+import { decodeResponseResult } from "./decode.ts"
 import { batchStatus, type JobArn, parseArn } from "./jobArn.ts"
 import { retryStatus } from "./poll.ts"
+import { keyOf } from "./endpoint.ts"
+import { lazyImport } from "./lazy.ts"
 import { sdkAuth } from "./sdkAuth.ts"
 
 /**
@@ -44,13 +46,9 @@ import { sdkAuth } from "./sdkAuth.ts"
  * batch job does not carry it in memory.
  */
 type Sdk = typeof import("@aws-sdk/client-bedrock")
-let sdk: Promise<Sdk> | undefined
-const loadSdk = Effect.promise(() => {
-  sdk ??= import("@aws-sdk/client-bedrock")
-  return sdk
-})
+const loadSdk = lazyImport(() => import("@aws-sdk/client-bedrock"))
 type Handler = typeof import("@smithy/node-http-handler")
-const loadHandler = Effect.promise(() => import("@smithy/node-http-handler"))
+const loadHandler = lazyImport(() => import("@smithy/node-http-handler"))
 
 /** Record ids: `R` and the call's position, eleven alphanumerics as Bedrock's examples have. */
 const recordId = (call: number) => `R${String(call).padStart(10, "0")}`
@@ -304,9 +302,7 @@ const results = Effect.fn("Jobs.batchResults")(function* (
       continue
     }
     const call = { indices, items: indices.map((j) => planned.inputs[j]!) }
-    const decoded = yield* Effect.result(
-      decodeResponse(spec, found.output, call, planned.options, { modelId: route.modelId })
-    )
+    const decoded = decodeResponseResult(spec, found.output, call, planned.options, { modelId: route.modelId })
     if (decoded._tag === "Failure") {
       failAll(decoded.failure)
       continue
@@ -355,7 +351,7 @@ export const makeBatchJobs = Effect.gen(function* () {
         Effect.provideService(AwsCredentials.AwsCredentials, credentials)
       )
       const [sdk, handler] = yield* Effect.zip(loadSdk, loadHandler)
-      const key = `${target.region}\u0000${target.endpoint ?? ""}\u0000${target.auth.cacheKey}`
+      const key = keyOf(target)
       return yield* clients.use(key, { target, sdk, handler }, (client) =>
         Effect.tryPromise({
           try: (signal) => run(client, sdk, signal),

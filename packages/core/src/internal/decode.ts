@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Effect, Result, Schema } from "effect"
+import { Result, Schema } from "effect"
 import { ModelInvocationError, ResponseDecodeError } from "../Errors.ts"
 import { parseFloat32Json } from "../Float32Json.ts"
 import type * as Media from "../Media.ts"
@@ -52,8 +52,7 @@ const decoders = new WeakMap<ModelSpec.Any, (json: unknown) => Result.Result<unk
 const decoderOf = (spec: ModelSpec.Any) => {
   let decoder = decoders.get(spec)
   if (decoder === undefined) {
-    const decode = Schema.decodeUnknownResult(spec.response)
-    decoder = (json) => decode(json)
+    decoder = Schema.decodeUnknownResult(spec.response)
     decoders.set(spec, decoder)
   }
   return decoder
@@ -100,13 +99,3 @@ export const decodeResponseResult = (
   }
   return Result.succeed(decoded)
 }
-
-/** {@link decodeResponseResult} as an effect. */
-export const decodeResponse = (
-  spec: ModelSpec.Any,
-  json: unknown,
-  call: { readonly indices: ReadonlyArray<number>; readonly items: ReadonlyArray<Media.EmbeddingInput> },
-  callOptions: ModelSpec.CallOptions<unknown>,
-  context: Context
-): Effect.Effect<ModelSpec.DecodedBatch, ResponseDecodeError | ModelInvocationError> =>
-  Effect.suspend(() => Effect.fromResult(decodeResponseResult(spec, json, call, callOptions, context)))

@@ -20,11 +20,6 @@ export const usageOf = (outcome: CallResult): ModelSpec.Usage => ({
   queries: outcome.decoded.media?.queries ?? 0
 })
 
-const base64 = (vector: ReadonlyArray<number>): string =>
-  vector instanceof Float32Array
-    ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString("base64")
-    : EmbeddingResponse.toBase64(vector)
-
 /** Collects a request's call results into its response. */
 export const collector = (resolved: Resolved, count: number) => {
   const asBase64 = resolved.known.encoding_format === "base64"
@@ -44,7 +39,7 @@ export const collector = (resolved: Resolved, count: number) => {
       data[index] = {
         object: "embedding",
         index,
-        embedding: asBase64 ? base64(vector) : vector,
+        embedding: asBase64 ? EmbeddingResponse.toBase64(vector) : vector,
         ...(byType === undefined ? {} : { embeddings_by_type: byType }),
         ...(byModality === undefined ? {} : { embeddings_by_modality: byModality })
       }

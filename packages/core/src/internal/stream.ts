@@ -50,13 +50,14 @@ export const makeStreamer = (caller: Caller, pricing: Pricing.Service) => {
         (indices) =>
           Effect.flatMap(Plan.encodeCall(resolved.spec, planned, indices), (call) =>
             Effect.map(caller.invoke(resolved, target, call, planned.options, true), (outcome) => {
-              const cost = pricing.cost(resolved.spec, usageOf(outcome), resolved.price)
+              const usage = usageOf(outcome)
+              const cost = pricing.cost(resolved.spec, usage, resolved.price)
               outcome.decoded.vectors.forEach((vector, j) => {
                 const at = call.indices[j]!
                 out[at] = {
                   index: group[at]![1],
                   embedding: asFloat32(vector),
-                  ...(j === 0 ? { tokens: usageOf(outcome).inputTokens, cost } : {})
+                  ...(j === 0 ? { tokens: usage.inputTokens, cost } : {})
                 }
               })
             })
