@@ -20,12 +20,13 @@
  * is skewed.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs"
+import { readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from "node:fs"
 import * as Http from "node:http"
 import * as Os from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { BedrockEmbed } from "bedrock-embed"
+import { cleanEnv, scratch } from "./processes.ts"
 import { table } from "./table.ts"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
@@ -67,22 +68,7 @@ interface Child {
   readonly stderr: () => string
 }
 
-const children = new Set<ChildProcess>()
-const dir = mkdtempSync(join(Os.tmpdir(), "bedrock-embed-bench-gateway-"))
-const killAll = () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-  rmSync(dir, { recursive: true, force: true })
-}
-process.on("exit", killAll)
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
-  process.once(signal, () => {
-    killAll()
-    process.exit(130)
-  })
-
-const cleanEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !key.startsWith("AWS_") && !key.startsWith("BEDROCK_"))
-)
+const { children, dir } = scratch("gateway")
 
 /** Spawns `node <args>` (the real binary, so the pid is the one doing the work) and waits for its banner. */
 const start = (name: string, args: ReadonlyArray<string>, banner: RegExp) =>

@@ -5,10 +5,13 @@
  * scenario, the issue's targets, and ratios against the best peer library and the raw SDK loop.
  * Then the gateway section (`bench/gateway.ts`): the `serve` gateway against the library itself,
  * both on a separate Bedrock stand-in process (`bench/standin.ts`), for added latency, CPU per
- * embedding, throughput and idle memory.
+ * embedding, throughput and idle memory. Then the throttling section (`bench/throttle.ts`): the
+ * bulk CLI against the stand-in with random throttles, a fixed-window request quota and a
+ * tokens-per-minute quota, for wall time against the unthrottled run and the quota's floor.
  *
  *   pnpm bench                    # the full run (about fifteen minutes on two cores)
  *   pnpm bench gateway            # the gateway section alone (under a minute)
+ *   pnpm bench throttle           # the throttling section alone (about a minute; bench/throttle.ts)
  *   BENCH_SCALE=0.1 pnpm bench    # a quick, smaller run
  *
  * Figures depend on the machine (the emulator shares its cores); the ratios are the point.
@@ -20,8 +23,8 @@ import { table } from "./table.ts"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
 const [section, ...extra] = process.argv.slice(2)
-if ((section !== undefined && section !== "gateway") || extra.length > 0) {
-  console.error("usage: node bench/run.ts [gateway]   (no argument: every section)")
+if ((section !== undefined && section !== "gateway" && section !== "throttle") || extra.length > 0) {
+  console.error("usage: node bench/run.ts [gateway|throttle]   (no argument: every section)")
   process.exit(2)
 }
 const scale = Number(process.env.BENCH_SCALE ?? 1)
@@ -171,22 +174,24 @@ const versus = (results: Map<Contender, Result | string>, count: number, figure:
   }
 }
 
-/** The gateway section, in its own process (it starts its own stand-in and gateway); its exit code. */
-const gatewaySection = () =>
+/** A section in its own process (it starts its own stand-in and the rest); its exit code. */
+const sectionProcess = (name: "gateway" | "throttle") =>
   new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, [`${root}bench/gateway.ts`], { stdio: "inherit" })
+    const child = spawn(process.execPath, [`${root}bench/${name}.ts`], { stdio: "inherit" })
     const forward = (signal: NodeJS.Signals) => child.kill(signal)
     process.once("SIGINT", forward)
     process.once("SIGTERM", forward)
     child.once("exit", (code, signal) => {
       process.off("SIGINT", forward)
       process.off("SIGTERM", forward)
-      if (code !== 0) console.error(`bench: the gateway section failed (${code ?? signal})`)
+      if (code !== 0) console.error(`bench: the ${name} section failed (${code ?? signal})`)
       resolve(code ?? 1)
     })
   })
 
+const gatewaySection = () => sectionProcess("gateway")
 if (section === "gateway") process.exit(await gatewaySection())
+if (section === "throttle") process.exit(await sectionProcess("throttle"))
 
 console.log(
   `bedrock-embed benchmark — Node ${process.version}, ${Os.cpus().length} CPUs, scale ${scale}; the emulator runs in its own process on the same machine.`
@@ -341,4 +346,7 @@ for (const [model, label] of [
 }
 
 // (e) the gateway: added latency, CPU per embedding, throughput and idle memory.
-process.exitCode = await gatewaySection()
+const gatewayCode = await gatewaySection()
+// (f) throttling: recovery after random throttles, convergence under RPM and TPM quotas.
+const throttleCode = await sectionProcess("throttle")
+process.exitCode = gatewayCode !== 0 ? gatewayCode : throttleCode

@@ -19,11 +19,119 @@
 import * as Http from "node:http"
 import { parseArgs } from "node:util"
 
+// ---------------------------------------------------------------------------------------------
+// Throttling and quotas (for `bench/throttle.ts`): every refusal is Bedrock's 429
+// ThrottlingException, answered at once (no latency), and a refused call consumes no quota.
+//
+//   --throttle-fraction F   refuse a fraction F of calls at random (seeded: --seed, default 1)
+//   --rpm N --window-ms W   a fixed-window request quota: N per minute, counted in windows of W ms
+//                           (N × W / 60 000 calls per window; windows start when the server does)
+//   --tpm N --bucket-ms B   a tokens-per-minute quota enforced as a token bucket, as AWS does: it
+//                           refills at N / 60 000 tokens per ms and holds B ms of them (default
+//                           60 000: a minute), full at start. A call costs the input token count it
+//                           reports (`inputTextTokenCount`) and is refused when the bucket holds fewer.
+//
+// `GET /_standin/stats` adds `requests` (every InvokeModel call), `throttled`, `tokens` (accepted)
+// and `firstMs` / `lastMs` (server clock, ms: the first call received, the last answer sent).
+
+const quotaOptions = {
+  "throttle-fraction": { type: "string", default: "0" },
+  seed: { type: "string", default: "1" },
+  rpm: { type: "string" },
+  "window-ms": { type: "string", default: "60000" },
+  tpm: { type: "string" },
+  "bucket-ms": { type: "string", default: "60000" }
+} as const
+
+interface QuotaValues {
+  readonly "throttle-fraction": string
+  readonly seed: string
+  readonly rpm?: string | undefined
+  readonly "window-ms": string
+  readonly tpm?: string | undefined
+  readonly "bucket-ms": string
+}
+
+/** A positive finite number from a flag, or exit 2 with a message naming the flag. */
+const positiveFlag = (name: string, text: string, allowZero = false) => {
+  const value = Number(text)
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    process.stderr.write(
+      `standin: --${name} must be a ${allowZero ? "non-negative" : "positive"} number, got "${text}"\n`
+    )
+    process.exit(2)
+  }
+  return value
+}
+
+const makeQuota = (values: QuotaValues) => {
+  const fraction = positiveFlag("throttle-fraction", values["throttle-fraction"], true)
+  const random = prng(positiveFlag("seed", values.seed, true))
+  const t0 = performance.now()
+  const windowMs = positiveFlag("window-ms", values["window-ms"])
+  const perWindow = values.rpm === undefined ? Infinity : (positiveFlag("rpm", values.rpm) * windowMs) / 60_000
+  let window = -1
+  let inWindow = 0
+  const tokensPerMs = values.tpm === undefined ? 0 : positiveFlag("tpm", values.tpm) / 60_000
+  const capacity = tokensPerMs * positiveFlag("bucket-ms", values["bucket-ms"])
+  let level = capacity
+  let refilledAt = t0
+  const counts = { requests: 0, throttled: 0, tokens: 0, firstMs: 0, lastMs: 0 }
+  const refuse = (now: number, tokens: number) => {
+    if (fraction > 0 && random() < fraction) return true
+    const current = Math.floor((now - t0) / windowMs)
+    if (current !== window) {
+      window = current
+      inWindow = 0
+    }
+    if (inWindow + 1 > perWindow) return true
+    if (tokensPerMs > 0) {
+      level = Math.min(capacity, level + (now - refilledAt) * tokensPerMs)
+      refilledAt = now
+      if (level < tokens) return true
+      level -= tokens
+    }
+    inWindow++
+    return false
+  }
+  return {
+    /** Whether this call is throttled; counts it either way. */
+    refuses: (tokens: number) => {
+      const now = performance.now()
+      if (counts.requests++ === 0) counts.firstMs = now
+      const refused = refuse(now, tokens)
+      if (refused) {
+        counts.throttled++
+        counts.lastMs = now
+      } else counts.tokens += tokens
+      return refused
+    },
+    /** An accepted call was answered. */
+    answered: () => {
+      counts.lastMs = performance.now()
+    },
+    stats: () => ({ ...counts })
+  }
+}
+
+const throttle = (res: Http.ServerResponse) => {
+  const body = JSON.stringify({ message: "Too many requests, please wait before trying again." })
+  res.writeHead(429, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.availability/",
+    "x-amzn-requestid": "00000000-0000-0000-0000-000000000429"
+  })
+  res.end(body)
+}
+// ---------------------------------------------------------------------------------------------
+
 const { values } = parseArgs({
   options: {
     port: { type: "string", default: "0" },
     "latency-ms": { type: "string", default: "20" },
-    "exit-with-stdin": { type: "boolean", default: false }
+    "exit-with-stdin": { type: "boolean", default: false },
+    ...quotaOptions
   }
 })
 const port = Number(values.port)
@@ -84,6 +192,7 @@ for (const dimensions of DIMENSIONS) {
   prefixes.set(dimensions, variants)
 }
 
+const quota = makeQuota(values)
 let invocations = 0
 let served = 0
 
@@ -102,7 +211,7 @@ const invokePath = /^\/model\/([^/]+)\/invoke$/
 
 const server = Http.createServer((req, res) => {
   if (req.method === "GET" && req.url === "/_standin/stats") {
-    const body = JSON.stringify({ invocations })
+    const body = JSON.stringify({ invocations, ...quota.stats() })
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
     res.end(body)
     return
@@ -129,9 +238,11 @@ const server = Http.createServer((req, res) => {
     if (typeof request.inputText !== "string" || request.inputText.length === 0 || variants === undefined)
       return fail(res, 400, "ValidationException", "Malformed input request: inputText or dimensions")
     const tokens = Math.max(1, Math.ceil(request.inputText.length / 4.7))
+    if (quota.refuses(tokens)) return throttle(res)
     const body = Buffer.concat([variants[served++ % VARIANTS]!, Buffer.from(`${tokens}}`)])
     setTimeout(() => {
       invocations++
+      quota.answered()
       res.writeHead(200, {
         "content-type": "application/json",
         "content-length": body.length,

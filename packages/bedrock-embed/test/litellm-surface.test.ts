@@ -91,13 +91,14 @@ describe("endpoint, headers and call controls", () => {
     assert.strictEqual(recorder.requests.length, 0)
   })
 
-  it("timeout is a deadline per call in seconds, then retried; num_retries sets how often", async () => {
+  it("timeout is the request's deadline in seconds, retries included: no retry starts after it", async () => {
     recorder.answerWith(() => ({ delayMs: 2_000, body: { embedding: [0], inputTextTokenCount: 1 } }))
     const started = Date.now()
     const error = await call({ model: TITAN_V1, input: "x", timeout: 0.2, num_retries: 1 }).catch((e: unknown) => e)
     const elapsed = Date.now() - started
     assert.instanceOf(error, ModelTimeoutError)
-    assert.strictEqual(recorder.requests.length, 2, "the call and one retry")
+    assert.strictEqual((error as ModelTimeoutError).deadlineMs, 200)
+    assert.strictEqual(recorder.requests.length, 1, "the attempt was abandoned at the deadline, not retried")
     assert.isBelow(elapsed, 1_500)
   })
 

@@ -106,7 +106,7 @@ describe("Embeddings.embedStream", () => {
     )
   )
 
-  it.live("adapts concurrency to throttling and still delivers every vector", () =>
+  it.live("adapts its pace to throttling and still delivers every vector", () =>
     withEngine({ engine: { concurrency: 32, maxConcurrency: 64, retryBaseDelay: "10 millis" } }, (engine, emulator) =>
       Effect.gen(function* () {
         emulator.setFaults({ throttleRps: 150 })
@@ -119,48 +119,13 @@ describe("Embeddings.embedStream", () => {
         )
         assert.strictEqual(items.filter((item) => "embedding" in item).length, 400)
         assert.isAbove(emulator.stats.throttled, 0)
-        assert.isAbove(engine.limiter.decreases(), 0, "the limit was cut on throttling")
-        assert.isBelow(engine.limiter.limit(), 64)
+        assert.isAbove(engine.limiter.decreases(), 0, "the pace was cut on throttling")
       })
     )
   )
 })
 
 describe("Limiter", () => {
-  it("grows about one per round of successes until the first throttle, then halves once per cooldown", () => {
-    const limiter = Limiter.make({ initial: 8, max: 64, cooldownMs: 10_000 })
-    for (let i = 0; i < 8; i++) limiter.onSuccess()
-    assert.closeTo(limiter.limit(), 9, 0.1)
-    // Nothing has completed through a permit, so there is no measured rate: halve.
-    limiter.onThrottle()
-    limiter.onThrottle()
-    assert.closeTo(limiter.limit(), 4.5, 0.1)
-    assert.strictEqual(limiter.decreases(), 1)
-    // Congested: successes inside the cooldown do not grow the limit.
-    for (let i = 0; i < 50; i++) limiter.onSuccess()
-    assert.closeTo(limiter.limit(), 4.5, 0.1)
-  })
-
-  it.live("cuts to the concurrency the accepted rate needs (Little's law), then probes up by one per interval", () =>
-    Effect.gen(function* () {
-      const limiter = Limiter.make({ initial: 16, max: 64, cooldownMs: 100, increaseIntervalMs: 100 })
-      // 40 calls of about 20 ms, 4 at a time: about 200 calls/s accepted, which needs about 4 in flight.
-      yield* Effect.forEach(
-        Array.from({ length: 40 }),
-        () => limiter.withPermit(Effect.sleep("20 millis")).pipe(Effect.tap(() => Effect.sync(limiter.onSuccess))),
-        { concurrency: 4 }
-      )
-      limiter.onThrottle()
-      const cut = limiter.limit()
-      assert.isAbove(cut, 2, `limit after the cut: ${cut}`)
-      assert.isBelow(cut, 7, `limit after the cut: ${cut}`)
-      // Probing: after the cooldown, one more per interval — not one per round.
-      yield* Effect.sleep("120 millis")
-      for (let i = 0; i < 20; i++) limiter.onSuccess()
-      assert.closeTo(limiter.limit(), cut + 1, 0.01)
-    })
-  )
-
   it.live("never runs more than the limit at once", () =>
     Effect.gen(function* () {
       const limiter = Limiter.make({ initial: 3, max: 3 })

@@ -16,12 +16,20 @@ import * as Http from "node:http"
 import * as Https from "node:https"
 import { Context, type Duration, Effect, Layer, ScopedCache } from "effect"
 import type * as AwsCredentials from "./AwsCredentials.ts"
-import type { BedrockError } from "./Errors.ts"
+import { type BedrockError, ResponseDecodeError } from "./Errors.ts"
 import { asyncOperationsWith, type Loaded } from "./internal/asyncInvoke.ts"
 import { fromSdk } from "./internal/awsErrors.ts"
 import * as ClientCache from "./internal/clientCache.ts"
 import { endpointOf, keyOf } from "./internal/endpoint.ts"
-import { type Connection, connect, isWireError, makeInvoker, type WireError } from "./internal/invoke.ts"
+import {
+  type Connection,
+  connect,
+  isOversize,
+  isWireError,
+  makeInvoker,
+  type OversizeResponse,
+  type WireError
+} from "./internal/invoke.ts"
 import { sdkAuth } from "./internal/sdkAuth.ts"
 
 /**
@@ -84,6 +92,8 @@ export interface InvokeInput {
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** A deadline for this attempt in milliseconds, instead of the transport's. */
   readonly timeoutMs?: number | undefined
+  /** The most response bytes to read, instead of the transport's `maxResponseBytes`. */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /**
@@ -166,6 +176,8 @@ export interface Options {
   readonly requestTimeoutMs?: number | undefined
   /** Connection timeout in milliseconds. Default 5 000. */
   readonly connectionTimeoutMs?: number | undefined
+  /** The most bytes of one InvokeModel response read; a longer one fails the call. Default {@link defaultMaxResponseBytes}. */
+  readonly maxResponseBytes?: number | undefined
   /** How long a region/endpoint/identity's SDK client (async-invoke calls) is kept unused. Default 5 minutes. */
   readonly clientIdleTimeToLive?: Duration.Input | undefined
 }
@@ -186,6 +198,34 @@ export {
  * gateway serving many short-lived identities does not keep every one of them for its lifetime.
  */
 const CLIENT_IDLE_TIME_TO_LIVE: Duration.Input = "5 minutes"
+
+/**
+ * The most bytes of one InvokeModel response read by default: 64 MiB. The largest legitimate
+ * body is a full batch of the widest vectors in every embedding type the models offer, plus the
+ * echoed input texts — about 5 MB of vectors and at most the 25 MB request again, JSON escaping
+ * included well under 64 MiB. A longer answer is a fault, and never gets memory for its
+ * `content-length`.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaultMaxResponseBytes = 64 * 1024 * 1024
+
+const oversizeError = (outcome: OversizeResponse, modelId: string) => {
+  const size =
+    outcome.declared === undefined
+      ? `sent more than ${outcome.limit} bytes (reading stopped there)`
+      : `declared ${outcome.declared} bytes (content-length; nothing was read)`
+  return new ResponseDecodeError({
+    message:
+      `Bedrock's HTTP ${outcome.status} response for ${modelId} ${size}, over the ${outcome.limit}-byte limit, ` +
+      "so the call was abandoned. If the model really answers that much, raise the engine's maxResponseBytes " +
+      "option or the request's max_response_bytes.",
+    modelId,
+    httpStatus: outcome.status,
+    ...(outcome.requestId === undefined ? {} : { requestId: outcome.requestId })
+  })
+}
 
 type Invoker = ReturnType<typeof makeInvoker>
 
@@ -216,13 +256,15 @@ const invokeModelWith = (connections: Connections, invoker: Invoker) =>
   Effect.fn("BedrockRuntime.invokeModel")(function* (input: InvokeInput) {
     yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
     const connection = yield* connectionFor(connections, input.target)
-    const outcome = yield* Effect.callback<InvokeResult | WireError>((resume) => {
+    const outcome = yield* Effect.callback<InvokeResult | WireError | OversizeResponse>((resume) => {
       const cancel = invoker.invoke(connection, input.modelId, input.body, (result) => resume(Effect.succeed(result)), {
         headers: input.headers,
-        timeoutMs: input.timeoutMs
+        timeoutMs: input.timeoutMs,
+        maxResponseBytes: input.maxResponseBytes
       })
       return Effect.sync(cancel)
     })
+    if (isOversize(outcome)) return yield* Effect.fail(oversizeError(outcome, input.modelId))
     if (isWireError(outcome)) {
       return yield* Effect.fail(fromSdk(outcome, { modelId: input.modelId, endpoint: endpointOf(input.target) }))
     }
@@ -241,6 +283,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const maxSockets = options.maxSockets ?? 64
   const requestTimeout = options.requestTimeoutMs ?? 60_000
   const connectionTimeout = options.connectionTimeoutMs ?? 5_000
+  const maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes
   const idleTimeToLive = options.clientIdleTimeToLive ?? CLIENT_IDLE_TIME_TO_LIVE
   const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets }
   const httpAgent = new Http.Agent(agentOptions)
@@ -272,7 +315,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     httpAgent,
     httpsAgent,
     requestTimeoutMs: requestTimeout,
-    connectionTimeoutMs: connectionTimeout
+    connectionTimeoutMs: connectionTimeout,
+    maxResponseBytes
   })
   return BedrockRuntime.of({ invokeModel: invokeModelWith(connections, invoker), ...asyncOperationsWith(clients) })
 })

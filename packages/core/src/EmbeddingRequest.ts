@@ -77,10 +77,15 @@ export const KnownFields = {
   extra_headers: Headers,
   /** Headers too (LiteLLM merges `headers` first, then `extra_headers` over them). */
   headers: Headers,
-  /** Seconds one Bedrock call may take, headers and body, before it is abandoned (and retried). */
+  /**
+   * Seconds the request may take, every Bedrock call, retry and backoff included; past it the
+   * request fails with `ModelTimeoutError`. Each attempt also ends at the transport's own timeout.
+   */
   timeout: Seconds,
   /** LiteLLM's other spelling of `timeout`. */
   request_timeout: Seconds,
+  /** The most bytes one Bedrock response may have, instead of the engine's `maxResponseBytes`. */
+  max_response_bytes: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
   /** Retries of one Bedrock call on retryable errors, for this request. */
   num_retries: Count,
   /** OpenAI's spelling of `num_retries`. */

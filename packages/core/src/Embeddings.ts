@@ -40,6 +40,19 @@ export interface Options {
   readonly maxConcurrency?: number | undefined
   /** Retries of one call on retryable errors. Default 8. */
   readonly maxRetries?: number | undefined
+  /**
+   * Longest one Bedrock call may take, every attempt and backoff included, when the request sets
+   * no `timeout` (which bounds the whole request instead); past it the call fails with
+   * `ModelTimeoutError` (`deadlineMs` set). Each attempt also ends at the transport's
+   * `requestTimeoutMs`. Default 3 minutes.
+   */
+  readonly totalTimeout?: Duration.Input | undefined
+  /**
+   * The most bytes one Bedrock response may have (a request's `max_response_bytes` overrides it);
+   * a longer one fails its call with `ResponseDecodeError`, never holding more. Default
+   * `BedrockRuntime.defaultMaxResponseBytes` (64 MiB).
+   */
+  readonly maxResponseBytes?: number | undefined
   /** First backoff delay; doubles each retry, with jitter. Default 100 ms (throttles: 5× that). */
   readonly retryBaseDelay?: Duration.Input | undefined
   /** Longest single backoff delay. Default 20 s. */
@@ -152,9 +165,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     // base64 output needs float32 values anyway: read them straight into Float32Arrays.
     const float32 = decodeOptions.float32 === true || resolved.known.encoding_format === "base64"
     const collect = collector(resolved, planned.inputs.length)
+    // The request's `timeout` is one deadline for all its calls.
+    const deadline = caller.requestDeadline(resolved)
     const one = (group: ReadonlyArray<number>) =>
       Plan.encodeCall(spec, planned, group).pipe(
-        Effect.flatMap((call) => caller.invoke(resolved, target, call, planned.options, float32)),
+        Effect.flatMap((call) => caller.invoke(resolved, target, call, planned.options, float32, deadline)),
         Effect.map(collect.add)
       )
     // One call (most requests) runs in this fiber; several fork, bounded.

@@ -109,14 +109,22 @@ export class QuotaExceededError extends Schema.TaggedError<QuotaExceededError>()
 }
 
 /**
- * The model took too long (HTTP 408), or the call exceeded the client timeout.
+ * The model took too long (HTTP 408), one attempt exceeded the transport's timeout (retried), or
+ * the deadline over all attempts and their backoff passed (`deadlineMs` set; not retried, since
+ * the engine already spent the budget).
  *
  * @category errors
  * @since 0.1.0
  */
-export class ModelTimeoutError extends Schema.TaggedError<ModelTimeoutError>()("ModelTimeoutError", aws) {
+export class ModelTimeoutError extends Schema.TaggedError<ModelTimeoutError>()("ModelTimeoutError", {
+  ...aws,
+  /** The deadline that passed, in milliseconds, when the whole call (every attempt) ran out of time. */
+  deadlineMs: Schema.optional(Schema.Number),
+  /** Attempts sent before that deadline passed. */
+  attempts: Schema.optional(Schema.Number)
+}) {
   get retryable(): boolean {
-    return true
+    return this.deadlineMs === undefined
   }
 }
 
@@ -188,7 +196,8 @@ export class ResourceNotFoundError extends Schema.TaggedError<ResourceNotFoundEr
 }
 
 /**
- * Bedrock answered with a body that does not match the model's documented response.
+ * Bedrock answered with a body that does not match the model's documented response, that is not
+ * JSON even after re-sending the call, or that is larger than `maxResponseBytes` (never read past it).
  *
  * @category errors
  * @since 0.1.0

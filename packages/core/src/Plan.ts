@@ -54,15 +54,19 @@ export {
 export const defaultMaxInputs = 100_000
 
 /**
- * A request's call controls: extra headers, the per-call deadline, the retry count.
+ * A request's call controls: extra headers, the deadline over all its calls and retries, the
+ * retry count, the response size bound.
  *
  * @category models
  * @since 0.1.0
  */
 export interface Controls {
   readonly headers: Readonly<Record<string, string>> | undefined
+  /** `timeout` / `request_timeout`: the whole request's deadline, every attempt and backoff included. */
   readonly timeoutMs: number | undefined
   readonly retries: number | undefined
+  /** `max_response_bytes`: the most bytes one Bedrock response may have. */
+  readonly maxResponseBytes: number | undefined
 }
 
 /**
@@ -132,7 +136,8 @@ const controlsOf = (known: EmbeddingRequest.Known): Result.Result<Controls, Inva
     return {
       headers,
       timeoutMs: seconds === undefined ? undefined : Math.max(1, Math.round(seconds * 1000)),
-      retries: known.num_retries ?? known.max_retries
+      retries: known.num_retries ?? known.max_retries,
+      maxResponseBytes: known.max_response_bytes
     }
   })
 

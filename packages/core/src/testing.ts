@@ -5,12 +5,15 @@
  * field, documented responses decode to the right number of vectors of the right size, and bad
  * inputs fail with typed errors before anything is sent.
  *
- * Import from `@bedrock-embed/core/testing` inside a vitest test file.
+ * Import from `@bedrock-embed/core/testing` inside a vitest test file. It also has {@link listen},
+ * for the `node:http` stand-ins that tests put in place of Bedrock.
  *
  * @since 0.1.0
  */
+import type * as Http from "node:http"
+import type * as Net from "node:net"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, type Scope } from "effect"
 import * as EmbeddingRequest from "./EmbeddingRequest.ts"
 import { modalitiesOf } from "./internal/grouping.ts"
 import { isModalityType } from "./internal/params.ts"
@@ -232,3 +235,22 @@ export const conformance = (spec: ModelSpec.Any, fixtures: Fixtures): void => {
     }
   })
 }
+
+/**
+ * Listens on an ephemeral `127.0.0.1` port for the scope's lifetime and returns the port; when the
+ * scope closes, open connections are destroyed (hung requests too) and the server is closed.
+ *
+ * @category stand-ins
+ * @since 0.1.0
+ */
+export const listen = (server: Http.Server): Effect.Effect<number, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.callback<number>((resume) => {
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as Net.AddressInfo).port)))
+    }),
+    () =>
+      Effect.callback<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  )

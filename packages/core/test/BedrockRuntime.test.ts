@@ -5,10 +5,10 @@
  */
 import { execFile } from "node:child_process"
 import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { type AwsCredentials, BedrockRuntime } from "@bedrock-embed/core"
+import { listen } from "@bedrock-embed/core/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Redacted, Scope } from "effect"
 
@@ -42,17 +42,7 @@ const upstream = (delayMs: number, body = '{"embedding":[0.5]}') =>
       })
     })
     server.on("connection", (socket) => socket.on("close", () => Deferred.doneUnsafe(connectionClosed, Exit.void)))
-    yield* Effect.acquireRelease(
-      Effect.callback<void>((resume) => {
-        server.listen(0, "127.0.0.1", () => resume(Effect.void))
-      }),
-      () =>
-        Effect.callback<void>((resume) => {
-          server.closeAllConnections()
-          server.close(() => resume(Effect.void))
-        })
-    )
-    const { port } = server.address() as AddressInfo
+    const port = yield* listen(server)
     return {
       url: `http://127.0.0.1:${port}`,
       arrived,

@@ -4,8 +4,8 @@
  * interrupting a read aborts it upstream.
  */
 import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import { ObjectStore } from "@bedrock-embed/core"
+import { listen } from "@bedrock-embed/core/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Schedule, Scope } from "effect"
 
@@ -29,17 +29,7 @@ const upstream = (delayMs: number, text = "hello") =>
       opened++
       socket.on("close", () => closed++)
     })
-    yield* Effect.acquireRelease(
-      Effect.callback<void>((resume) => {
-        server.listen(0, "127.0.0.1", () => resume(Effect.void))
-      }),
-      () =>
-        Effect.callback<void>((resume) => {
-          server.closeAllConnections()
-          server.close(() => resume(Effect.void))
-        })
-    )
-    const { port } = server.address() as AddressInfo
+    const port = yield* listen(server)
     return { url: `http://127.0.0.1:${port}`, arrived, aborted, opened: () => opened, closed: () => closed }
   })
 

@@ -36,6 +36,25 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
 
 const NonEmpty = Schema.String.check(Schema.isMinLength(1, { message: "must not be empty" }))
 
+const Positive = Schema.optional(Schema.Finite.check(Schema.isGreaterThan(0)))
+const PositiveInt = Schema.optional(Schema.Int.check(Schema.isGreaterThan(0)))
+const Count = Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+
+/**
+ * LiteLLM's deadline and retry knobs, where a config may set them: per deployment, in
+ * `litellm_settings` and in `router_settings` (the engine's request parameters of the same names).
+ */
+const Reliability = {
+  /** Seconds a request may take, every Bedrock call, retry and backoff included (then 504). */
+  timeout: Positive,
+  /** LiteLLM's other spelling of `timeout`. */
+  request_timeout: Positive,
+  /** Retries of one Bedrock call on retryable errors. */
+  num_retries: Count,
+  /** OpenAI's spelling of `num_retries`. */
+  max_retries: Count
+}
+
 /**
  * One deployment: an alias and the request parameters that serve it.
  *
@@ -44,9 +63,10 @@ const NonEmpty = Schema.String.check(Schema.isMinLength(1, { message: "must not 
  */
 export const Deployment = Schema.Struct({
   model_name: NonEmpty,
-  litellm_params: Schema.StructWithRest(Schema.Struct({ model: NonEmpty }), [
-    Schema.Record(Schema.String, Schema.Unknown)
-  ]),
+  litellm_params: Schema.StructWithRest(
+    Schema.Struct({ model: NonEmpty, ...Reliability, max_response_bytes: PositiveInt }),
+    [Schema.Record(Schema.String, Schema.Unknown)]
+  ),
   model_info: Schema.optional(Schema.Unknown)
 })
 
@@ -59,19 +79,29 @@ export const Deployment = Schema.Struct({
 export const ConfigSchema = Schema.Struct({
   model_list: Schema.NonEmptyArray(Deployment),
   litellm_settings: Schema.optional(
-    Schema.StructWithRest(Schema.Struct({ drop_params: Schema.optional(Schema.Boolean) }), [
+    Schema.StructWithRest(Schema.Struct({ drop_params: Schema.optional(Schema.Boolean), ...Reliability }), [
       Schema.Record(Schema.String, Schema.Unknown)
     ])
+  ),
+  /** LiteLLM's router settings; `timeout` and `num_retries` here win over `litellm_settings`. */
+  router_settings: Schema.optional(
+    Schema.StructWithRest(Schema.Struct(Reliability), [Schema.Record(Schema.String, Schema.Unknown)])
   ),
   general_settings: Schema.optional(
     Schema.StructWithRest(
       Schema.Struct({
         /** Clients must send `Authorization: Bearer <master_key>`. */
         master_key: Schema.optional(NonEmpty),
-        /** Largest request body, in bytes (default 20 MB). */
-        max_request_body_bytes: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
+        /** Largest request body, in bytes, counted as the bytes arrive (default 20 MB): 413 above. */
+        max_request_body_bytes: PositiveInt,
         /** Most inputs in one request (default 2048, as OpenAI). */
-        max_inputs_per_request: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0)))
+        max_inputs_per_request: PositiveInt,
+        /** Seconds a client has to send a request's body once its headers arrived (default 30): 408 after. */
+        request_body_timeout: Positive,
+        /** Requests one gateway process serves at once (LiteLLM's name; default 512): 429 beyond. */
+        max_in_flight_requests_per_worker: PositiveInt,
+        /** Request body bytes one gateway process holds at once (default 100 MB): 429 beyond. */
+        max_request_bytes_in_flight: PositiveInt
       }),
       [Schema.Record(Schema.String, Schema.Unknown)]
     )
@@ -172,6 +202,20 @@ export const decode = (raw: unknown, env?: Environment): Effect.Effect<Config, C
   })
 
 /**
+ * What is wrong with the YAML and where, without the offending line: the parser quotes it, and a
+ * config line can hold an inline secret.
+ */
+const yamlProblem = (cause: unknown): string => {
+  const error = cause as { readonly message?: unknown; readonly code?: unknown; readonly linePos?: unknown }
+  const message = typeof error.message === "string" ? error.message : String(cause)
+  const problem = message.split(/ at line \d+, column \d+/)[0]!.split("\n")[0]!
+  const at = Array.isArray(error.linePos) ? (error.linePos[0] as { line?: unknown; col?: unknown }) : undefined
+  const where = typeof at?.line === "number" && typeof at.col === "number" ? ` (line ${at.line}, column ${at.col})` : ""
+  const code = typeof error.code === "string" ? ` [${error.code}]` : ""
+  return `${problem}${where}${code}`
+}
+
+/**
  * Reads, parses and checks a `config.yaml`. `os.environ/NAME` values come from `env` when given,
  * else from the current `ConfigProvider`, so a test can provide one:
  *
@@ -191,8 +235,8 @@ export const load = (file: string, env?: Environment): Effect.Effect<Config, Con
       catch: (cause) => new ConfigError({ message: `cannot read ${file}: ${(cause as Error).message}` })
     })
     const raw = yield* Effect.try({
-      try: () => parseYaml(text) as unknown,
-      catch: (cause) => new ConfigError({ message: `${file} is not valid YAML: ${(cause as Error).message}` })
+      try: () => parseYaml(text, { logLevel: "error" }) as unknown,
+      catch: (cause) => new ConfigError({ message: `${file} is not valid YAML: ${yamlProblem(cause)}` })
     })
     return yield* decode(raw, env).pipe(
       Effect.mapError(
@@ -220,5 +264,5 @@ export const everyModel = (params: Readonly<Record<string, unknown>>): Config =>
   })
   const [first, ...rest] = BedrockEmbed.specs
   if (first === undefined) throw new Error("bedrock-embed wires no model")
-  return { model_list: [deployment(first), ...rest.map(deployment)], litellm_settings: { drop_params: true } }
+  return { model_list: [deployment(first), ...rest.map(deployment)] }
 }

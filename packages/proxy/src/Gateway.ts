@@ -7,17 +7,22 @@
  * Clients send OpenAI's request with a configured alias as `model`; the alias picks a deployment
  * (round-robin over several), whose parameters (model, region, identity) the client cannot
  * override. Errors use OpenAI's `{ error: { message, type, code } }` shape with the right status
- * (see `HttpErrors`). Each request is logged as one JSON line (method, path, model, status,
- * latency, tokens, cost) — never a body, a key or a secret.
+ * (see `HttpErrors`), and name no upstream host or secret. Each request is logged as one JSON line
+ * (method, path, model, status, latency, tokens, cost) — never a body, a key or a secret.
+ *
+ * An embeddings request is admitted before its body is read, within a bound on requests and on
+ * body bytes in flight (429 beyond); its body is limited while it streams (413) and must arrive
+ * within a deadline (408).
  *
  * @since 0.1.0
  */
 import { randomUUID, timingSafeEqual } from "node:crypto"
 import { EmbeddingRequest, Embeddings, type EmbeddingResponse, Jobs } from "@bedrock-embed/core"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Config } from "./Config.ts"
-import { badRequest, fromError, type OpenAiError, respond } from "./HttpErrors.ts"
+import { badRequest, fromError, type OpenAiError, type Redaction, redaction, respond } from "./HttpErrors.ts"
+import * as Admission from "./internal/admission.ts"
 import * as ResponseBody from "./ResponseBody.ts"
 
 /**
@@ -45,8 +50,28 @@ const sameSecret = (given: string, expected: string): boolean => {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
+/**
+ * The gateway's defaults: body limit, inputs per request, body deadline, and the admission bounds
+ * (requests and request-body bytes held at once by one process).
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaults = {
+  max_request_body_bytes: 20_000_000,
+  max_inputs_per_request: 2048,
+  request_body_timeout: 30,
+  max_in_flight_requests_per_worker: 512,
+  max_request_bytes_in_flight: 100_000_000
+} as const
+
+// What the engine reads of a deployment's deadline and retries, under either spelling.
+const timeoutKeys = ["timeout", "request_timeout"] as const
+const retryKeys = ["num_retries", "max_retries"] as const
+
 // Request fields the client may not set: the deployment's identity, endpoints, target and
-// headers (signed with the deployment's identity), and its prices (they decide reported spend).
+// headers (signed with the deployment's identity), its prices (they decide reported spend), and
+// its deadlines and retries (a client could hold the gateway's resources for as long as it liked).
 const reserved = (key: string) =>
   key.startsWith("aws_") ||
   key.startsWith("input_cost_per_") ||
@@ -55,12 +80,63 @@ const reserved = (key: string) =>
   key === "model_id" ||
   key === "model" ||
   key === "extra_headers" ||
-  key === "headers"
+  key === "headers" ||
+  key === "max_response_bytes" ||
+  (timeoutKeys as ReadonlyArray<string>).includes(key) ||
+  (retryKeys as ReadonlyArray<string>).includes(key)
+
+type Settings = { readonly [K in (typeof timeoutKeys)[number] | (typeof retryKeys)[number]]?: number | undefined }
+
+const firstOf = (settings: Settings | undefined, keys: ReadonlyArray<keyof Settings>) =>
+  keys.map((key) => settings?.[key]).find((value) => value !== undefined)
+
+/**
+ * A deployment with LiteLLM's global deadline and retries filled in where it sets none of its
+ * own: `router_settings` first, then `litellm_settings`.
+ */
+const withGlobalSettings = (config: Config) => {
+  const timeout = firstOf(config.router_settings, timeoutKeys) ?? firstOf(config.litellm_settings, timeoutKeys)
+  const retries = firstOf(config.router_settings, retryKeys) ?? firstOf(config.litellm_settings, retryKeys)
+  return (deployment: Deployment): Deployment => {
+    const params = deployment.litellm_params
+    return {
+      ...deployment,
+      litellm_params: {
+        ...(timeout === undefined || firstOf(params, timeoutKeys) !== undefined ? {} : { timeout }),
+        ...(retries === undefined || firstOf(params, retryKeys) !== undefined ? {} : { num_retries: retries }),
+        ...params
+      }
+    }
+  }
+}
+
+const secretKey = /secret|token|password|credential|(^|_)key($|_)/i
+
+/** The secrets and upstream URLs a config holds (and the environment's), for {@link redaction}. */
+const redactionOf = (config: Config): Redaction => {
+  const secrets: Array<string> = []
+  const urls: Array<string> = []
+  const collect = (record: Readonly<Record<string, unknown>>) => {
+    for (const [key, value] of Object.entries(record)) {
+      if (typeof value !== "string") continue
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) urls.push(value)
+      else if (secretKey.test(key)) secrets.push(value)
+    }
+  }
+  for (const deployment of config.model_list) collect(deployment.litellm_params)
+  collect(config.general_settings ?? {})
+  collect(
+    Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => name.startsWith("AWS_") || name.startsWith("BEDROCK_"))
+    )
+  )
+  return redaction(secrets, urls)
+}
 
 /** Round-robin over each alias's deployments. */
-const deploymentPicker = (config: Config) => {
+const deploymentPicker = (all: ReadonlyArray<Deployment>) => {
   const deployments = new Map<string, Array<Deployment>>()
-  for (const deployment of config.model_list) {
+  for (const deployment of all) {
     const list = deployments.get(deployment.model_name) ?? []
     list.push(deployment)
     deployments.set(deployment.model_name, list)
@@ -134,25 +210,123 @@ const handler =
       const [response, fields] =
         outcome._tag === "Success"
           ? [outcome.success.response, outcome.success.fields ?? {}]
-          : [respond(outcome.failure), { error: outcome.failure.code }]
+          : [
+              respond(outcome.failure),
+              {
+                error: outcome.failure.code,
+                ...(outcome.failure.detail === undefined ? {} : { detail: outcome.failure.detail })
+              }
+            ]
       line(response.status, fields)
       return HttpServerResponse.setHeader(response, "x-request-id", requestId)
     })
 
-/** The body as JSON, within the size limit. */
-const readJson = (request: HttpServerRequest.HttpServerRequest, maxBody: number) =>
-  Effect.gen(function* () {
-    const tooLarge = badRequest("request_too_large", `The request body is larger than ${maxBody} bytes.`, 413)
-    if (Number(request.headers["content-length"] ?? 0) > maxBody) return yield* Effect.fail(tooLarge)
-    const text = yield* request.text.pipe(
-      Effect.mapError(() => badRequest("invalid_body", "Could not read the request body."))
+interface BodyLimits {
+  readonly maxBody: number
+  readonly deadline: Duration.Duration
+  readonly admission: Admission.Admission
+}
+
+// Answers sent before the body was read in full close the connection: Node would otherwise read
+// (and discard) the rest of a body the gateway refused.
+const closing = (error: OpenAiError): OpenAiError => ({ ...error, headers: { ...error.headers, connection: "close" } })
+
+const tooLarge = (maxBody: number) =>
+  closing(
+    badRequest(
+      "request_too_large",
+      `The request body is larger than ${maxBody} bytes (general_settings.max_request_body_bytes).`,
+      413
     )
-    if (Buffer.byteLength(text) > maxBody) return yield* Effect.fail(tooLarge)
-    return yield* Effect.try({
+  )
+
+const busy = (what: string): OpenAiError =>
+  closing({
+    status: 429,
+    type: "rate_limit_error",
+    code: "gateway_busy",
+    message: `The gateway is at its limit of ${what}; retry after the time in retry-after.`,
+    headers: { "retry-after": "1" }
+  })
+
+const bodyTimeout = (seconds: number) =>
+  closing(
+    badRequest(
+      "request_timeout",
+      `The request body did not arrive within ${seconds} s (general_settings.request_body_timeout).`,
+      408
+    )
+  )
+
+const unreadable = () => badRequest("invalid_body", "Could not read the request body.")
+
+/**
+ * A chunked body's bytes, read as they arrive: at most `maxBody` of them (then 413, and reading
+ * stops), each counted against the bytes in flight (then 429).
+ */
+const readChunked = (request: HttpServerRequest.HttpServerRequest, maxBody: number, ticket: Admission.Ticket) =>
+  Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    const take = (array: ReadonlyArray<Uint8Array>) => {
+      for (const chunk of array) {
+        size += chunk.length
+        if (size > maxBody) return Effect.fail(tooLarge(maxBody))
+        if (!ticket.grow(chunk.length)) return Effect.fail(busy("request bytes in flight"))
+        chunks.push(chunk)
+      }
+      return Effect.void
+    }
+    return request.stream.pipe(
+      Stream.mapError(unreadable),
+      Stream.runForEachArray(take),
+      Effect.map(() => Buffer.concat(chunks, size))
+    )
+  })
+
+/**
+ * The body's bytes within the deadline (then 408). A declared length was checked and counted on
+ * admission, and Node reads no byte past it; a chunked body is counted as it arrives.
+ */
+const readBody = (request: HttpServerRequest.HttpServerRequest, limits: BodyLimits, ticket: Admission.Ticket) =>
+  (request.headers["content-length"] === undefined
+    ? readChunked(request, limits.maxBody, ticket)
+    : Effect.map(Effect.mapError(request.arrayBuffer, unreadable), (bytes) => Buffer.from(bytes))
+  ).pipe(
+    Effect.timeoutOrElse({
+      duration: limits.deadline,
+      orElse: () => Effect.fail(bodyTimeout(Duration.toSeconds(limits.deadline)))
+    }),
+    Effect.map((bytes) => bytes.toString("utf8"))
+  )
+
+/** The body as JSON, within the size limit and the deadline. */
+const readJson = (request: HttpServerRequest.HttpServerRequest, limits: BodyLimits, ticket: Admission.Ticket) =>
+  Effect.flatMap(readBody(request, limits, ticket), (text) =>
+    Effect.try({
       try: (): unknown => JSON.parse(text),
       catch: () => badRequest("invalid_json", "The request body is not valid JSON.")
     })
-  })
+  )
+
+/**
+ * Runs `use` with a ticket for the request, or fails 413 or 429 before a byte of the body is
+ * read; the ticket is released when `use` ends, however it ends.
+ */
+const admitted = <A>(
+  request: HttpServerRequest.HttpServerRequest,
+  limits: BodyLimits,
+  use: (ticket: Admission.Ticket) => Effect.Effect<A, OpenAiError>
+): Effect.Effect<A, OpenAiError> => {
+  const declared = Number(request.headers["content-length"] ?? 0)
+  if (!Number.isFinite(declared) || declared > limits.maxBody) return Effect.fail(tooLarge(limits.maxBody))
+  const ticket = limits.admission.admit(declared)
+  if (ticket === undefined) return Effect.fail(busy("requests in flight"))
+  return Effect.ensuring(
+    use(ticket),
+    Effect.sync(() => ticket.release())
+  )
+}
 
 const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -179,15 +353,24 @@ const embeddingsRoute = (
   deployments: ReturnType<typeof deploymentPicker>
 ) => {
   const { config } = options
-  const maxBody = config.general_settings?.max_request_body_bytes ?? 20_000_000
-  const maxInputs = config.general_settings?.max_inputs_per_request ?? 2048
+  const settings = config.general_settings
+  const maxBody = settings?.max_request_body_bytes ?? defaults.max_request_body_bytes
+  const limits: BodyLimits = {
+    maxBody,
+    deadline: Duration.seconds(settings?.request_body_timeout ?? defaults.request_body_timeout),
+    // A bytes bound below the body limit would refuse every maximum-size request.
+    admission: Admission.make({
+      maxRequests: settings?.max_in_flight_requests_per_worker ?? defaults.max_in_flight_requests_per_worker,
+      maxBytes: Math.max(maxBody, settings?.max_request_bytes_in_flight ?? defaults.max_request_bytes_in_flight)
+    })
+  }
+  const maxInputs = settings?.max_inputs_per_request ?? defaults.max_inputs_per_request
   const dropParams = config.litellm_settings?.drop_params === true
-  return handler(
-    options,
-    "embeddings"
-  )((request) =>
+  const redact = redactionOf(config)
+  const fail = (error: Parameters<typeof fromError>[0]) => fromError(error, redact)
+  const embed = (request: HttpServerRequest.HttpServerRequest, ticket: Admission.Ticket) =>
     Effect.gen(function* () {
-      const body = yield* readJson(request, maxBody)
+      const body = yield* readJson(request, limits, ticket)
       if (!isRecord(body)) {
         return yield* Effect.fail(
           badRequest("invalid_request", "The request body must be a JSON object with `model` and `input`.")
@@ -218,9 +401,9 @@ const embeddingsRoute = (
         ...(dropParams ? { drop_params: true } : {}),
         ...clientParams,
         ...deployment.litellm_params
-      }).pipe(Effect.mapError(fromError))
+      }).pipe(Effect.mapError(fail))
       // Vectors stay as Bedrock's JSON text (or float32 for base64): nothing is formatted twice.
-      const response = yield* engine.embedDecoded(decoded, { float32: true }).pipe(Effect.mapError(fromError))
+      const response = yield* engine.embedDecoded(decoded, { float32: true }).pipe(Effect.mapError(fail))
       const hidden = response._hidden_params
       return {
         response: HttpServerResponse.uint8Array(ResponseBody.encode(payloadOf(alias, response)), {
@@ -241,7 +424,7 @@ const embeddingsRoute = (
         }
       }
     })
-  )
+  return handler(options, "embeddings")((request) => admitted(request, limits, (ticket) => embed(request, ticket)))
 }
 
 /** `GET /v1/batches/{id}`: a job's status, read with a deployment's identity (the first with an async route). */
@@ -249,14 +432,16 @@ const batchRoute = (options: Options, jobs: Jobs.Service) => {
   const { config } = options
   const deployment =
     config.model_list.find((d) => d.litellm_params.model.includes("async_invoke/")) ?? config.model_list[0]
-  const { model: _, ...params } = deployment?.litellm_params ?? { model: "" }
+  const { model: _, ...rest } = deployment?.litellm_params ?? { model: "" }
+  const params: Readonly<Record<string, unknown>> = rest
+  const redact = redactionOf(config)
   return handler(
     options,
     "batches"
   )((request) =>
     Effect.gen(function* () {
       const id = decodeURIComponent(request.url.split("?")[0]!.replace(/^\/v1\/batches\//, ""))
-      const status = yield* jobs.retrieve(id, params).pipe(Effect.mapError(fromError))
+      const status = yield* jobs.retrieve(id, params).pipe(Effect.mapError((error) => fromError(error, redact)))
       return { response: HttpServerResponse.jsonUnsafe(status), fields: { batch: id, batch_status: status.status } }
     })
   )
@@ -276,7 +461,7 @@ export const routes = (
       const engine = yield* Embeddings.Embeddings
       const jobs = yield* Jobs.Jobs
       const { config } = options
-      const deployments = deploymentPicker(config)
+      const deployments = deploymentPicker(config.model_list.map(withGlobalSettings(config)))
       const aliases = deployments.aliases()
       const created = Math.floor(Date.now() / 1000)
       const embeddings = embeddingsRoute(options, engine, deployments)

@@ -72,7 +72,10 @@ const networkCodes = new Set([
   "UND_ERR_SOCKET"
 ])
 
+// `x-amz-retry-after` is AWS's own hint, in milliseconds; `retry-after` is HTTP's, in seconds or a date.
 const retryAfterOf = (headers: Record<string, string | undefined> | undefined): Duration.Duration | undefined => {
+  const amz = Number(headers?.["x-amz-retry-after"] || Number.NaN)
+  if (Number.isFinite(amz) && amz >= 0) return Duration.millis(amz)
   const raw = headers?.["retry-after"] ?? headers?.["Retry-After"]
   if (raw === undefined) return undefined
   const seconds = Number(raw)

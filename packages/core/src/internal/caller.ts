@@ -1,12 +1,19 @@
 /**
  * Running Bedrock calls: the adaptive limiter, retries of retryable errors with jittered
- * exponential backoff (harder on throttles, never sooner than Bedrock asked), and the counters.
+ * exponential backoff (harder on throttles, never sooner than Bedrock asked), a deadline over
+ * every attempt and backoff of a call, and the counters.
  *
  * @internal
  */
 import { Duration, Effect, Result, Schedule } from "effect"
 import type * as BedrockRuntime from "../BedrockRuntime.ts"
-import { type BedrockError, type ModelInvocationError, type ResponseDecodeError, ThrottlingError } from "../Errors.ts"
+import {
+  type BedrockError,
+  type ModelInvocationError,
+  ModelTimeoutError,
+  type ResponseDecodeError,
+  ThrottlingError
+} from "../Errors.ts"
 import * as Limiter from "../Limiter.ts"
 import type * as ModelSpec from "../ModelSpec.ts"
 import type { Options } from "../Embeddings.ts"
@@ -24,6 +31,37 @@ export interface CallResult {
   readonly failedAttempts: number
 }
 
+/**
+ * When a call must be done by: the request's `timeout` (started once for all its calls), else
+ * the engine's `totalTimeout` (started per call).
+ */
+export interface Deadline {
+  /** Epoch milliseconds. */
+  readonly at: number
+  readonly ms: number
+  /** What to raise for more time, as the error message says it. */
+  readonly setting: string
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+const deadlineError = (
+  modelId: string,
+  deadline: Deadline,
+  attempts: number,
+  last: BedrockError | undefined
+): ModelTimeoutError =>
+  new ModelTimeoutError({
+    message:
+      `No result from ${modelId} within ${deadline.ms / 1000} s, ` +
+      (attempts === 0 ? "before this call could be sent" : `after ${plural(attempts, "attempt")}`) +
+      (last === undefined ? "" : `; the last failure was ${last._tag}: ${last.message}`) +
+      `. That deadline is ${deadline.setting}: raise it if the model needs longer.`,
+    modelId,
+    deadlineMs: deadline.ms,
+    attempts
+  })
+
 export type Retry = <A, R>(
   effect: Effect.Effect<A, BedrockError, R>,
   retries: number | undefined
@@ -32,17 +70,25 @@ export type Retry = <A, R>(
 const backoff = (baseDelay: Duration.Duration, maxDelay: Duration.Duration, retries: number) =>
   Schedule.max([
     Schedule.exponential(baseDelay, 2).pipe(
+      // Jittered first, so that the floor below is never cut by the jitter.
+      Schedule.jittered,
       Schedule.modifyDelay(({ duration, input }: { duration: Duration.Duration; input: BedrockError }) => {
         // Throttling means the account is at its limit: back off harder, and never sooner than Bedrock asked.
-        const throttled = input instanceof ThrottlingError
+        // An isolated throttle (the limiter's verdict) is re-sent after about a call's latency.
+        const quick = Limiter.noiseRetryMs(input)
+        const throttled = input instanceof ThrottlingError && quick === undefined
         let delay = Duration.min(throttled ? Duration.times(duration, 2) : duration, maxDelay)
-        if (throttled && input.retryAfter !== undefined) delay = Duration.max(delay, input.retryAfter)
+        if (quick !== undefined) delay = Duration.min(delay, Duration.millis(quick))
+        if (input instanceof ThrottlingError && input.retryAfter !== undefined)
+          delay = Duration.max(delay, input.retryAfter)
         return Effect.succeed(delay)
-      }),
-      Schedule.jittered
+      })
     ),
     Schedule.recurs(retries)
   ])
+
+const tokensOfResult = (result: BedrockRuntime.InvokeResult) => result.inputTokenCount
+const isThrottleError = (error: unknown) => error instanceof ThrottlingError
 
 export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptions) => {
   const concurrency = options.concurrency ?? 16
@@ -52,6 +98,8 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
   const baseDelay = Duration.fromInputUnsafe(options.retryBaseDelay ?? "100 millis")
   const maxDelay = Duration.fromInputUnsafe(options.maxRetryDelay ?? "20 seconds")
   const defaultRetries = options.maxRetries ?? 8
+  const totalTimeoutMs = Duration.toMillis(Duration.fromInputUnsafe(options.totalTimeout ?? "3 minutes"))
+  const maxResponseBytes = options.maxResponseBytes
   const defaultSchedule = backoff(baseDelay, maxDelay, defaultRetries)
   const scheduleOf = (retries: number | undefined) =>
     retries === undefined || retries === defaultRetries ? defaultSchedule : backoff(baseDelay, maxDelay, retries)
@@ -59,52 +107,95 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
   const retry: Retry = (effect, retries) =>
     Effect.retry(effect, { schedule: scheduleOf(retries), while: (error: BedrockError) => error.retryable })
 
-  /** One planned call through the limiter, retried, then decoded. */
+  /** The request's own deadline, started now, when it sets `timeout`; else each call gets the engine's. */
+  const requestDeadline = (resolved: Resolved): Deadline | undefined => {
+    const ms = resolved.controls.timeoutMs
+    return ms === undefined ? undefined : { at: Date.now() + ms, ms, setting: "the request's timeout, in seconds" }
+  }
+  const callDeadline = (): Deadline => ({
+    at: Date.now() + totalTimeoutMs,
+    ms: totalTimeoutMs,
+    setting: "the engine's totalTimeout option (a request's timeout, in seconds, overrides it)"
+  })
+
+  /**
+   * One planned call through the limiter, retried (a body that is not JSON too) within its
+   * retries and its deadline, then decoded.
+   */
   const invoke = (
     resolved: Resolved,
     target: BedrockRuntime.Target,
     call: PlannedCall,
     options: ModelSpec.CallOptions<unknown>,
-    float32: boolean
+    float32: boolean,
+    deadline: Deadline | undefined = requestDeadline(resolved)
   ): Effect.Effect<CallResult, BedrockError | ResponseDecodeError | ModelInvocationError> =>
     Effect.suspend(() => {
       const { route, spec, controls } = resolved
+      const due = deadline ?? callDeadline()
       let failedAttempts = 0
+      let sent = 0
+      let last: BedrockError | undefined
+      // A 200 whose body is not JSON (cut short, garbled) is a transport fault, re-sent within the
+      // call's retries like a reset connection. A body that is JSON but not what the model
+      // documents is not re-sent: the same answer would come back.
+      let malformed: ResponseDecodeError | undefined
       const attempt = limiter
         .withPermit(
-          runtime.invokeModel({
-            modelId: route.modelId,
-            target,
-            body: call.body,
-            headers: controls.headers,
-            timeoutMs: controls.timeoutMs
-          })
+          Effect.suspend(() => {
+            sent++
+            return runtime.invokeModel({
+              modelId: route.modelId,
+              target,
+              body: call.body,
+              headers: controls.headers,
+              maxResponseBytes: controls.maxResponseBytes ?? maxResponseBytes
+            })
+          }),
+          // The limiter records each outcome itself, with the time the call was sent.
+          { size: call.body.length, tokensOf: tokensOfResult, isThrottle: isThrottleError }
         )
         .pipe(
           Effect.tap(() =>
             Effect.sync(() => {
               counters.calls++
-              limiter.onSuccess()
             })
           ),
           Effect.tapError((error) =>
             Effect.sync(() => {
+              last = error
               failedAttempts++
               counters.calls++
               counters.retries++
-              if (error instanceof ThrottlingError) {
-                counters.throttles++
-                limiter.onThrottle()
-              }
+              if (error instanceof ThrottlingError) counters.throttles++
             })
           )
         )
-      // Reading and checking the body is plain code, once per call: no effect per step.
-      return Effect.flatMap(retry(attempt, controls.retries), (result) => {
+      // Reading and checking the body is plain code, once per attempt: no effect per step.
+      const parsed = Effect.flatMap(attempt, (result) => {
+        const json = parseBodyResult(spec, result.body, float32, {
+          modelId: route.modelId,
+          requestId: result.requestId
+        })
+        if (Result.isSuccess(json)) return Effect.succeed({ result, json: json.success })
+        malformed = last = json.failure
+        failedAttempts++
+        counters.retries++
+        return Effect.fail(json.failure)
+      })
+      const retried = Effect.retry(parsed, {
+        schedule: scheduleOf(controls.retries),
+        while: (error: BedrockError) => error.retryable || error === malformed
+      })
+      const remaining = due.at - Date.now()
+      if (remaining <= 0) return Effect.fail(deadlineError(route.modelId, due, 0, undefined))
+      const timed = Effect.timeoutOrElse(retried, {
+        duration: remaining,
+        orElse: () => Effect.fail(deadlineError(route.modelId, due, sent, last))
+      })
+      return Effect.flatMap(timed, ({ result, json }) => {
         const context = { modelId: route.modelId, requestId: result.requestId }
-        const decoded = Result.flatMap(parseBodyResult(spec, result.body, float32, context), (json) =>
-          decodeResponseResult(spec, json, call, options, context)
-        )
+        const decoded = decodeResponseResult(spec, json, call, options, context)
         return Result.isSuccess(decoded)
           ? Effect.succeed({ call, result, decoded: decoded.success, failedAttempts })
           : Effect.fail(decoded.failure)
@@ -116,6 +207,7 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
     maxConcurrency,
     limiter,
     retry,
+    requestDeadline,
     invoke,
     stats: () => ({ ...counters })
   }

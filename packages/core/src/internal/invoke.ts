@@ -42,6 +42,8 @@ export interface CallOptions {
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** A deadline for this attempt, in milliseconds; else the transport's. */
   readonly timeoutMs?: number | undefined
+  /** The most response bytes read for this call; else the transport's. */
+  readonly maxResponseBytes?: number | undefined
 }
 
 export interface InvokerOptions {
@@ -49,6 +51,20 @@ export interface InvokerOptions {
   readonly httpsAgent: Https.Agent
   readonly requestTimeoutMs: number
   readonly connectionTimeoutMs: number
+  readonly maxResponseBytes: number
+}
+
+/**
+ * A response refused for its size, before allocating for it (its `content-length`) or while it
+ * arrived (chunked, or longer than it said): its socket is destroyed, the rest never read.
+ */
+export interface OversizeResponse {
+  readonly _tag: "OversizeResponse"
+  readonly limit: number
+  /** The `content-length` it declared, when that is what broke the limit. */
+  readonly declared: number | undefined
+  readonly status: number
+  readonly requestId: string | undefined
 }
 
 type SourceData = string | ArrayBuffer | ArrayBufferView
@@ -215,17 +231,41 @@ export const connect = (target: Target, endpoint: string): Connection => {
   }
 }
 
-type Finish = (outcome: InvokeResult | WireError) => void
+type Finish = (outcome: InvokeResult | WireError | OversizeResponse) => void
 
-/** Reads a response into one buffer and settles the call with the body or the AWS error. */
-const readResponse = (response: Http.IncomingMessage, finish: Finish): void => {
+/**
+ * Reads a response into one buffer and settles the call with the body or the AWS error; never
+ * holds more than `limit` bytes of it, whatever its headers say.
+ */
+const readResponse = (response: Http.IncomingMessage, limit: number, finish: Finish): void => {
+  const length = Number(response.headers["content-length"] ?? Number.NaN)
+  const declared = Number.isSafeInteger(length) && length >= 0 ? length : undefined
+  const refuse = (declaredBytes: number | undefined) => {
+    finish({
+      _tag: "OversizeResponse",
+      limit,
+      declared: declaredBytes,
+      status: response.statusCode ?? 0,
+      requestId: headerValue(response.headers["x-amzn-requestid"])
+    })
+    response.destroy()
+  }
+  if (declared !== undefined && declared > limit) {
+    refuse(declared)
+    return
+  }
   // With a length, chunks are copied into one buffer as they come (a 2 MB body is held
   // once, not as chunks plus their concatenation).
-  const length = Number(response.headers["content-length"] ?? Number.NaN)
-  const whole = Number.isSafeInteger(length) && length > 0 ? Buffer.allocUnsafe(length) : undefined
+  const whole = declared !== undefined && declared > 0 ? Buffer.allocUnsafe(declared) : undefined
   let filled = 0
+  let received = 0
   const chunks: Array<Buffer> = []
   response.on("data", (chunk: Buffer) => {
+    received += chunk.length
+    if (received > limit) {
+      refuse(undefined)
+      return
+    }
     if (whole !== undefined && filled + chunk.length <= whole.length) {
       chunk.copy(whole, filled)
       filled += chunk.length
@@ -257,9 +297,10 @@ const send = (
   path: string,
   headers: Record<string, string>,
   payload: Buffer,
-  timeoutMs: number,
+  limits: { readonly timeoutMs: number; readonly maxResponseBytes: number },
   finish: Finish
 ): Http.ClientRequest => {
+  const { timeoutMs, maxResponseBytes } = limits
   const { url, https } = connection
   const req = (https ? Https : Http).request({
     method: "POST",
@@ -285,7 +326,7 @@ const send = (
     clearTimeout(connectTimer)
     finish(networkError(error))
   })
-  req.once("response", (response) => readResponse(response, finish))
+  req.once("response", (response) => readResponse(response, maxResponseBytes, finish))
   req.end(payload)
   return req
 }
@@ -307,7 +348,10 @@ export const makeInvoker = (options: InvokerOptions) => {
     const { url, basePath } = connection
     const path = `${basePath}/model/${encodeURIComponent(modelId)}/invoke`
     const payload = Buffer.from(body, "utf8")
-    const timeoutMs = call.timeoutMs ?? options.requestTimeoutMs
+    const limits = {
+      timeoutMs: call.timeoutMs ?? options.requestTimeoutMs,
+      maxResponseBytes: call.maxResponseBytes ?? options.maxResponseBytes
+    }
     let cancelled = false
     let request: Http.ClientRequest | undefined
     let settled = false
@@ -317,7 +361,7 @@ export const makeInvoker = (options: InvokerOptions) => {
       done(outcome)
     }
     const start = (headers: Record<string, string>) => {
-      if (!cancelled) request = send(options, connection, path, headers, payload, timeoutMs, finish)
+      if (!cancelled) request = send(options, connection, path, headers, payload, limits, finish)
     }
 
     const headers: Record<string, string> = {
@@ -363,4 +407,9 @@ export const makeInvoker = (options: InvokerOptions) => {
 }
 
 /** Whether `invoke` returned a failure. */
-export const isWireError = (value: InvokeResult | WireError): value is WireError => "$metadata" in value
+export const isWireError = (value: InvokeResult | WireError | OversizeResponse): value is WireError =>
+  "$metadata" in value
+
+/** Whether `invoke` refused the response for its size. */
+export const isOversize = (value: InvokeResult | WireError | OversizeResponse): value is OversizeResponse =>
+  "_tag" in value

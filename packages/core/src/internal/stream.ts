@@ -1,7 +1,8 @@
 /**
  * The stream path: a request resolved once, its inputs taken a call's worth at a time, vectors
- * read straight into `Float32Array`s, results in input order; a group that fails is retried input
- * by input so one bad input yields one error item, not a failed stream.
+ * read straight into `Float32Array`s, results in input order; a group that fails because of an
+ * input is retried input by input so one bad input yields one error item, not a failed stream.
+ * A request's `timeout` bounds each call here (every attempt of it), not the endless stream.
  *
  * @internal
  */
@@ -28,6 +29,21 @@ export type StreamItem =
   | { readonly index: number; readonly error: EmbeddingError }
 
 type Entry = readonly [Media.InputItem, number]
+
+/**
+ * Whether an error can be one input's fault, so that sending the inputs one by one isolates it:
+ * a bad input we caught (`InvalidRequestError`), a body Bedrock rejected (`BedrockValidationError`,
+ * HTTP 400) and a model that failed on its input (`ModelInvocationError`, HTTP 424 or a per-input
+ * failure in the body). Everything else would fail every input the same way — identity
+ * (`CredentialsError`, `AccessDeniedError`), the model or account (`ResourceNotFoundError`,
+ * `UnsupportedModelError`, `QuotaExceededError`), throttles, 5xx and timeouts past their retries —
+ * or is a fault of the answer, not the input (`ResponseDecodeError`): splitting would only
+ * multiply the calls, so every input of the group gets the error.
+ */
+const inputCaused = (error: EmbeddingError): boolean =>
+  error._tag === "InvalidRequestError" ||
+  error._tag === "BedrockValidationError" ||
+  error._tag === "ModelInvocationError"
 
 const asFloat32 = (vector: ReadonlyArray<number>): Float32Array =>
   vector instanceof Float32Array ? vector : Float32Array.from(vector)
@@ -67,7 +83,7 @@ export const makeStreamer = (caller: Caller, pricing: Pricing.Service) => {
       return out
     })
 
-  /** A group, or each of its inputs alone when the group fails. */
+  /** A group, or each of its inputs alone when one of them made the group fail. */
   const isolate = (
     resolved: Plan.Resolved,
     target: BedrockRuntime.Target,
@@ -76,8 +92,8 @@ export const makeStreamer = (caller: Caller, pricing: Pricing.Service) => {
     embedGroup(resolved, target, group).pipe(
       Effect.withSpan("Embeddings.embedStream.call"),
       Effect.catch((error: EmbeddingError) =>
-        group.length === 1
-          ? Effect.succeed([{ index: group[0]![1], error }])
+        group.length === 1 || !inputCaused(error)
+          ? Effect.succeed(group.map(([, index]) => ({ index, error })))
           : Effect.map(
               Effect.forEach(group, (entry) => isolate(resolved, target, [entry]), { concurrency: 4 }),
               (parts) => parts.flat()

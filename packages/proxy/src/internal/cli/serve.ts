@@ -7,6 +7,7 @@ import type { Emulator } from "@bedrock-embed/emulator"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Config from "../../Config.ts"
+import { defaults } from "../../Gateway.ts"
 import * as Server from "../../Server.ts"
 import { failure, lines, loadEmulator, messageOf, numberFlag, text } from "./shared.ts"
 
@@ -38,6 +39,20 @@ const configured = (file: string) =>
     Effect.map((config) => ({ config, emulator: Option.none<Emulator>() }))
   )
 
+const megabytes = (bytes: number) => `${Math.round(bytes / 100_000) / 10} MB`
+
+/** The admission bounds and body limits in force (general_settings, else the defaults). */
+const limitsLine = (config: Config.Config): string => {
+  const s = config.general_settings
+  const body = s?.max_request_body_bytes ?? defaults.max_request_body_bytes
+  const bytes = Math.max(body, s?.max_request_bytes_in_flight ?? defaults.max_request_bytes_in_flight)
+  return (
+    `  limits: bodies up to ${megabytes(body)}, within ${s?.request_body_timeout ?? defaults.request_body_timeout} s; ` +
+    `${s?.max_in_flight_requests_per_worker ?? defaults.max_in_flight_requests_per_worker} requests and ` +
+    `${megabytes(bytes)} of bodies in flight (429 beyond)`
+  )
+}
+
 const serveBanner = (options: {
   readonly url: string
   readonly config: Config.Config
@@ -60,6 +75,10 @@ const serveBanner = (options: {
     source,
     ...aliases.map((alias) => `    ${alias}`),
     `  auth: ${auth}`,
+    limitsLine(options.config),
+    options.config.litellm_settings?.drop_params === true
+      ? "  unsupported params: dropped (litellm_settings.drop_params: true)"
+      : "  unsupported params: refused with 400 (a config's litellm_settings.drop_params: true drops them)",
     `  try: curl -s ${options.url}/v1/embeddings -H 'content-type: application/json' -d '{"model":"${aliases[0]}","input":["hello"]}'`
   ].join("\n")
 }
