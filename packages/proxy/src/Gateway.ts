@@ -18,11 +18,12 @@
  */
 import { randomUUID, timingSafeEqual } from "node:crypto"
 import { EmbeddingRequest, Embeddings, type EmbeddingResponse, Jobs } from "@bedrock-embed/core"
-import { Duration, Effect, Layer, Stream } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Config } from "./Config.ts"
 import { badRequest, fromError, type OpenAiError, type Redaction, redaction, respond } from "./HttpErrors.ts"
 import * as Admission from "./internal/admission.ts"
+import { admitted, type BodyLimits, readJson } from "./internal/body.ts"
 import * as ResponseBody from "./ResponseBody.ts"
 
 /**
@@ -220,113 +221,6 @@ const handler =
       line(response.status, fields)
       return HttpServerResponse.setHeader(response, "x-request-id", requestId)
     })
-
-interface BodyLimits {
-  readonly maxBody: number
-  readonly deadline: Duration.Duration
-  readonly admission: Admission.Admission
-}
-
-// Answers sent before the body was read in full close the connection: Node would otherwise read
-// (and discard) the rest of a body the gateway refused.
-const closing = (error: OpenAiError): OpenAiError => ({ ...error, headers: { ...error.headers, connection: "close" } })
-
-const tooLarge = (maxBody: number) =>
-  closing(
-    badRequest(
-      "request_too_large",
-      `The request body is larger than ${maxBody} bytes (general_settings.max_request_body_bytes).`,
-      413
-    )
-  )
-
-const busy = (what: string): OpenAiError =>
-  closing({
-    status: 429,
-    type: "rate_limit_error",
-    code: "gateway_busy",
-    message: `The gateway is at its limit of ${what}; retry after the time in retry-after.`,
-    headers: { "retry-after": "1" }
-  })
-
-const bodyTimeout = (seconds: number) =>
-  closing(
-    badRequest(
-      "request_timeout",
-      `The request body did not arrive within ${seconds} s (general_settings.request_body_timeout).`,
-      408
-    )
-  )
-
-const unreadable = () => badRequest("invalid_body", "Could not read the request body.")
-
-/**
- * A chunked body's bytes, read as they arrive: at most `maxBody` of them (then 413, and reading
- * stops), each counted against the bytes in flight (then 429).
- */
-const readChunked = (request: HttpServerRequest.HttpServerRequest, maxBody: number, ticket: Admission.Ticket) =>
-  Effect.suspend(() => {
-    const chunks: Array<Uint8Array> = []
-    let size = 0
-    const take = (array: ReadonlyArray<Uint8Array>) => {
-      for (const chunk of array) {
-        size += chunk.length
-        if (size > maxBody) return Effect.fail(tooLarge(maxBody))
-        if (!ticket.grow(chunk.length)) return Effect.fail(busy("request bytes in flight"))
-        chunks.push(chunk)
-      }
-      return Effect.void
-    }
-    return request.stream.pipe(
-      Stream.mapError(unreadable),
-      Stream.runForEachArray(take),
-      Effect.map(() => Buffer.concat(chunks, size))
-    )
-  })
-
-/**
- * The body's bytes within the deadline (then 408). A declared length was checked and counted on
- * admission, and Node reads no byte past it; a chunked body is counted as it arrives.
- */
-const readBody = (request: HttpServerRequest.HttpServerRequest, limits: BodyLimits, ticket: Admission.Ticket) =>
-  (request.headers["content-length"] === undefined
-    ? readChunked(request, limits.maxBody, ticket)
-    : Effect.map(Effect.mapError(request.arrayBuffer, unreadable), (bytes) => Buffer.from(bytes))
-  ).pipe(
-    Effect.timeoutOrElse({
-      duration: limits.deadline,
-      orElse: () => Effect.fail(bodyTimeout(Duration.toSeconds(limits.deadline)))
-    }),
-    Effect.map((bytes) => bytes.toString("utf8"))
-  )
-
-/** The body as JSON, within the size limit and the deadline. */
-const readJson = (request: HttpServerRequest.HttpServerRequest, limits: BodyLimits, ticket: Admission.Ticket) =>
-  Effect.flatMap(readBody(request, limits, ticket), (text) =>
-    Effect.try({
-      try: (): unknown => JSON.parse(text),
-      catch: () => badRequest("invalid_json", "The request body is not valid JSON.")
-    })
-  )
-
-/**
- * Runs `use` with a ticket for the request, or fails 413 or 429 before a byte of the body is
- * read; the ticket is released when `use` ends, however it ends.
- */
-const admitted = <A>(
-  request: HttpServerRequest.HttpServerRequest,
-  limits: BodyLimits,
-  use: (ticket: Admission.Ticket) => Effect.Effect<A, OpenAiError>
-): Effect.Effect<A, OpenAiError> => {
-  const declared = Number(request.headers["content-length"] ?? 0)
-  if (!Number.isFinite(declared) || declared > limits.maxBody) return Effect.fail(tooLarge(limits.maxBody))
-  const ticket = limits.admission.admit(declared)
-  if (ticket === undefined) return Effect.fail(busy("requests in flight"))
-  return Effect.ensuring(
-    use(ticket),
-    Effect.sync(() => ticket.release())
-  )
-}
 
 const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
   typeof value === "object" && value !== null && !Array.isArray(value)

@@ -330,6 +330,7 @@ describe("admission control", () => {
       assert.strictEqual(declared.status, 429)
       assert.strictEqual(declared.headers["retry-after"], "1")
       assert.strictEqual(errorOf(declared).code, "gateway_busy")
+      assert.include(errorOf(declared).message, "request bytes in flight", "the bound that was passed")
       // A chunked body is admitted (it declares nothing) and refused once its bytes pass the bound.
       const chunked = await send(gateway.url, { total: 150_000, piece, first: '{"input":"' })
       assert.strictEqual(chunked.status, 429)

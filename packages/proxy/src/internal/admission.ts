@@ -22,14 +22,18 @@ export interface Limits {
 export interface Admission {
   /** A ticket, or `undefined` when the request would pass either bound. */
   readonly admit: (declaredBytes: number) => Ticket | undefined
+  /** Which bound a request of `declaredBytes` would pass now, if any. */
+  readonly full: (declaredBytes: number) => "requests" | "bytes" | undefined
   readonly inFlight: () => { readonly requests: number; readonly bytes: number }
 }
 
 export const make = (limits: Limits): Admission => {
   let requests = 0
   let bytes = 0
+  const full = (declaredBytes: number) =>
+    requests >= limits.maxRequests ? "requests" : bytes + declaredBytes > limits.maxBytes ? "bytes" : undefined
   const admit = (declaredBytes: number): Ticket | undefined => {
-    if (requests >= limits.maxRequests || bytes + declaredBytes > limits.maxBytes) return undefined
+    if (full(declaredBytes) !== undefined) return undefined
     requests++
     bytes += declaredBytes
     let held = declaredBytes
@@ -49,5 +53,5 @@ export const make = (limits: Limits): Admission => {
       }
     }
   }
-  return { admit, inFlight: () => ({ requests, bytes }) }
+  return { admit, full, inFlight: () => ({ requests, bytes }) }
 }
