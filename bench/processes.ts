@@ -3,10 +3,11 @@
  * children, both gone when the section exits (normally, by an error, or by a signal), and an
  * environment without AWS or Bedrock settings, so no child reaches a real account.
  */
-import type { ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import * as Os from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 
 /** A scratch directory and the children to kill, for one section; cleaned up when the process exits. */
 export const scratch = (name: string) => {
@@ -29,3 +30,52 @@ export const scratch = (name: string) => {
 export const cleanEnv: NodeJS.ProcessEnv = Object.fromEntries(
   Object.entries(process.env).filter(([key]) => !key.startsWith("AWS_") && !key.startsWith("BEDROCK_"))
 )
+
+const benchDir = new URL("./", import.meta.url)
+
+/**
+ * Runs `bench/worker.ts <args>` in its own process (with {@link cleanEnv}) and resolves with the
+ * JSON of its last stdout line; rejects with `what` and the tail of its stderr when it prints none.
+ * The child is added to `children`, when given, so a killed section takes it down too.
+ */
+export const runWorker = <A>(args: ReadonlyArray<string>, what: string, children?: Set<ChildProcess>): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL("worker.ts", benchDir)), ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: cleanEnv
+    })
+    children?.add(child)
+    let out = ""
+    let err = ""
+    child.stdout.on("data", (d) => {
+      out += d
+    })
+    child.stderr.on("data", (d) => {
+      err = (err + d).slice(-2000)
+    })
+    child.once("exit", (code) => {
+      try {
+        resolve(JSON.parse(out.trim().split("\n").pop() ?? "") as A)
+      } catch {
+        reject(new Error(`${what}: worker exited ${code}: ${err.slice(-400)}`))
+      }
+    })
+  })
+
+/**
+ * Starts `node <args>` (a stand-in server) and resolves with the URL from its `listening on …`
+ * banner and a `stop`; rejects if it exits first. The child is added to `children`.
+ */
+export const startServer = (args: ReadonlyArray<string>, what: string, children: Set<ChildProcess>) =>
+  new Promise<{ url: string; stop: () => void }>((resolve, reject) => {
+    // stdin stays a pipe: a server started with --exit-with-stdin exits when this process does.
+    const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"], env: cleanEnv })
+    children.add(child)
+    let out = ""
+    child.stdout.on("data", (d) => {
+      out += d
+      const match = /listening on (http:\/\/\S+)/.exec(out)
+      if (match) resolve({ url: match[1]!, stop: () => child.kill("SIGTERM") })
+    })
+    child.once("exit", (code) => reject(new Error(`${what} exited ${code}`)))
+  })

@@ -12,6 +12,9 @@
  *   pnpm bench                    # the full run (about fifteen minutes on two cores)
  *   pnpm bench gateway            # the gateway section alone (under a minute)
  *   pnpm bench throttle           # the throttling section alone (about a minute; bench/throttle.ts)
+ *   pnpm bench notations          # embedStream on full-precision numbers vs the raw SDK loop (bench/notations.ts)
+ *   pnpm bench float32json        # the float reader alone, ns per number per notation (bench/float32json.ts)
+ *   pnpm bench stream-faults      # embedStream vs embedding() under 30 % HTTP 500s (about three minutes; bench/stream-faults.ts)
  *   BENCH_SCALE=0.1 pnpm bench    # a quick, smaller run
  *
  * Figures depend on the machine (the emulator shares its cores); the ratios are the point.
@@ -19,12 +22,14 @@
 import { spawn } from "node:child_process"
 import * as Os from "node:os"
 import { fileURLToPath } from "node:url"
+import { runWorker } from "./processes.ts"
 import { table } from "./table.ts"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
 const [section, ...extra] = process.argv.slice(2)
-if ((section !== undefined && section !== "gateway" && section !== "throttle") || extra.length > 0) {
-  console.error("usage: node bench/run.ts [gateway|throttle]   (no argument: every section)")
+const sections = ["gateway", "throttle", "notations", "float32json", "stream-faults"] as const
+if ((section !== undefined && !(sections as ReadonlyArray<string>).includes(section)) || extra.length > 0) {
+  console.error(`usage: node bench/run.ts [${sections.join("|")}]   (no argument: every section)`)
   process.exit(2)
 }
 const scale = Number(process.env.BENCH_SCALE ?? 1)
@@ -66,30 +71,11 @@ const emulatorStats = async (url: string) =>
   (await (await fetch(`${url}/_emulator/stats`)).json()) as { invocations: number; throttled: number }
 
 const worker = (contender: Contender, model: string, count: number, url: string, mode: string) =>
-  new Promise<Omit<Result, "requests" | "throttled">>((resolve, reject) => {
-    const child = spawn(process.execPath, [`${root}bench/worker.ts`, contender, model, String(count), url, mode], {
-      stdio: ["ignore", "pipe", "pipe"],
-      // Every contender gets the emulator's keys explicitly; nothing from the environment.
-      env: Object.fromEntries(
-        Object.entries(process.env).filter(([key]) => !key.startsWith("AWS_") && !key.startsWith("BEDROCK_"))
-      )
-    })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (d) => {
-      out += d
-    })
-    child.stderr.on("data", (d) => {
-      err = (err + d).slice(-2000)
-    })
-    child.once("exit", (code) => {
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop() ?? ""))
-      } catch {
-        reject(new Error(`${contender} ${model}: worker exited ${code}: ${err.slice(-400)}`))
-      }
-    })
-  })
+  // Every contender gets the emulator's keys explicitly; nothing from the environment.
+  runWorker<Omit<Result, "requests" | "throttled">>(
+    [contender, model, String(count), url, mode],
+    `${contender} ${model}`
+  )
 
 const measure = async (
   contender: Contender,
@@ -175,7 +161,7 @@ const versus = (results: Map<Contender, Result | string>, count: number, figure:
 }
 
 /** A section in its own process (it starts its own stand-in and the rest); its exit code. */
-const sectionProcess = (name: "gateway" | "throttle") =>
+const sectionProcess = (name: (typeof sections)[number]) =>
   new Promise<number>((resolve) => {
     const child = spawn(process.execPath, [`${root}bench/${name}.ts`], { stdio: "inherit" })
     const forward = (signal: NodeJS.Signals) => child.kill(signal)
@@ -191,7 +177,7 @@ const sectionProcess = (name: "gateway" | "throttle") =>
 
 const gatewaySection = () => sectionProcess("gateway")
 if (section === "gateway") process.exit(await gatewaySection())
-if (section === "throttle") process.exit(await sectionProcess("throttle"))
+if (section !== undefined) process.exit(await sectionProcess(section as (typeof sections)[number]))
 
 console.log(
   `bedrock-embed benchmark — Node ${process.version}, ${Os.cpus().length} CPUs, scale ${scale}; the emulator runs in its own process on the same machine.`
@@ -349,4 +335,8 @@ for (const [model, label] of [
 const gatewayCode = await gatewaySection()
 // (f) throttling: recovery after random throttles, convergence under RPM and TPM quotas.
 const throttleCode = await sectionProcess("throttle")
-process.exitCode = gatewayCode !== 0 ? gatewayCode : throttleCode
+// (g) embedStream on full-precision number text (real Titan's), against the raw SDK loop.
+const notationsCode = await sectionProcess("notations")
+// (h) embedStream against embedding() on the same docs under 30 % injected 5xx faults.
+const streamFaultsCode = await sectionProcess("stream-faults")
+process.exitCode = [gatewayCode, throttleCode, notationsCode, streamFaultsCode].find((code) => code !== 0) ?? 0

@@ -1,7 +1,7 @@
 /**
  * A Bedrock Runtime stand-in for the gateway benchmark, written for it (not the emulator):
  *
- *   standin.ts [--port 0] [--latency-ms 20] [--exit-with-stdin]
+ *   standin.ts [--port 0] [--latency-ms 20] [--exit-with-stdin] [--notation mixed|full]
  *
  * Plain `node:http` (HTTP/1.1, what bedrock-embed's transport speaks to a custom endpoint). It
  * answers `POST /model/amazon.titan-embed-text-v2:0/invoke` (the id raw or percent-encoded) the way
@@ -9,8 +9,11 @@
  * "inputTextTokenCount":N}` plus the `x-amzn-*` headers — after a fixed delay. It accepts any
  * Authorization (no SigV4 check). The vectors are unit length and written in a mix of JSON number
  * notations (`-0.012345678`, `1.5e-3`, `-2E-05`, `0`, `1234e-7`, `0.001234568e+1`, shortest
- * round-trip doubles, …), and every body is built once per dimension at start, so serving one
- * costs the stand-in a small `JSON.parse` of the request and a buffer copy.
+ * round-trip doubles, …) — or, with `--notation full`, as real Titan v2 bodies print them: float32
+ * values written as Java's `Double.toString` does, 14–17 significant digits with `E` exponents
+ * below 10^-3 (`-0.05289186164736748`, `1.5667552361264825E-5`) — and every body is built once per
+ * dimension at start, so serving one costs the stand-in a small `JSON.parse` of the request and a
+ * buffer copy.
  *
  * Prints `standin listening on http://127.0.0.1:<port>` once ready. `GET /_standin/stats` returns
  * `{"invocations":N}` (InvokeModel calls answered with 200). With `--exit-with-stdin` it exits when
@@ -131,6 +134,7 @@ const { values } = parseArgs({
     port: { type: "string", default: "0" },
     "latency-ms": { type: "string", default: "20" },
     "exit-with-stdin": { type: "boolean", default: false },
+    notation: { type: "string", default: "mixed" },
     ...quotaOptions
   }
 })
@@ -176,6 +180,20 @@ const notation = (v: number, i: number): string => {
   }
 }
 
+/** A float32 as Java's `Double.toString` prints it: shortest double digits, `E` below 10^-3. */
+const javaDouble = (v: number): string => {
+  const f = Math.fround(v)
+  const abs = Math.abs(f)
+  if (abs === 0 || (abs >= 1e-3 && abs < 1e7)) return String(f)
+  const [mantissa, exponent] = f.toExponential().split("e") as [string, string]
+  return `${mantissa.includes(".") ? mantissa : `${mantissa}.0`}E${Number(exponent)}`
+}
+if (values.notation !== "mixed" && values.notation !== "full") {
+  process.stderr.write(`standin: --notation must be mixed or full, got "${values.notation}"\n`)
+  process.exit(2)
+}
+const write = values.notation === "full" ? javaDouble : notation
+
 /** Everything up to the token count; the count and `}` are appended per request. */
 const prefixes = new Map<number, ReadonlyArray<Buffer>>()
 for (const dimensions of DIMENSIONS) {
@@ -184,7 +202,7 @@ for (const dimensions of DIMENSIONS) {
     const random = prng(dimensions * 31 + variant)
     const raw = Array.from({ length: dimensions }, () => random() - 0.5)
     const norm = Math.sqrt(raw.reduce((sum, v) => sum + v * v, 0))
-    const numbers = raw.map((v, i) => notation(v / norm, i)).join(",")
+    const numbers = raw.map((v, i) => write(v / norm, i)).join(",")
     variants.push(
       Buffer.from(`{"embedding":[${numbers}],"embeddingsByType":{"float":[${numbers}]},"inputTextTokenCount":`)
     )

@@ -59,6 +59,14 @@ export interface Options {
   readonly maxRetryDelay?: Duration.Input | undefined
   /** Most inputs one request may carry. Default {@link defaultMaxInputs}. */
   readonly maxInputs?: number | undefined
+  /**
+   * `embedStream`'s reorder window, in inputs: how many it may have started (in flight, or done
+   * and waiting to be emitted in order) from the oldest one not yet emitted. A call retried with
+   * backoff delays only its own results until the window is full behind it; memory holds at most
+   * this many inputs' vectors. Never fewer than `maxConcurrency` calls' worth. Default
+   * 64 × `maxConcurrency` (4 096).
+   */
+  readonly streamWindow?: number | undefined
 }
 
 /**
@@ -109,9 +117,11 @@ export interface Service {
   ) => Effect.Effect<EmbeddingResponse, EmbeddingError>
   /**
    * Embeds a stream of inputs with the other request fields fixed: the request is resolved once,
-   * results come out in input order with bounded memory (a few calls' worth in flight), and an
-   * input that fails yields an error item instead of failing the stream. Bad request parameters
-   * fail the stream at once.
+   * results come out in input order, and an input that fails yields an error item instead of
+   * failing the stream. Calls run ahead of a slow (retrying) one within a reorder window of
+   * `streamWindow` inputs, so it delays only its own results and memory stays bounded by the
+   * window. Interrupting the stream aborts the calls in flight. Bad request parameters fail the
+   * stream at once.
    */
   readonly embedStream: <E, R>(
     request: Omit<EmbeddingRequest.EmbeddingRequest, "input">,
@@ -143,7 +153,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const credentials = yield* AwsCredentials.AwsCredentials
   const pricing = yield* Pricing.Pricing
   const caller = makeCaller(runtime, options)
-  const streamer = makeStreamer(caller, pricing)
+  const streamer = makeStreamer(caller, pricing, options.streamWindow)
   const maxInputs = options.maxInputs ?? Plan.defaultMaxInputs
 
   const targetOf = (resolved: Plan.Resolved) =>

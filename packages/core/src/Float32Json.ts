@@ -8,12 +8,15 @@
  * length, so the vectors are the only large allocation. Everything else (objects, strings, other
  * arrays) comes out as `JSON.parse` would give it.
  *
- * Numbers in arrays take Clinger's fast path — an integer mantissa of at most 15 digits scaled by
- * an exact power of ten (point and exponent together within 10^±22) is one correctly rounded IEEE
- * operation, the same double `JSON.parse` returns — whatever the notation (`0.5`, `1.5e-3`,
- * `-2E-05`, `1234e-7`); any other number (longer mantissas, far exponents) goes through
- * `Number()`, so every value equals `Math.fround(JSON.parse(...))`. Numbers in mixed arrays stay
- * doubles.
+ * Numbers in arrays are read in one pass over their digits, whatever the notation (`0.5`,
+ * `1.5e-3`, `-2E-05`, `1234e-7`, `-0`, 17-digit doubles like `-2.2172927856445312E-5`). An integer
+ * mantissa of at most 15 digits scaled by an exact power of ten (point and exponent together within
+ * 10^±22) takes Clinger's fast path: one correctly rounded IEEE operation, the same double
+ * `JSON.parse` returns. Any other number (16 or more significant digits, far exponents) is
+ * approximated within a few roundings of the decimal, and the float32 of that whole error interval is
+ * the answer when the interval does not straddle a float32 rounding boundary, as for all but fewer
+ * than one in 10^7 random numbers. Only those few are read again through `Number()`, so every value
+ * equals `Math.fround(JSON.parse(...))`. Numbers in mixed arrays stay doubles.
  *
  * Each array of numbers also keeps where its text is in the body ({@link jsonText}): a gateway
  * can write the vector back out as Bedrock wrote it, with no number formatted again.
@@ -36,9 +39,12 @@ const ZERO = 0x30
 const NINE = 0x39
 
 const POWERS = Array.from({ length: 23 }, (_, i) => 10 ** i)
-const numberToken = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/
+const numberToken = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/
 const latin1 = new TextDecoder("latin1")
 const texts = new WeakMap<Float32Array, Uint8Array>()
+// One scratch buffer for every parse (parsing is synchronous, so never two at once): a body costs
+// no 32 kB allocation, only its vectors.
+let shared = new Float64Array(4096)
 
 /**
  * The JSON text a vector was parsed from (its `[…]`, as the body had it, already checked to be
@@ -60,16 +66,43 @@ const utf8 = new TextDecoder()
 export class JsonSyntaxError extends Error {}
 
 /**
+ * `mantissa × 10^scale` (`mantissa` ≥ 1, below 10^19) within 3 roundings: by exact powers of ten
+ * of at most 10^22, and past the float32 range (beyond 10^44, below 10^-64) straight to what
+ * `Math.fround` makes of anything there, Infinity or 0.
+ */
+const approximate = (mantissa: number, scale: number): number => {
+  if (scale > 44) return Number.POSITIVE_INFINITY
+  if (scale < -64) return 0
+  let value = mantissa
+  let s = scale
+  while (s > 22) {
+    value *= POWERS[22]!
+    s -= 22
+  }
+  while (s < -22) {
+    value /= POWERS[22]!
+    s += 22
+  }
+  return s < 0 ? value / POWERS[-s]! : value * POWERS[s]!
+}
+
+/**
  * Parses a JSON document from UTF-8 bytes; every non-empty array of numbers becomes a
  * `Float32Array` of its length.
+ *
+ * With `keepText: false` no vector keeps its text ({@link jsonText} gives `undefined`). Keeping it
+ * keeps the whole body alive as long as any of its vectors: for 17-digit numbers that is about 10
+ * bytes of body per 4-byte float, so a caller that holds vectors and never writes them back as
+ * JSON (bulk embedding) should turn it off.
  *
  * @category parsing
  * @since 0.1.0
  */
-export const parseFloat32Json = (bytes: Uint8Array): unknown => {
+export const parseFloat32Json = (bytes: Uint8Array, options?: { readonly keepText?: boolean }): unknown => {
+  const keepText = options?.keepText ?? true
   let at = 0
   // Doubles, so a mixed array keeps exact numbers; a numbers-only array is narrowed once at its end.
-  let scratch = new Float64Array(4096)
+  let scratch = shared
   let last: { readonly text: Uint8Array; readonly vector: Float32Array } | undefined
 
   const fail = (what: string): never => {
@@ -83,7 +116,7 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
 
   /**
    * One number, read exactly (`Number` of its token): numbers outside arrays of numbers, and the
-   * rare ones the fast loop of `numbers` leaves (exponents, long mantissas).
+   * rare ones the fast loop of `numbers` leaves (within 2^-50 of a float32 rounding boundary).
    */
   const number = (): number => {
     const start = at
@@ -93,6 +126,13 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
       ((c >= ZERO && c <= NINE) || c === MINUS || c === PLUS || c === DOT || c === 0x65 || c === 0x45)
     )
       c = bytes[++at]
+    // A plain count (`"inputTextTokenCount":7`) needs no string.
+    if (at - start <= 15 && (bytes[start] !== ZERO || at - start === 1)) {
+      let value = 0
+      let k = start
+      while (k < at && bytes[k]! >= ZERO && bytes[k]! <= NINE) value = value * 10 + bytes[k++]! - ZERO
+      if (k === at && k > start) return value
+    }
     let token = ""
     for (let k = start; k < at; k++) token += String.fromCharCode(bytes[k]!)
     if (!numberToken.test(token)) fail(`"${token}" is not a number`)
@@ -147,7 +187,10 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
       let c = b[i]!
       const negative = c === MINUS
       if (negative) c = b[++i]!
-      let mantissa = 0
+      // The first 15 significant digits in `high` (an exact integer), the next 4 in `low`; digits
+      // past the 19th only move the point. The number is (high × 10^(digits − 15) + low) × 10^scale.
+      let high = 0
+      let low = 0
       let digits = 0
       let scale = 0
       // `c - ZERO` is NaN past the end, so every digit test below is false there.
@@ -156,24 +199,53 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
         at = i
         return fail("expected a digit")
       }
-      while (d >= 0 && d <= 9) {
-        if (digits > 0 || d !== 0) digits++
-        mantissa = mantissa * 10 + d
+      if (d === 0) {
+        // JSON's integer part is a lone 0 or starts with 1–9.
         d = b[++i]! - ZERO
+        if (d >= 0 && d <= 9) {
+          at = i
+          return fail("leading zero in a number")
+        }
+      } else {
+        while (d >= 0 && d <= 9) {
+          if (digits < 15) {
+            high = high * 10 + d
+            digits++
+          } else if (digits < 19) {
+            low = low * 10 + d
+            digits++
+          } else scale++
+          d = b[++i]! - ZERO
+        }
       }
       c = d + ZERO
       if (c === DOT) {
-        d = b[++i]! - ZERO
+        const point = ++i
+        d = b[i]! - ZERO
         if (!(d >= 0 && d <= 9)) {
           at = i
           return fail("expected a digit after the point")
         }
-        while (d >= 0 && d <= 9) {
-          if (digits > 0 || d !== 0) digits++
-          mantissa = mantissa * 10 + d
-          scale--
+        // Zeros before the first significant digit only move the point.
+        if (high === 0) while (d === 0) d = b[++i]! - ZERO
+        // Up to 15 significant digits into `high`, up to 19 with `low`, the rest skipped: tight
+        // loops with the counts taken from positions, not per digit.
+        let from = i
+        const highEnd = digits < 15 ? i + 15 - digits : i
+        while (d >= 0 && d <= 9 && i < highEnd) {
+          high = high * 10 + d
           d = b[++i]! - ZERO
         }
+        digits += i - from
+        from = i
+        const lowEnd = digits < 19 ? i + 19 - Math.max(digits, 15) : i
+        while (d >= 0 && d <= 9 && i < lowEnd) {
+          low = low * 10 + d
+          d = b[++i]! - ZERO
+        }
+        digits += i - from
+        scale -= i - point
+        while (d >= 0 && d <= 9) d = b[++i]! - ZERO
         c = d + ZERO
       }
       if (c === 0x65 || c === 0x45) {
@@ -194,25 +266,26 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
         scale += negativeExponent ? -exponent : exponent
       }
       let value: number
-      if (scale >= -22 && scale <= 22 && digits <= 19) {
-        value = scale < 0 ? mantissa / POWERS[-scale]! : mantissa * POWERS[scale]!
-        if (digits > 15) {
-          // Up to 19 digits the double above is within 2^-50 of the decimal (each rounding adds at
-          // most 2^-53): when that whole interval rounds to one float32, it is the float32 of
-          // JSON.parse's double too; otherwise the exact reader decides.
-          const low = Math.fround(value * (1 - 2 ** -50))
-          value = low === Math.fround(value * (1 + 2 ** -50)) ? low : exact(start, i)
-        }
-        if (negative) value = -value
+      if (digits <= 15 && scale >= -22 && scale <= 22) {
+        // Clinger's fast path: one correctly rounded operation, JSON.parse's own double.
+        value = scale < 0 ? high / POWERS[-scale]! : high * POWERS[scale]!
+      } else if (high === 0) {
+        value = 0
       } else {
-        value = exact(start, i)
-        if (negative) value = -value
+        const near = approximate(digits > 15 ? high * POWERS[digits - 15]! + low : high, scale)
+        // `near` is within 5 roundings (2^-53 each) of the decimal, well inside ±2^-50: when that
+        // whole interval rounds to one float32, it is the float32 of JSON.parse's double too (fround
+        // is monotonic); only a number that close to a float32 rounding boundary is read exactly.
+        const below = Math.fround(near * (1 - 2 ** -50))
+        value = below === Math.fround(near * (1 + 2 ** -50)) ? below : exact(start, i)
       }
+      if (negative) value = -value
       if (n === out.length) {
         const bigger = new Float64Array(out.length * 2)
         bigger.set(out)
         out = bigger
         scratch = bigger
+        if (bigger.length <= 1 << 16) shared = bigger
       }
       out[n++] = value
       while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i]!
@@ -260,7 +333,7 @@ export const parseFloat32Json = (bytes: Uint8Array): unknown => {
       if (n >= 0) {
         const vector = new Float32Array(scratch.subarray(0, n))
         const text = bytes.subarray(open, at)
-        texts.set(vector, text)
+        if (keepText) texts.set(vector, text)
         last = { text, vector }
         return vector
       }

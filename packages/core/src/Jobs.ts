@@ -166,14 +166,19 @@ export interface JobOptions extends Target.Params {
   readonly s3Uri: string
   /** The IAM service role Bedrock assumes to read and write those objects. */
   readonly roleArn: string
-  /** The job's name; default `bedrock-embed-<digest of model and records>`. */
+  /** The job's name; default `bedrock-embed-<digest of model, records, s3Uri, role and settings>`. */
   readonly jobName?: string | undefined
   /** Idempotency token; default the same digest. */
   readonly clientRequestToken?: string | undefined
   /** Bedrock's job timeout, 24–168 hours; default 24. */
   readonly timeoutHours?: number | undefined
-  /** Records per input file; default 50 000. */
+  /** Records per input file (Bedrock's quota "Records per input file per batch inference job"); default 50 000. */
   readonly recordsPerFile?: number | undefined
+  /**
+   * Fewer records are refused before anything is written (Bedrock's quota "Minimum number of
+   * records per batch inference job"); default 100.
+   */
+  readonly minRecords?: number | undefined
 }
 
 /**
@@ -220,9 +225,15 @@ export interface JobStatus {
 export interface Results {
   /** One item per input, by `index`: a vector or the reason there is none. */
   readonly items: ReadonlyArray<StreamItem>
+  /**
+   * Input tokens: the job's `inputTokenCount` from its `manifest.json.out` (Bedrock's own count,
+   * the only one for models whose output records carry none), else the records' own counts.
+   */
   readonly tokens: number
   /** At the batch price: half the on-demand price, as Bedrock bills batch inference. */
   readonly cost: number
+  /** `false` when neither the manifest nor every record gave a token count: `tokens` and `cost` are then lower bounds. */
+  readonly tokensKnown: boolean
 }
 
 export {

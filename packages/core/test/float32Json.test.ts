@@ -164,3 +164,141 @@ describe("parseFloat32Json with a repeated vector", () => {
     ])
   })
 })
+
+describe("parseFloat32Json against Math.fround(JSON.parse) bit for bit", () => {
+  const f64 = new Float64Array(1)
+  const u32 = new Uint32Array(f64.buffer)
+  const f32 = new Float32Array(1)
+  const f32bits = new Uint32Array(f32.buffer)
+
+  /** A double with random bits, its magnitude between 2^-160 and 2^140 (past float32's range both ways). */
+  const randomDouble = (r: () => number) => {
+    u32[0] = (r() * 2 ** 32) >>> 0
+    u32[1] = ((r() < 0.5 ? 0x80000000 : 0) | ((1023 - 160 + Math.floor(r() * 300)) << 20) | (r() * 2 ** 20)) >>> 0
+    return f64[0]!
+  }
+  /** A finite float32 with random bits. */
+  const randomFloat32 = (r: () => number) => {
+    do f32bits[0] = (r() * 2 ** 32) >>> 0
+    while (!Number.isFinite(f32[0]!))
+    return f32[0]!
+  }
+  /** The double `steps` ulps from `x` (x positive). */
+  const ulps = (x: number, steps: number) => {
+    f64[0] = x
+    const low = u32[0]! + steps
+    u32[1] = u32[1]! + Math.floor(low / 2 ** 32)
+    u32[0] = low >>> 0
+    return f64[0]!
+  }
+  /** The float32 rounding boundary above `f` (the midpoint to the next float32), exact as a double. */
+  const midpointAbove = (f: number) => {
+    f32[0] = Math.abs(f)
+    f32bits[0] = f32bits[0]! + 1
+    return (Math.abs(f) + f32[0]!) / 2
+  }
+
+  /** Digits and exponent of `x` to `precision` significant digits: 1.234e-5 → ["1234", -5]. */
+  const parts = (x: number, precision: number): readonly [string, number] => {
+    const [mantissa, exponent] = Math.abs(x)
+      .toExponential(precision - 1)
+      .split("e") as [string, string]
+    const digits = mantissa.replace(".", "")
+    return [/^0+$/.test(digits) ? "0" : digits, Number(exponent)]
+  }
+  /** Plain decimal, no exponent, however small or large: 0.0000123, 123000000000. */
+  const fixed = (sign: string, digits: string, exponent: number) => {
+    if (digits === "0" && exponent >= 0) return `${sign}0`
+    if (exponent >= digits.length - 1) return sign + digits + "0".repeat(exponent - digits.length + 1)
+    if (exponent >= 0) return `${sign}${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`
+    return `${sign}0.${"0".repeat(-exponent - 1)}${digits}`
+  }
+  /** Every notation of `x` with `precision` significant digits. */
+  const spellings = (x: number, precision: number, r: () => number): ReadonlyArray<string> => {
+    const sign = x < 0 || Object.is(x, -0) ? "-" : ""
+    const [digits, exponent] = parts(x, precision)
+    const point = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits
+    const abs = Math.abs(x)
+    const zeros = "0".repeat(Math.floor(r() * 3))
+    const shift = Math.floor(r() * 5) - 2
+    return [
+      fixed(sign, digits, exponent),
+      `${sign}${point}e${exponent}`,
+      `${sign}${point}E${exponent < 0 ? "-" : "+"}${zeros}${Math.abs(exponent)}`,
+      `${sign}${digits}e${exponent - digits.length + 1}`,
+      // The point somewhere else and the exponent to match: 0.001234e+1, 12.34E-3.
+      `${fixed(sign, digits, shift)}E${exponent - shift}`,
+      // Java's Double.toString / Float.toString: E below 10^-3 and from 10^7, no + sign.
+      abs !== 0 && (abs < 1e-3 || abs >= 1e7)
+        ? `${sign}${digits.length > 1 ? point : `${digits}.0`}E${exponent}`
+        : fixed(sign, digits, exponent)
+    ]
+  }
+
+  it("for 100 000+ numbers: random doubles, float32s printed shortest, float32 rounding boundaries ± 1 ulp", () => {
+    const r = random(20261201)
+    const values: Array<readonly [number, number]> = []
+    for (let k = 0; k < 6000; k++) values.push([randomDouble(r), 17])
+    for (let k = 0; k < 3000; k++) values.push([randomDouble(r), 1 + Math.floor(r() * 21)])
+    for (let k = 0; k < 4000; k++) {
+      // Shortest digits that read back as the float32 (Java's Float.toString), and as a double (Titan).
+      const f = randomFloat32(r)
+      let p = 1
+      while (Math.fround(Number(f.toPrecision(p))) !== f) p++
+      values.push([f, p], [f, 17])
+    }
+    for (let k = 0; k < 2000; k++) {
+      const f = randomFloat32(r)
+      const m = midpointAbove(f) * (f < 0 ? -1 : 1)
+      for (const x of [ulps(Math.abs(m), -1) * Math.sign(m), m, ulps(Math.abs(m), 1) * Math.sign(m)])
+        values.push([x, 17], [x, [16, 18, 19, 20, 25, 40][k % 6]!])
+    }
+    for (const x of [0, -0, 1, -1, 1e-5, 2 ** -149, 2 ** -150, 3.4028234663852886e38, 3.4028235677973366e38, 1e39])
+      for (let p = 1; p <= 21; p += 4) values.push([x, p])
+    const texts: Array<string> = []
+    for (const [x, precision] of values) texts.push(...spellings(x, precision, r))
+    texts.push("0", "-0", "0.0", "-0.0e5", "0e-400", "-0E+999", "42", "-7", "123456789012345678901234567890", "1e400")
+    assert.isAbove(texts.length, 100_000)
+
+    const arrays: Array<ReadonlyArray<string>> = []
+    for (let i = 0; i < texts.length; i += 1000) arrays.push(texts.slice(i, i + 1000))
+    const document = `[${arrays.map((a) => `[${a.join(",")}]`).join(",")}]`
+    const read = Float32Json.parseFloat32Json(bytes(document)) as Array<Float32Array>
+    const reference = JSON.parse(document) as Array<Array<number>>
+    const got = new Uint32Array(1)
+    const want = new Uint32Array(1)
+    let compared = 0
+    arrays.forEach((texts, a) => {
+      assert.instanceOf(read[a], Float32Array)
+      texts.forEach((text, i) => {
+        new Float32Array(got.buffer)[0] = read[a]![i]!
+        new Float32Array(want.buffer)[0] = Math.fround(reference[a]![i]!)
+        if (got[0] !== want[0]) assert.fail(`${text} read as ${read[a]![i]}, Math.fround(JSON.parse) is ${want[0]}`)
+        compared++
+      })
+    })
+    assert.strictEqual(compared, texts.length)
+  })
+
+  it("refuses a leading zero, as JSON.parse does", () => {
+    for (const bad of ["[01]", "[-01.5]", "[0.5,00]", "[1,-012e3]", "012"]) {
+      assert.throws(() => JSON.parse(bad))
+      assert.throws(() => Float32Json.parseFloat32Json(bytes(bad)), Float32Json.JsonSyntaxError, undefined, bad)
+    }
+  })
+})
+
+describe("parseFloat32Json with keepText: false", () => {
+  it("reads the same vectors and keeps no text, so holding a vector does not hold its body", () => {
+    const text = `{"embedding":[0.05289186164736748,-1.5667552361264825E-5],"other":[1,2],"n":3}`
+    const kept = Float32Json.parseFloat32Json(bytes(text)) as { embedding: Float32Array; other: Float32Array }
+    const bare = Float32Json.parseFloat32Json(bytes(text), { keepText: false }) as typeof kept
+    assert.deepStrictEqual(bare, kept)
+    assert.strictEqual(
+      new TextDecoder().decode(Float32Json.jsonText(kept.embedding)),
+      text.slice(13, text.indexOf("]") + 1)
+    )
+    assert.isUndefined(Float32Json.jsonText(bare.embedding))
+    assert.isUndefined(Float32Json.jsonText(bare.other))
+  })
+})

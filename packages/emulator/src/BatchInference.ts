@@ -49,6 +49,42 @@ export const BATCH_MODELS: ReadonlySet<string> = new Set([
 /** Bedrock's default quota "Minimum number of records per batch inference job". */
 export const MIN_RECORDS = 100
 
+/**
+ * The batch inference quotas a job is checked against while Validating: "Minimum number of
+ * records per batch inference job" (100), "Records per batch inference job" and "Records per
+ * input file per batch inference job" (50 000 each by default; adjustable on AWS per model).
+ */
+export interface BatchQuotas {
+  readonly minRecords: number
+  readonly recordsPerJob: number
+  readonly recordsPerFile: number
+}
+
+/** Bedrock's default batch inference quotas. */
+export const DEFAULT_BATCH_QUOTAS: BatchQuotas = {
+  minRecords: MIN_RECORDS,
+  recordsPerJob: 50_000,
+  recordsPerFile: 50_000
+}
+
+/** Why a job's input breaks a quota, or `undefined`. */
+const quotaProblem = (
+  quotas: BatchQuotas,
+  inputs: ReadonlyArray<{ readonly name: string; readonly lines: ReadonlyArray<string> }>,
+  total: number
+): string | undefined => {
+  if (total < quotas.minRecords) {
+    return `The job has ${total} records, fewer than the minimum of ${quotas.minRecords} records per batch inference job.`
+  }
+  if (total > quotas.recordsPerJob) {
+    return `The job has ${total} records, more than the quota of ${quotas.recordsPerJob} records per batch inference job.`
+  }
+  const big = inputs.find((file) => file.lines.length > quotas.recordsPerFile)
+  return big === undefined
+    ? undefined
+    : `The input file ${big.name} has ${big.lines.length} records, more than the quota of ${quotas.recordsPerFile} records per input file per batch inference job.`
+}
+
 export type BatchAnswer = { readonly body: unknown } | BedrockFault
 
 const s3Config = (extra: Record<string, { check: Validate.Check; required?: boolean }>) =>
@@ -106,7 +142,8 @@ const constraint = (value: string, member: string, pattern: RegExp): BedrockFaul
 })
 
 /** The job store and its operations. */
-export const makeBatchJobs = (options: JobStoreOptions) => {
+export const makeBatchJobs = (options: JobStoreOptions, quotaOptions: Partial<BatchQuotas> = {}) => {
+  const quotas: BatchQuotas = { ...DEFAULT_BATCH_QUOTAS, ...quotaOptions }
   const jobs = new Map<string, BatchJob>()
   const byToken = new Map<string, { readonly job: BatchJob; readonly fingerprint: string }>()
   const timers = new Set<NodeJS.Timeout>()
@@ -146,13 +183,8 @@ export const makeBatchJobs = (options: JobStoreOptions) => {
     }
     const total = inputs.reduce((sum, file) => sum + file.lines.length, 0)
     job.totalRecordCount = total
-    if (total < MIN_RECORDS) {
-      return end(
-        job,
-        "Failed",
-        `The job has ${total} records, fewer than the minimum of ${MIN_RECORDS} records per batch inference job.`
-      )
-    }
+    const problem = quotaProblem(quotas, inputs, total)
+    if (problem !== undefined) return end(job, "Failed", problem)
     if (job.status === "Stopping") return end(job, "Stopped")
     job.status = "InProgress"
     job.lastModifiedTime = new Date().toISOString()

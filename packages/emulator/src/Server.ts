@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto"
 import type * as Http from "node:http"
 import { makeJobs } from "./Async.ts"
 import { type AuthOptions, authenticate, EMULATOR_CREDENTIALS } from "./Auth.ts"
-import { makeBatchJobs } from "./BatchInference.ts"
+import { type BatchQuotas, makeBatchJobs } from "./BatchInference.ts"
 import { type BedrockFault, render } from "./Errors.ts"
 import { type FaultOptions, Faults, fromEnv, type Operation, type ScriptedFault } from "./Faults.ts"
 import { stringify } from "./Json.ts"
@@ -46,6 +46,8 @@ export interface EmulatorOptions extends AuthOptions, FaultOptions {
   readonly asyncDelayMs?: number | undefined
   /** Account id in ARNs; default 123456789012. */
   readonly account?: string | undefined
+  /** Batch inference quotas (records per job and per input file, minimum records per job); default Bedrock's. */
+  readonly batchQuotas?: Partial<BatchQuotas> | undefined
 }
 
 /** One InvokeModel call the emulator received. */
@@ -146,7 +148,7 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     delayMs: () => asyncDelayMs
   }
   const jobs = makeJobs(jobOptions)
-  const batchJobs = makeBatchJobs(jobOptions)
+  const batchJobs = makeBatchJobs(jobOptions, options.batchQuotas)
 
   const send = (res: Response, status: number, body: string, headers: Record<string, string | number> = {}) => {
     ;(res as Http.ServerResponse).writeHead(status, {

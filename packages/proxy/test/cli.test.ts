@@ -4,7 +4,7 @@
  * emulator is loaded only by the commands that run it.
  */
 import { once } from "node:events"
-import { mkdtemp, writeFile } from "node:fs/promises"
+import { mkdtemp, readFile, writeFile } from "node:fs/promises"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -161,7 +161,7 @@ describe("bedrock-embed runtime outcomes", () => {
     }
   })
 
-  it("embed exits 1 naming the file and line of an input that is not one, before any call", async () => {
+  it("embed exits 3 naming the file and line of an input that is not one, without a call", async () => {
     const dir = await mkdtemp(join(tmpdir(), "bedrock-embed-cli-"))
     const input = join(dir, "docs.jsonl")
     await writeFile(input, '{"id":"a","body":"no text field"}\n')
@@ -182,8 +182,11 @@ describe("bedrock-embed runtime outcomes", () => {
         "--no-progress"
       ])
     )
-    assert.strictEqual(code, 1, err)
-    assert.include(err, `${input}:1: field "text" is not a string`)
-    assert.strictEqual(out, "")
+    // A dirty line goes to the errors file with its line number; the rest of the corpus would run.
+    assert.strictEqual(code, 3, err)
+    const errors = JSON.parse(await readFile(join(dir, "vectors.jsonl.errors.jsonl"), "utf8")) as { message: string }
+    assert.include(errors.message, `${input}:1: the text field "text" is missing`)
+    assert.include(out, "embedded 0 of 1 (skipped 0 already done, failed 1)")
+    assert.include(out, "0 Bedrock calls")
   })
 })

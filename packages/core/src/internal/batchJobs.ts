@@ -6,8 +6,11 @@
  * order, with a per-input error for every record that failed or has no output line.
  *
  * Only models Bedrock runs batch inference for are accepted (`capabilities.batchInference`).
- * Submission is idempotent: the job's name and `clientRequestToken` derive from the model and
- * the records, so submitting the same corpus again returns the same job.
+ * Submission is idempotent: the job's name and `clientRequestToken` derive from the model, the
+ * records, the S3 folder, the role and the settings, so submitting the same request again returns
+ * the same job, and the same records elsewhere or as another role make another job. Fewer records
+ * than Bedrock's minimum are refused before anything is written. Token counts come from the job's
+ * `manifest.json.out` (Bedrock's count; some models' records carry none).
  *
  * @internal
  */
@@ -20,6 +23,7 @@ import * as EmbeddingRequest from "../EmbeddingRequest.ts"
 import type { StreamItem } from "../Embeddings.ts"
 import {
   type BedrockError,
+  BedrockValidationError,
   type CredentialsError,
   type EmbeddingError,
   InvalidRequestError,
@@ -137,7 +141,10 @@ const getJob = (deps: Deps, arn: JobArn, jobArn: string, params: Target.Params) 
 /** The request resolved and planned for batch inference; inputs that fail their checks set aside. */
 const prepare = Effect.fnUntraced(function* (deps: Deps, request: EmbeddingRequest.EmbeddingRequest) {
   const { registry } = deps
-  const resolved = yield* Plan.resolve(registry, yield* EmbeddingRequest.decode(request))
+  // The control-plane endpoint is a jobs parameter (`Target.control`), not an embedding one.
+  const { aws_bedrock_endpoint: _control, ...embedding } = request as EmbeddingRequest.EmbeddingRequest &
+    Pick<Target.Params, "aws_bedrock_endpoint">
+  const resolved = yield* Plan.resolve(registry, yield* EmbeddingRequest.decode(embedding))
   const { spec } = resolved
   if (spec.capabilities.batchInference !== true) {
     const able = registry
@@ -195,6 +202,45 @@ const checkJob = (job: Jobs.JobOptions) => {
   return undefined
 }
 
+/** Bedrock's default quota "Minimum number of records per batch inference job". */
+const minRecordsDefault = 100
+
+/** Fewer records than a job takes: refused before any object is written or job created. */
+const tooFewRecords = (records: number, minimum: number) =>
+  new InvalidRequestError({
+    message:
+      `A batch inference job needs at least ${minimum} records (Bedrock's quota "Minimum number of records per batch inference job"); ` +
+      `this one has ${records}. Nothing was written to S3 and no job was created: embed these inputs with the stream mode (InvokeModel) instead, or add inputs.`,
+    param: "input"
+  })
+
+/**
+ * The job's identity: everything that makes it another job — model, records (the InvokeModel
+ * bodies, so every model parameter), working folder, role and settings. The same corpus sent to
+ * another folder or as another role is another job, not a conflict with the first.
+ */
+const jobDigest = (modelId: string, lines: ReadonlyArray<string>, job: Jobs.JobOptions, perFile: number) => {
+  const hash = createHash("sha256")
+  for (const part of [modelId, trimSlash(job.s3Uri), job.roleArn, String(job.timeoutHours ?? 24), String(perFile)]) {
+    hash.update(part).update("\u0000")
+  }
+  return hash.update(lines.join("\n")).digest("hex")
+}
+
+/** ConflictException on create: the token was used for another request; say so and what to do. */
+const explainConflict =
+  (token: string, jobName: string) =>
+  <E extends BedrockError | InvalidRequestError>(error: E): E | BedrockValidationError =>
+    error._tag === "BedrockValidationError" && error.awsErrorName === "ConflictException"
+      ? new BedrockValidationError({
+          ...error,
+          message:
+            `${error.message} — Bedrock already has a batch inference job created with the idempotency token "${token}" (job name ${jobName}) ` +
+            "from a different request (another model, records, S3 folder or role). Pass another clientRequestToken and jobName, " +
+            "or resubmit the original request unchanged to get that job back."
+        })
+      : error
+
 const submit = Effect.fn("Jobs.submit")(function* (
   deps: Deps,
   request: EmbeddingRequest.EmbeddingRequest,
@@ -205,12 +251,15 @@ const submit = Effect.fn("Jobs.submit")(function* (
   const { resolved, planned, rejected } = yield* prepare(deps, request)
   const { route } = resolved
   const lines = yield* recordsOf(resolved.spec, planned)
-  const digest = createHash("sha256").update(route.modelId).update("\u0000").update(lines.join("\n")).digest("hex")
+  const minimum = job.minRecords ?? minRecordsDefault
+  if (lines.length < minimum) return yield* tooFewRecords(lines.length, minimum)
+  const perFile = Math.max(1, job.recordsPerFile ?? 50_000)
+  const digest = jobDigest(route.modelId, lines, job, perFile)
   const jobName = job.jobName ?? `bedrock-embed-${digest.slice(0, 24)}`
+  const token = job.clientRequestToken ?? digest.slice(0, 24)
   const base = `${trimSlash(job.s3Uri)}/${jobName}`
   const target = yield* Target.control(job, route.region).pipe(provide(deps))
   const storeTarget = yield* Target.objectStore(job, target.region).pipe(provide(deps))
-  const perFile = Math.max(1, job.recordsPerFile ?? 50_000)
   for (let start = 0, part = 1; start < lines.length; start += perFile, part++) {
     const body = `${lines.slice(start, start + perFile).join("\n")}\n`
     yield* deps.store.put(`${base}/input/part-${String(part).padStart(5, "0")}.jsonl`, body, storeTarget)
@@ -222,7 +271,7 @@ const submit = Effect.fn("Jobs.submit")(function* (
         new sdk.CreateModelInvocationJobCommand({
           jobName,
           roleArn: job.roleArn,
-          clientRequestToken: job.clientRequestToken ?? digest.slice(0, 24),
+          clientRequestToken: token,
           modelId: route.modelId,
           inputDataConfig: { s3InputDataConfig: { s3Uri: `${base}/input/`, s3InputFormat: "JSONL" } },
           outputDataConfig: { s3OutputDataConfig: { s3Uri: `${base}/output/` } },
@@ -231,7 +280,7 @@ const submit = Effect.fn("Jobs.submit")(function* (
         { abortSignal }
       )
     )
-  )
+  ).pipe(Effect.mapError(explainConflict(token, jobName)))
   return {
     jobArn: created.jobArn ?? "",
     jobName,
@@ -257,10 +306,9 @@ const retrieve = (deps: Deps, arn: JobArn, jobArn: string, params: Target.Params
 const outputs = (deps: Deps, done: Jobs.JobStatus, params: Target.Params, region: string, calls: number) =>
   Effect.gen(function* () {
     const storeTarget = yield* Target.objectStore(params, region).pipe(provide(deps))
-    // One `.out` per input file; the manifest is the job's summary, not records.
-    const files = (yield* deps.store.list(`${done.outputUri}/`, storeTarget)).filter(
-      (object) => object.uri.endsWith(".out") && !object.uri.endsWith("manifest.json.out")
-    )
+    // One `.out` per input file, and `manifest.json.out`: the job's summary, with its token count.
+    const objects = yield* deps.store.list(`${done.outputUri}/`, storeTarget)
+    const files = objects.filter((object) => object.uri.endsWith(".out") && !object.uri.endsWith("manifest.json.out"))
     const byCall = new Map<number, { readonly output?: unknown; readonly error?: string }>()
     for (const file of files) {
       const text = yield* deps.store.getText(file.uri, storeTarget)
@@ -269,8 +317,21 @@ const outputs = (deps: Deps, done: Jobs.JobStatus, params: Target.Params, region
         if (record !== undefined) byCall.set(record.id, record)
       }
     }
-    return byCall
+    const manifest = objects.find((object) => object.uri.endsWith("/manifest.json.out"))
+    const tokens =
+      manifest === undefined ? undefined : manifestTokens(yield* deps.store.getText(manifest.uri, storeTarget))
+    return { byCall, manifestTokens: tokens }
   })
+
+/** `inputTokenCount` of a job's `manifest.json.out`, when it is there and a number. */
+const manifestTokens = (text: string): number | undefined => {
+  try {
+    const count = (JSON.parse(text) as { inputTokenCount?: unknown }).inputTokenCount
+    return typeof count === "number" && Number.isFinite(count) && count >= 0 ? count : undefined
+  } catch {
+    return undefined
+  }
+}
 
 const results = Effect.fn("Jobs.batchResults")(function* (
   deps: Deps,
@@ -283,7 +344,8 @@ const results = Effect.fn("Jobs.batchResults")(function* (
   const params: Target.Params = request
   const arn = yield* Effect.fromResult(parseArn(jobArn, "batch-inference"))
   const done = yield* status(deps, jobArn, params)
-  const byCall = yield* outputs(deps, done, params, arn.region, planned.groups.length)
+  const { byCall, manifestTokens: jobTokens } = yield* outputs(deps, done, params, arn.region, planned.groups.length)
+  let uncounted = 0
   const items: Array<StreamItem> = [...rejected]
   const usage = { inputTokens: 0, images: 0, videoSeconds: 0, audioSeconds: 0, queries: 0 }
   for (let i = 0; i < planned.groups.length; i++) {
@@ -307,6 +369,7 @@ const results = Effect.fn("Jobs.batchResults")(function* (
       failAll(decoded.failure)
       continue
     }
+    if (decoded.success.inputTokens === undefined) uncounted++
     usage.inputTokens += decoded.success.inputTokens ?? 0
     usage.images += decoded.success.media?.images ?? 0
     decoded.success.vectors.forEach((vector, j) => {
@@ -314,8 +377,17 @@ const results = Effect.fn("Jobs.batchResults")(function* (
     })
   }
   items.sort((a, b) => a.index - b.index)
+  // Some models' records carry no token count (on demand it is a response header, which batch
+  // output has not): the job's manifest has Bedrock's count for the whole job.
+  if (jobTokens !== undefined) usage.inputTokens = jobTokens
+  const tokensKnown = jobTokens !== undefined || uncounted === 0
   // At the batch price: half the on-demand price, as Bedrock bills batch inference.
-  return { items, tokens: usage.inputTokens, cost: deps.pricing.cost(spec, usage) / 2 } satisfies Jobs.Results
+  return {
+    items,
+    tokens: usage.inputTokens,
+    cost: deps.pricing.cost(spec, usage) / 2,
+    tokensKnown
+  } satisfies Jobs.Results
 })
 
 export const makeBatchJobs = Effect.gen(function* () {

@@ -127,7 +127,7 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
     target: BedrockRuntime.Target,
     call: PlannedCall,
     options: ModelSpec.CallOptions<unknown>,
-    float32: boolean,
+    float32: boolean | "without text",
     deadline: Deadline | undefined = requestDeadline(resolved)
   ): Effect.Effect<CallResult, BedrockError | ResponseDecodeError | ModelInvocationError> =>
     Effect.suspend(() => {

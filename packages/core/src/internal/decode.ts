@@ -31,16 +31,21 @@ const utf8 = new TextDecoder()
 
 /**
  * Parses a response body: straight into `Float32Array` vectors (the stream path: no body string,
- * no arrays of doubles), or as `JSON.parse` gives it, as the OpenAI response carries vectors.
+ * no arrays of doubles; `"without text"`: vectors that do not keep the body alive), or as
+ * `JSON.parse` gives it, as the OpenAI response carries vectors.
  */
 export const parseBodyResult = (
   spec: ModelSpec.Any,
   body: Uint8Array,
-  float32: boolean,
+  float32: boolean | "without text",
   context: Context
 ): Result.Result<unknown, ResponseDecodeError> => {
   try {
-    return Result.succeed(float32 ? parseFloat32Json(body) : (JSON.parse(utf8.decode(body)) as unknown))
+    return Result.succeed(
+      float32 === false
+        ? (JSON.parse(utf8.decode(body)) as unknown)
+        : parseFloat32Json(body, { keepText: float32 !== "without text" })
+    )
   } catch {
     return Result.fail(shapeError(spec, context, "the body is not JSON"))
   }

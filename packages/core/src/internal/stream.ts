@@ -4,9 +4,13 @@
  * input is retried input by input so one bad input yields one error item, not a failed stream.
  * A request's `timeout` bounds each call here (every attempt of it), not the endless stream.
  *
+ * Order is kept by a reorder window ({@link inOrder}), not by waiting on the oldest call: groups
+ * start as fast as calls can run and a retried call delays only its own results, while the window
+ * bounds how many groups are started and not yet emitted (so memory stays flat).
+ *
  * @internal
  */
-import { Effect, Stream } from "effect"
+import { Effect, Semaphore, Stream } from "effect"
 import type * as BedrockRuntime from "../BedrockRuntime.ts"
 import type { EmbeddingError } from "../Errors.ts"
 import type * as Media from "../Media.ts"
@@ -48,7 +52,64 @@ const inputCaused = (error: EmbeddingError): boolean =>
 const asFloat32 = (vector: ReadonlyArray<number>): Float32Array =>
   vector instanceof Float32Array ? vector : Float32Array.from(vector)
 
-export const makeStreamer = (caller: Caller, pricing: Pricing.Service) => {
+/**
+ * The default window: inputs a stream may hold started ahead of its oldest unfinished group, per
+ * unit of the engine's `maxConcurrency` (so 4 096 at the default 64: 16 MiB of 1024-dimension
+ * vectors). A call retried with backoff takes seconds; the window lets the calls behind it go on
+ * for that long instead of waiting for it.
+ */
+export const windowInputsPerSlot = 64
+
+/**
+ * The window in groups: `windowInputs` inputs' worth, and never fewer than `running` (the
+ * fibers that may run calls at once), so the window never holds back the concurrency itself.
+ */
+export const windowGroups = (windowInputs: number, groupSize: number, running: number): number =>
+  Math.max(running, Math.floor(windowInputs / Math.max(1, groupSize)) || 0)
+
+/**
+ * `f` over a stream with up to `running` effects at once, results in input order through a
+ * reorder window: a group takes a slot before it starts and gives it back when its results are
+ * emitted, so at most `window` groups are running or done and waiting for an older one. A slow
+ * effect delays only its own results and, once the window is full behind it, new starts; the
+ * others keep running. Interrupting the stream interrupts every running effect.
+ */
+export const inOrder = <A, B, E, R, R2>(
+  inputs: Stream.Stream<A, E, R>,
+  f: (a: A) => Effect.Effect<B, never, R2>,
+  options: { readonly running: number; readonly window: number }
+): Stream.Stream<B, E, R | R2> =>
+  Stream.unwrap(
+    Effect.map(Semaphore.make(options.window), (slots) => {
+      const done = new Map<number, B>()
+      let next = 0
+      /** Takes a finished group; hands back, in order, every result now ready, freeing their slots. */
+      const settle = (at: number, result: B) =>
+        Effect.suspend(() => {
+          done.set(at, result)
+          const ready: Array<B> = []
+          while (done.has(next)) {
+            ready.push(done.get(next)!)
+            done.delete(next++)
+          }
+          return Effect.as(slots.release(ready.length), ready)
+        })
+      return inputs.pipe(
+        Stream.zipWithIndex,
+        // Sequential: upstream is pulled only once a slot is free, which is what bounds the window.
+        Stream.mapEffect((entry) => Effect.as(slots.take(1), entry)),
+        Stream.mapEffect(([a, at]) => Effect.map(f(a), (b) => [at, b] as const), {
+          concurrency: options.running,
+          unordered: true
+        }),
+        Stream.mapEffect(([at, b]) => settle(at, b)),
+        Stream.flattenIterable
+      )
+    })
+  )
+
+export const makeStreamer = (caller: Caller, pricing: Pricing.Service, windowInputs?: number) => {
+  const inputsWindow = windowInputs ?? windowInputsPerSlot * caller.maxConcurrency
   /** One group's inputs, planned and called; a failure fails the whole group. */
   const embedGroup = (
     resolved: Plan.Resolved,
@@ -65,7 +126,7 @@ export const makeStreamer = (caller: Caller, pricing: Pricing.Service) => {
         planned.groups,
         (indices) =>
           Effect.flatMap(Plan.encodeCall(resolved.spec, planned, indices), (call) =>
-            Effect.map(caller.invoke(resolved, target, call, planned.options, true), (outcome) => {
+            Effect.map(caller.invoke(resolved, target, call, planned.options, "without text"), (outcome) => {
               const usage = usageOf(outcome)
               const cost = pricing.cost(resolved.spec, usage, resolved.price)
               outcome.decoded.vectors.forEach((vector, j) => {
@@ -105,11 +166,20 @@ export const makeStreamer = (caller: Caller, pricing: Pricing.Service) => {
     resolved: Plan.Resolved,
     target: BedrockRuntime.Target,
     inputs: Stream.Stream<Media.InputItem, E, R>
-  ): Stream.Stream<StreamItem, E, R> =>
-    inputs.pipe(
+  ): Stream.Stream<StreamItem, E, R> => {
+    const size = resolved.spec.capabilities.maxInputsPerCall
+    // The limiter decides how many calls are really in flight; `running` only bounds the fibers,
+    // as `embed` does, so a retried call waits for a permit behind no more callers than there.
+    const running = caller.maxConcurrency
+    return inputs.pipe(
       Stream.zipWithIndex,
-      Stream.grouped(resolved.spec.capabilities.maxInputsPerCall),
-      Stream.mapEffect((group) => isolate(resolved, target, group), { concurrency: caller.maxConcurrency }),
+      Stream.grouped(size),
+      (groups) =>
+        inOrder(groups, (group) => isolate(resolved, target, group), {
+          running,
+          window: windowGroups(inputsWindow, size, running)
+        }),
       Stream.flattenIterable
     )
+  }
 }

@@ -55,7 +55,12 @@ const embedFlags = {
     Flag.withDescription("the JSONL vectors; failed inputs go to <out>.errors.jsonl")
   ),
   field: text("field", "NAME", "the field holding the text (default text)"),
-  idField: text("id-field", "NAME", "the field holding the id (default id)"),
+  idField: text("id-field", "NAME", "the field holding the id (default id); a line without one is an error"),
+  positional: switchFlag("positional", "each line's id is its line number (1-based, blank lines counted)"),
+  onDuplicate: Flag.Literals("on-duplicate", ["error", "first"]).pipe(
+    Flag.withDefault("error"),
+    Flag.withDescription("an id on two lines: error (refuse the run, default) or first (embed the first line)")
+  ),
   dimensions: positive("dimensions", "vector size, for models that have several"),
   concurrency: positive("concurrency", "Bedrock calls in flight at most"),
   region: text("region", "R", "the AWS region"),
@@ -69,6 +74,18 @@ const embedFlags = {
   s3Uri: text("s3-uri", "s3://bucket/prefix", "--mode batch: the S3 folder of the job's records and results"),
   roleArn: text("role-arn", "ARN", "--mode batch: the IAM role Bedrock assumes"),
   pollSeconds: positive("poll-seconds", "--mode batch: seconds between job status checks (default 30)"),
+  recordsPerJob: positive(
+    "records-per-job",
+    "--mode batch: Bedrock's quota of records per batch inference job; more inputs run as several jobs (default 50000)"
+  ),
+  recordsPerFile: positive(
+    "records-per-file",
+    "--mode batch: Bedrock's quota of records per input file per batch inference job (default 50000)"
+  ),
+  minRecords: positive(
+    "min-records",
+    "--mode batch: Bedrock's quota of minimum records per batch inference job; fewer are refused (default 100)"
+  ),
   bedrockEndpoint: text("bedrock-endpoint", "URL", "--mode batch: the Bedrock (control plane) endpoint"),
   s3Endpoint: text("s3-endpoint", "URL", "--mode batch: the S3 endpoint")
 }
@@ -98,6 +115,8 @@ const embedOptions = (flags: EmbedFlags): EmbedFile.Options => {
     output: flags.output,
     field: Option.getOrUndefined(flags.field),
     idField: Option.getOrUndefined(flags.idField),
+    positional: flags.positional,
+    onDuplicate: flags.onDuplicate,
     request: {
       ...flags.param,
       ...optional("dimensions", flags.dimensions),
@@ -108,19 +127,33 @@ const embedOptions = (flags: EmbedFlags): EmbedFile.Options => {
     },
     mode: flags.mode,
     ...(flags.mode === "batch" && Option.isSome(flags.s3Uri) && Option.isSome(flags.roleArn)
-      ? { batch: { s3Uri: flags.s3Uri.value, roleArn: flags.roleArn.value, pollSeconds } }
+      ? {
+          batch: {
+            s3Uri: flags.s3Uri.value,
+            roleArn: flags.roleArn.value,
+            pollSeconds,
+            recordsPerJob: Option.getOrUndefined(flags.recordsPerJob),
+            recordsPerFile: Option.getOrUndefined(flags.recordsPerFile),
+            minRecords: Option.getOrUndefined(flags.minRecords)
+          }
+        }
       : {}),
     engine: concurrency === undefined ? undefined : { concurrency },
     progress: flags.noProgress ? false : undefined
   }
 }
 
+const deduplicated = (summary: EmbedFile.Summary): string =>
+  (summary.deduplicated ?? 0) > 0 ? `, ${summary.deduplicated} duplicate texts embedded once` : ""
+
 const summaryLine = (summary: EmbedFile.Summary): string =>
-  (summary.jobArn === undefined ? "" : `batch inference job ${summary.jobArn}: `) +
+  (summary.jobArn === undefined
+    ? ""
+    : `batch inference job${summary.jobArn.includes(" ") ? "s" : ""} ${summary.jobArn.split(" ").join(", ")}: `) +
   `embedded ${summary.embedded} of ${summary.total} (skipped ${summary.skipped} already done, failed ${summary.failed}) ` +
   `in ${summary.seconds.toFixed(1)} s — ` +
   (summary.jobArn === undefined
-    ? `${summary.calls} Bedrock calls, ${summary.throttles} throttled — `
+    ? `${summary.calls} Bedrock calls, ${summary.throttles} throttled${deduplicated(summary)} — `
     : `${summary.calls} records — `) +
   `${summary.tokens} tokens, $${summary.cost.toFixed(6)}${summary.jobArn === undefined ? "" : " at the batch price"}`
 
@@ -130,7 +163,12 @@ const embedHandler = (flags: EmbedFlags) =>
     // The engine runs in this program's runtime: SIGINT interrupts the calls in flight.
     const summary = yield* EmbedFile.program(options).pipe(
       Effect.provide(BedrockEmbed.layer(options.engine === undefined ? {} : { engine: options.engine })),
-      Effect.mapError((error) => failure(error.message)),
+      // Duplicate ids refuse the run before any call, as a usage error would.
+      Effect.mapError((error) =>
+        error._tag === "DuplicateIdError"
+          ? new CliFailure({ message: error.message, exitCode: ExitCode.Usage })
+          : failure(error.message)
+      ),
       Effect.onInterrupt(() =>
         Console.error(`bedrock-embed: interrupted; ${flags.output} keeps what was written: run again to resume.`)
       )
@@ -150,10 +188,15 @@ export const embed = Command.make("embed", embedFlags, embedHandler).pipe(
   Command.withDescription(
     lines(
       "Embeds a JSONL corpus into JSONL vectors, in order, with a progress bar; resumable: a re-run",
-      "skips ids already written. Failed inputs go to <out>.errors.jsonl and the exit code is 3.",
-      "--mode batch runs the inputs not yet written as one Bedrock batch inference job",
+      "skips ids already written. Failed inputs and bad lines (not JSON, no id, no text) go to",
+      "<out>.errors.jsonl with their line numbers and the exit code is 3. Ids are unique JSON values:",
+      "a repeated id refuses the run (exit 2) unless --on-duplicate first. A text on several lines is",
+      "embedded once.",
+      "--mode batch runs the inputs not yet written as Bedrock batch inference jobs",
       `(CreateModelInvocationJob; ${batchModels()}): records and results go`,
-      "through the S3 folder, Bedrock assumes the role. A re-run finds the same job."
+      "through the S3 folder, Bedrock assumes the role. A re-run finds the same jobs. Bedrock's record",
+      "quotas apply: at least 100 records a job (fewer are refused before anything is written), and",
+      "more inputs than --records-per-job (default 50000) run as several jobs."
     )
   ),
   Command.withExamples([
