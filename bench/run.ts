@@ -8,13 +8,16 @@
  * embedding, throughput and idle memory. Then the throttling section (`bench/throttle.ts`): the
  * bulk CLI against the stand-in with random throttles, a fixed-window request quota and a
  * tokens-per-minute quota, for wall time against the unthrottled run and the quota's floor.
+ * Last the scale section (`bench/scale.ts`): the bulk CLI on up to 1 000 000 docs against the
+ * emulator, for docs/s and peak RSS, then a kill -9 at ~60 % and a resume to exactly every line.
  *
- *   pnpm bench                    # the full run (about fifteen minutes on two cores)
+ *   pnpm bench                    # the full run (about fifteen minutes on two cores, plus seven for scale)
  *   pnpm bench gateway            # the gateway section alone (under a minute)
  *   pnpm bench throttle           # the throttling section alone (about a minute; bench/throttle.ts)
  *   pnpm bench notations          # embedStream on full-precision numbers vs the raw SDK loop (bench/notations.ts)
  *   pnpm bench float32json        # the float reader alone, ns per number per notation (bench/float32json.ts)
  *   pnpm bench stream-faults      # embedStream vs embedding() under 30 % HTTP 500s (about three minutes; bench/stream-faults.ts)
+ *   pnpm bench scale              # the bulk CLI on 10 000, 100 000 and 1 000 000 docs, kill -9 and resume (about seven minutes; bench/scale.ts)
  *   BENCH_SCALE=0.1 pnpm bench    # a quick, smaller run
  *
  * Figures depend on the machine (the emulator shares its cores); the ratios are the point.
@@ -27,7 +30,7 @@ import { table } from "./table.ts"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
 const [section, ...extra] = process.argv.slice(2)
-const sections = ["gateway", "throttle", "notations", "float32json", "stream-faults"] as const
+const sections = ["gateway", "throttle", "notations", "float32json", "stream-faults", "scale"] as const
 if ((section !== undefined && !(sections as ReadonlyArray<string>).includes(section)) || extra.length > 0) {
   console.error(`usage: node bench/run.ts [${sections.join("|")}]   (no argument: every section)`)
   process.exit(2)
@@ -339,4 +342,7 @@ const throttleCode = await sectionProcess("throttle")
 const notationsCode = await sectionProcess("notations")
 // (h) embedStream against embedding() on the same docs under 30 % injected 5xx faults.
 const streamFaultsCode = await sectionProcess("stream-faults")
-process.exitCode = [gatewayCode, throttleCode, notationsCode, streamFaultsCode].find((code) => code !== 0) ?? 0
+// (i) the bulk CLI at scale: docs/s and peak RSS up to 1 000 000 docs, kill -9 and resume.
+const scaleCode = await sectionProcess("scale")
+process.exitCode =
+  [gatewayCode, throttleCode, notationsCode, streamFaultsCode, scaleCode].find((code) => code !== 0) ?? 0
