@@ -629,9 +629,7 @@ interface RunState {
 }
 
 /** One input line: its text when it is to be sent; otherwise it is reported, skipped or deferred. */
-const admit = (options: Options, run: RunState, line: string, lineNumber: number): string | undefined => {
-  if (line.trim().length === 0) return undefined
-  const input = readInput(options, line, lineNumber)
+const admit = (options: Options, run: RunState, lineNumber: number, input: InputLine): string | undefined => {
   const { counts } = run
   if ("reason" in input) {
     counts.failed++
@@ -673,18 +671,13 @@ const admit = (options: Options, run: RunState, line: string, lineNumber: number
 }
 
 /** The input file's texts to send, in file order; the other lines are handled on the way. */
-const inputStream = (options: Options, run: RunState) => {
-  let lineNumber = 0
-  return Stream.fromAsyncIterable(
-    fileLines(options.input),
-    (cause) => new InputFileError({ message: `cannot read ${options.input}: ${String(cause)}` })
-  ).pipe(
-    Stream.filterMap((line: string) => {
-      const text = admit(options, run, line, ++lineNumber)
+const inputStream = (options: Options, run: RunState) =>
+  Stream.fromAsyncIterable(inputsOf(options), (cause) => readError(options, cause)).pipe(
+    Stream.filterMap(({ lineNumber, input }) => {
+      const text = admit(options, run, lineNumber, input)
       return text === undefined ? Result.fail(undefined) : Result.succeed(text)
     })
   )
-}
 
 /** A line whose text was sent for an earlier line: that line's vector (copied from the output) or error. */
 const writeFollower = (run: RunState, entry: Entry) => {

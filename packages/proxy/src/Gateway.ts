@@ -134,6 +134,9 @@ const redactionOf = (config: Config): Redaction => {
   return redaction(secrets, urls)
 }
 
+/** An engine or jobs error as the OpenAI error a client sees, redacted. */
+type Fail = (error: Parameters<typeof fromError>[0]) => OpenAiError
+
 /** Round-robin over each alias's deployments. */
 const deploymentPicker = (all: ReadonlyArray<Deployment>) => {
   const deployments = new Map<string, Array<Deployment>>()
@@ -244,7 +247,8 @@ const payloadOf = (alias: string, response: EmbeddingResponse.EmbeddingResponse)
 const embeddingsRoute = (
   options: Options,
   engine: Embeddings.Service,
-  deployments: ReturnType<typeof deploymentPicker>
+  deployments: ReturnType<typeof deploymentPicker>,
+  fail: Fail
 ) => {
   const { config } = options
   const settings = config.general_settings
@@ -260,8 +264,6 @@ const embeddingsRoute = (
   }
   const maxInputs = settings?.max_inputs_per_request ?? defaults.max_inputs_per_request
   const dropParams = config.litellm_settings?.drop_params === true
-  const redact = redactionOf(config)
-  const fail = (error: Parameters<typeof fromError>[0]) => fromError(error, redact)
   const embed = (request: HttpServerRequest.HttpServerRequest, ticket: Admission.Ticket) =>
     Effect.gen(function* () {
       const body = yield* readJson(request, limits, ticket)
@@ -322,20 +324,19 @@ const embeddingsRoute = (
 }
 
 /** `GET /v1/batches/{id}`: a job's status, read with a deployment's identity (the first with an async route). */
-const batchRoute = (options: Options, jobs: Jobs.Service) => {
+const batchRoute = (options: Options, jobs: Jobs.Service, fail: Fail) => {
   const { config } = options
   const deployment =
     config.model_list.find((d) => d.litellm_params.model.includes("async_invoke/")) ?? config.model_list[0]
   const { model: _, ...rest } = deployment?.litellm_params ?? { model: "" }
   const params: Readonly<Record<string, unknown>> = rest
-  const redact = redactionOf(config)
   return handler(
     options,
     "batches"
   )((request) =>
     Effect.gen(function* () {
       const id = decodeURIComponent(request.url.split("?")[0]!.replace(/^\/v1\/batches\//, ""))
-      const status = yield* jobs.retrieve(id, params).pipe(Effect.mapError((error) => fromError(error, redact)))
+      const status = yield* jobs.retrieve(id, params).pipe(Effect.mapError(fail))
       return { response: HttpServerResponse.jsonUnsafe(status), fields: { batch: id, batch_status: status.status } }
     })
   )
@@ -358,7 +359,10 @@ export const routes = (
       const deployments = deploymentPicker(config.model_list.map(withGlobalSettings(config)))
       const aliases = deployments.aliases()
       const created = Math.floor(Date.now() / 1000)
-      const embeddings = embeddingsRoute(options, engine, deployments)
+      // One redaction for every route: the config's secrets and upstream hosts, found once.
+      const redact = redactionOf(config)
+      const fail: Fail = (error) => fromError(error, redact)
+      const embeddings = embeddingsRoute(options, engine, deployments, fail)
       const models = handler(
         options,
         "models"
@@ -380,7 +384,7 @@ export const routes = (
         HttpRouter.add("POST", "/embeddings", embeddings),
         HttpRouter.add("GET", "/v1/models", models),
         HttpRouter.add("GET", "/models", models),
-        HttpRouter.add("GET", "/v1/batches/*", batchRoute(options, jobs)),
+        HttpRouter.add("GET", "/v1/batches/*", batchRoute(options, jobs, fail)),
         HttpRouter.add("GET", "/health/liveliness", HttpServerResponse.jsonUnsafe("I'm alive!")),
         HttpRouter.add("GET", "/health/readiness", readiness)
       )
