@@ -8,14 +8,14 @@ import { Effect, Schedule } from "effect"
 import type { BatchOptions, Options, Summary } from "../../EmbedFile.ts"
 import { InputFileError } from "./errors.ts"
 import { duplicateError, inputsOf, modelOf, readError } from "./inputs.ts"
-import { outputFiles, resume, writeItem } from "./output.ts"
+import { type IdSet, outputFiles, resume, writeItem } from "./output.ts"
 import { scopedBar } from "./progress.ts"
 
 /**
  * Batch mode: the inputs of the file not yet in the output, in file order; a bad line fails, so
  * does a repeated id unless `onDuplicate` is `first` (the later lines are then left out).
  */
-export const pendingInputs = (options: Options, done: ReadonlySet<string>) =>
+export const pendingInputs = (options: Options, done: IdSet) =>
   Effect.tryPromise({
     try: async () => {
       const ids: Array<unknown> = []
@@ -81,7 +81,7 @@ export const tooFewForBatch = (count: number, minimum: number) =>
 export const batchProgram = (options: Options, batch: BatchOptions) =>
   Effect.gen(function* () {
     const started = performance.now()
-    const done = resume(options.output)
+    const done = resume(options)
     const { ids, texts, total } = yield* pendingInputs(options, done)
     const empty = { total, skipped: done.size, embedded: 0, failed: 0, tokens: 0, cost: 0, calls: 0, throttles: 0 }
     if (ids.length === 0) return { ...empty, seconds: (performance.now() - started) / 1000 } satisfies Summary
@@ -129,7 +129,7 @@ export const batchProgram = (options: Options, batch: BatchOptions) =>
       })
     )
     if (showBar) bar.update(records, { status: "Completed" })
-    const files = yield* outputFiles(options.output)
+    const files = yield* outputFiles(options)
     const counts = { embedded: 0, failed: 0, tokens: 0, cost: 0, uncounted: false }
     for (let j = 0; j < submitted.length; j++) {
       const range = ranges[j]!

@@ -7,7 +7,15 @@
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs"
 import type { Embeddings } from "@bedrock-embed/core"
 import { Effect } from "effect"
+import type { Options } from "../../EmbedFile.ts"
 import { idKey } from "./inputs.ts"
+
+/** The ids (as {@link idKey}s) a run has seen: a `Set<string>`, or a more compact one. */
+export interface IdSet {
+  add(key: string): unknown
+  has(key: string): boolean
+  readonly size: number
+}
 
 export const chunkBytes = 1 << 20
 /** Longer than any vector line (3072 floats ≈ 70 KB): a line past it is not ours. */
@@ -64,7 +72,7 @@ export const outputId = (line: Buffer, last: boolean): string | undefined => {
  * Reads the complete lines of `[0, end)` a chunk at a time, adding each id to `done`; the length of
  * the valid prefix (a corrupt line ends it: everything after it is redone).
  */
-export const scanOutput = (fd: number, end: number, done: Set<string>): number => {
+export const scanOutput = (fd: number, end: number, done: IdSet): number => {
   const chunk = Buffer.allocUnsafe(chunkBytes)
   let parts: Array<Buffer> = []
   let partBytes = 0
@@ -97,8 +105,8 @@ export const scanOutput = (fd: number, end: number, done: Set<string>): number =
  * Ids already in the output (as {@link idKey}s), in memory bounded by the ids: the file is read a
  * chunk at a time, a torn last line (no newline, found from the tail, or not JSON) is cut off.
  */
-export const resume = (output: string): Set<string> => {
-  const done = new Set<string>()
+export const resume = (options: Options, done: IdSet = new Set<string>()): IdSet => {
+  const output = options.output
   if (!existsSync(output)) return done
   const fd = openSync(output, "r+")
   try {
@@ -119,7 +127,7 @@ export interface OutputFiles {
 }
 
 /** The output and errors files, open for the run and closed after it, whatever its end. */
-export const outputFiles = (output: string) =>
+export const outputFiles = ({ output }: Options) =>
   Effect.acquireRelease(
     Effect.sync((): OutputFiles => {
       // Read as well as appended to: a repeated text's vector is copied from its first line.
@@ -173,4 +181,11 @@ export const writeItem = (files: OutputFiles, id: unknown, item: Embeddings.Stre
   }
   writeVector(files, id, item.embedding)
   return true
+}
+
+/** Appends a line for `id` with the vector of an earlier line (a repeated text's). */
+export const copyVector = (files: OutputFiles, from: Written, id: unknown): Written => {
+  const rest = Buffer.allocUnsafe(from.length - from.head)
+  readSync(files.fd, rest, 0, rest.length, from.offset + from.head)
+  return appendLine(files, idHead(id), rest)
 }

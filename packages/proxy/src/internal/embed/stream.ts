@@ -4,14 +4,13 @@
  *
  * @since 0.1.0
  */
-import { readSync } from "node:fs"
 import { Embeddings } from "@bedrock-embed/core"
 import { Effect, Result, Stream } from "effect"
 import type { Options, Summary } from "../../EmbedFile.ts"
 import { duplicateError, type InputLine, inputsOf, modelOf, readError, textHash } from "./inputs.ts"
 import {
-  appendLine,
-  idHead,
+  copyVector,
+  type IdSet,
   type OutputFiles,
   outputFiles,
   resume,
@@ -35,7 +34,7 @@ export interface InputPlan {
  * The first pass: every id's first line and the repeated texts, before any call, so that a
  * duplicate id refuses the run up front and each distinct text is sent once.
  */
-export const planInputs = (options: Options, done: ReadonlySet<string>) =>
+export const planInputs = (options: Options, done: IdSet) =>
   Effect.tryPromise({
     try: async (): Promise<InputPlan> => {
       const lines = new Map<string, number>()
@@ -80,7 +79,7 @@ export interface Group {
 /** What the second pass keeps: the entries in flight (by engine index) and the repeated texts. */
 export interface RunState {
   readonly plan: InputPlan
-  readonly done: ReadonlySet<string>
+  readonly done: IdSet
   readonly files: OutputFiles
   readonly sent: Map<number, Entry>
   /** Lines to write right after the engine's item of this index, in input order. */
@@ -158,9 +157,7 @@ export const writeFollower = (run: RunState, entry: Entry) => {
     writeError(run.files, entry, outcome.error, outcome.message)
     return
   }
-  const rest = Buffer.allocUnsafe(outcome.length - outcome.head)
-  readSync(run.files.fd, rest, 0, rest.length, outcome.offset + outcome.head)
-  appendLine(run.files, idHead(entry.id), rest)
+  copyVector(run.files, outcome, entry.id)
   run.counts.embedded++
 }
 
@@ -191,7 +188,7 @@ export const writeResult = (run: RunState, item: Embeddings.StreamItem) => {
 export const streamProgram = (options: Options) =>
   Effect.gen(function* () {
     const started = performance.now()
-    const done = resume(options.output)
+    const done = resume(options)
     const plan = yield* planInputs(options, done)
     const showBar = options.progress ?? process.stderr.isTTY === true
     const bar = yield* scopedBar(
@@ -200,7 +197,7 @@ export const streamProgram = (options: Options) =>
     )
     if (showBar) bar.start(plan.total, 0, { rate: "0", throttles: 0, failed: 0 })
     const engine = yield* Embeddings.Embeddings
-    const files = yield* outputFiles(options.output)
+    const files = yield* outputFiles(options)
     const counts = { fed: 0, skipped: 0, embedded: 0, failed: 0, deduplicated: 0, tokens: 0, cost: 0 }
     const run: RunState = { plan, done, files, sent: new Map(), followers: new Map(), groups: new Map(), counts }
     const before = engine.stats()
