@@ -18,6 +18,7 @@
  *   pnpm bench float32json        # the float reader alone, ns per number per notation (bench/float32json.ts)
  *   pnpm bench stream-faults      # embedStream vs embedding() under 30 % HTTP 500s (about three minutes; bench/stream-faults.ts)
  *   pnpm bench scale              # the bulk CLI on 10 000, 100 000 and 1 000 000 docs, kill -9 and resume (about seven minutes; bench/scale.ts)
+ *   pnpm bench formats            # the output formats: 100 000 × 1024 float32 as a journal, Parquet and Arrow; sizes, MB/s, RSS (bench/formats.ts)
  *   BENCH_SCALE=0.1 pnpm bench    # a quick, smaller run
  *
  * Figures depend on the machine (the emulator shares its cores); the ratios are the point.
@@ -30,7 +31,7 @@ import { table } from "./table.ts"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
 const [section, ...extra] = process.argv.slice(2)
-const sections = ["gateway", "throttle", "notations", "float32json", "stream-faults", "scale"] as const
+const sections = ["gateway", "throttle", "notations", "float32json", "stream-faults", "scale", "formats"] as const
 if ((section !== undefined && !(sections as ReadonlyArray<string>).includes(section)) || extra.length > 0) {
   console.error(`usage: node bench/run.ts [${sections.join("|")}]   (no argument: every section)`)
   process.exit(2)

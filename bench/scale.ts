@@ -260,6 +260,11 @@ const main = async () => {
     `    target: peak RSS flat in N (largest ≤ ${targets.flat}× smallest): ${growth.toFixed(2)}× — ${verdict(growth <= targets.flat)}; ` +
       `≤ ${targets.rssMb} MB at ${SIZES[SIZES.length - 1]} docs: ${mb(largest)} — ${verdict(largest <= targets.rssMb * 1e6)}`
   )
+  // What each further doc costs: the growth between the two largest runs over the docs between them.
+  const perDoc = (largest - peaks[peaks.length - 2]!) / (SIZES[SIZES.length - 1]! - SIZES[SIZES.length - 2]!)
+  console.log(
+    `    peak RSS per further doc between the two largest runs: ${perDoc.toFixed(0)} bytes (the smallest run is too short for the process to reach its steady state)`
+  )
 
   // kill -9 at ~60 %, then resume.
   const n = SIZES[SIZES.length - 1]!

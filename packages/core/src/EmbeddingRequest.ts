@@ -69,6 +69,8 @@ export const KnownFields = {
   aws_bedrock_runtime_endpoint: OptionalString,
   /** A custom S3 endpoint, for reading async-invoke outputs. */
   aws_s3_endpoint: OptionalString,
+  /** A custom Bedrock control-plane endpoint, for batch inference jobs (see `Target.control`). */
+  aws_bedrock_endpoint: OptionalString,
   /** Idempotency token of an async-invoke job (one is generated when absent). */
   client_request_token: OptionalString,
   /** LiteLLM's endpoint override, path prefix kept; wins over `aws_bedrock_runtime_endpoint`. */

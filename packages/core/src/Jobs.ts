@@ -9,9 +9,11 @@
  *   vectors read back from S3 and decoded by the model's own codec — the part nobody else does),
  *   {@link Service.list}.
  * - batch inference: {@link Service.submit} plans and checks the request like any embedding
- *   request and writes its records; {@link Service.status} has the record counts;
- *   {@link Service.batchResults} reads the `.out` files back by record id into vectors in input
- *   order, with a per-input error for every record that failed or has no output line.
+ *   request and writes its records, and a manifest beside them (record id → input position and
+ *   the caller's id); {@link Service.status} has the record counts; {@link Service.batchResults}
+ *   reads the `.out` files back from the job's ARN alone, a page at a time, joined through the
+ *   manifest into vectors in input order, with a per-input error for every record that failed or
+ *   has no output line.
  *
  * @since 0.1.0
  */
@@ -166,7 +168,7 @@ export interface JobOptions extends Target.Params {
   readonly s3Uri: string
   /** The IAM service role Bedrock assumes to read and write those objects. */
   readonly roleArn: string
-  /** The job's name; default `bedrock-embed-<digest of model, records, s3Uri, role and settings>`. */
+  /** The job's name; default `bedrock-embed-<digest of model, records, ids, s3Uri, role and settings>`. */
   readonly jobName?: string | undefined
   /** Idempotency token; default the same digest. */
   readonly clientRequestToken?: string | undefined
@@ -179,6 +181,12 @@ export interface JobOptions extends Target.Params {
    * records per batch inference job"); default 100.
    */
   readonly minRecords?: number | undefined
+  /**
+   * The caller's id for each input, in input order (any JSON value): kept in the job's manifest,
+   * so {@link Service.batchResults} gives every item its id without the inputs at hand. Part of
+   * the job's identity: the same inputs under other ids are another job.
+   */
+  readonly ids?: ReadonlyArray<unknown> | undefined
 }
 
 /**
@@ -192,6 +200,11 @@ export interface Submitted {
   readonly jobName: string
   readonly inputUri: string
   readonly outputUri: string
+  /**
+   * The job's manifest, `{s3Uri}/{jobName}/manifest.jsonl`: one header line (model, call options,
+   * counts), one line per record (`recordId`, its inputs' positions and ids), one per rejected input.
+   */
+  readonly manifestUri: string
   /** Inputs, and records (one InvokeModel body each) written for them. */
   readonly inputs: number
   readonly records: number
@@ -217,14 +230,23 @@ export interface JobStatus {
 }
 
 /**
+ * One input of a finished batch inference job: its vector or why there is none, by `index` (its
+ * position in the submitted request), with the caller's `id` when {@link JobOptions.ids} gave one.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BatchItem = StreamItem & { readonly id?: unknown }
+
+/**
  * A finished job's vectors, in input order, and its usage.
  *
  * @category models
  * @since 0.1.0
  */
 export interface Results {
-  /** One item per input, by `index`: a vector or the reason there is none. */
-  readonly items: ReadonlyArray<StreamItem>
+  /** One item per input, in input order: a vector or the reason there is none. */
+  readonly items: ReadonlyArray<BatchItem>
   /**
    * Input tokens: the job's `inputTokenCount` from its `manifest.json.out` (Bedrock's own count,
    * the only one for models whose output records carry none), else the records' own counts.
@@ -297,18 +319,25 @@ export interface Service {
     filter?: ListFilter,
     params?: Params
   ) => Effect.Effect<{ readonly data: ReadonlyArray<BatchStatus>; readonly next_token: string | undefined }, JobError>
-  /** Plans and checks a request, writes its records to S3 and creates a batch inference job. */
+  /**
+   * Plans and checks a request, writes its records and manifest to S3 and creates a batch
+   * inference job. The same request, folder and role give the same job (its name and token derive
+   * from them), so submitting again after a crash finds it instead of starting another.
+   */
   readonly submit: (
     request: EmbeddingRequest.EmbeddingRequest,
     job: JobOptions
   ) => Effect.Effect<Submitted, Failure | InvalidRequestError>
   /** A batch inference job's state with its record counts (GetModelInvocationJob). */
   readonly status: (jobArn: string, params?: Target.Params) => Effect.Effect<JobStatus, Failure>
-  /** Reads a completed batch inference job's results for the request it was submitted with. */
-  readonly batchResults: (
-    jobArn: string,
-    request: EmbeddingRequest.EmbeddingRequest
-  ) => Effect.Effect<Results, Failure | InvalidRequestError>
+  /**
+   * Reads a completed batch inference job's results from its ARN alone: the manifest
+   * {@link Service.submit} wrote says which inputs (and ids) each record is, and how to decode it;
+   * the `.out` files are read a page at a time. `params` are region, endpoints and identity (a
+   * request passes as is; its inputs are not read). A job without a manifest (not made by
+   * `submit`) fails with `InvalidRequestError`.
+   */
+  readonly batchResults: (jobArn: string, params?: Params) => Effect.Effect<Results, Failure | InvalidRequestError>
 }
 
 /**

@@ -1,5 +1,7 @@
 /**
- * S3 reads, lists and writes for async-invoke outputs, on `@aws-sdk/client-s3`.
+ * S3 reads, lists and writes for async-invoke outputs and batch inference jobs, on
+ * `@aws-sdk/client-s3`. Large objects (a job's `.out` files) are read a byte range at a time
+ * ({@link forEachLine}), never as one string.
  *
  * S3 speaks SigV4 only: a Bedrock API key cannot read S3, so a caller on bearer auth still needs
  * AWS credentials (from parameters, the environment or the default chain) to read results.
@@ -52,6 +54,15 @@ export interface Service {
   readonly list: (uri: string, target: Target) => Effect.Effect<ReadonlyArray<ObjectInfo>, ObjectStoreError>
   /** An object's content as UTF-8 text. */
   readonly getText: (uri: string, target: Target) => Effect.Effect<string, ObjectStoreError>
+  /**
+   * Part of an object's bytes (`length` bytes from `offset`, fewer at its end), or all of them:
+   * what reads a large object a page at a time.
+   */
+  readonly getBytes: (
+    uri: string,
+    target: Target,
+    range?: { readonly offset: number; readonly length: number }
+  ) => Effect.Effect<Uint8Array, ObjectStoreError>
   /** Writes an object. */
   readonly put: (uri: string, body: string | Uint8Array, target: Target) => Effect.Effect<void, ObjectStoreError>
 }
@@ -74,6 +85,44 @@ export const parseUri = (uri: string): { readonly bucket: string; readonly key: 
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri)
   return match === null ? undefined : { bucket: match[1]!, key: match[2]! }
 }
+
+const utf8 = new TextDecoder()
+
+/**
+ * Calls `onLine` with every non-blank line of a listed object (JSONL: a batch job's manifest and
+ * `.out` files), read a page at a time (8 MiB by default) with {@link Service.getBytes}: memory
+ * holds one page and one line, whatever the object's size.
+ *
+ * @category reading
+ * @since 0.1.0
+ */
+export const forEachLine = (
+  store: Service,
+  object: ObjectInfo,
+  target: Target,
+  onLine: (line: string) => void,
+  bytesPerPage: number = 8 << 20
+): Effect.Effect<void, ObjectStoreError> =>
+  Effect.gen(function* () {
+    let carry: Buffer = Buffer.alloc(0)
+    const emit = (bytes: Buffer) => {
+      if (bytes.some((b) => b !== 0x20 && b !== 0x0d && b !== 0x09)) onLine(utf8.decode(bytes))
+    }
+    for (let offset = 0; offset < object.size; offset += bytesPerPage) {
+      const length = Math.min(bytesPerPage, object.size - offset)
+      const got = yield* store.getBytes(object.uri, target, { offset, length })
+      const page = Buffer.from(got.buffer, got.byteOffset, got.byteLength)
+      const bytes = carry.length === 0 ? page : Buffer.concat([carry, page])
+      let start = 0
+      for (let end = bytes.indexOf(10); end >= 0; end = bytes.indexOf(10, start)) {
+        emit(bytes.subarray(start, end))
+        start = end + 1
+      }
+      // A copy: a line's tail does not keep its whole page alive.
+      carry = Buffer.from(bytes.subarray(start))
+    }
+    emit(carry)
+  })
 
 interface SdkError {
   readonly name?: string
@@ -115,6 +164,20 @@ const located = (uri: string) => {
   return parsed === undefined
     ? Effect.fail(new ObjectStoreError({ message: `"${uri}" is not an S3 URI (s3://bucket/key)`, uri }))
     : Effect.succeed(parsed)
+}
+
+/**
+ * The asked range of what a server sent: some send more than asked (the whole object when they
+ * ignore `Range`, or for `bytes=0-0`), saying where it starts in `Content-Range`.
+ */
+const withinRange = (
+  bytes: Uint8Array,
+  contentRange: string | undefined,
+  range: { readonly offset: number; readonly length: number }
+) => {
+  const start = contentRange === undefined ? 0 : Number(/^bytes (\d+)-/.exec(contentRange)?.[1] ?? Number.NaN)
+  if (!(start <= range.offset) || (start === range.offset && bytes.length <= range.length)) return bytes
+  return bytes.subarray(range.offset - start, range.offset - start + range.length)
 }
 
 /**
@@ -188,6 +251,29 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     )
   })
 
+  const getBytes = Effect.fn("ObjectStore.getBytes")(function* (
+    uri: string,
+    target: Target,
+    range?: { readonly offset: number; readonly length: number }
+  ) {
+    const { bucket, key } = yield* located(uri)
+    // An empty range is no call: S3 refuses `bytes=n-(n-1)`.
+    if (range !== undefined && range.length <= 0) return new Uint8Array(0)
+    const Range = range === undefined ? undefined : `bytes=${range.offset}-${range.offset + range.length - 1}`
+    return yield* call(
+      target,
+      async (client, sdk, signal) => {
+        const output = await client.send(
+          new sdk.GetObjectCommand({ Bucket: bucket, Key: key, ...(Range === undefined ? {} : { Range }) }),
+          { abortSignal: signal }
+        )
+        const bytes = (await output.Body?.transformToByteArray()) ?? new Uint8Array(0)
+        return range === undefined ? bytes : withinRange(bytes, output.ContentRange, range)
+      },
+      failure(uri, "read")
+    )
+  })
+
   const put = Effect.fn("ObjectStore.put")(function* (uri: string, body: string | Uint8Array, target: Target) {
     const { bucket, key } = yield* located(uri)
     yield* call(
@@ -198,7 +284,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     )
   })
 
-  return ObjectStore.of({ list, getText, put })
+  return ObjectStore.of({ list, getText, getBytes, put })
 })
 
 /**

@@ -19,7 +19,7 @@ import type { Errors, Embeddings, Jobs } from "@bedrock-embed/core"
 import { BedrockEmbed } from "bedrock-embed"
 import { Effect, ManagedRuntime } from "effect"
 import { batchProgram } from "./internal/embed/batch.ts"
-import { DuplicateIdError, InputFileError } from "./internal/embed/errors.ts"
+import { DuplicateIdError, InputFileError, OutputFileError } from "./internal/embed/errors.ts"
 import { streamProgram } from "./internal/embed/stream.ts"
 
 /**
@@ -59,6 +59,20 @@ export interface Options {
    */
   readonly mode?: "stream" | "batch" | undefined
   readonly batch?: BatchOptions | undefined
+  /**
+   * The output's format, resumable in each (a re-run after a crash, even `kill -9`, keeps one
+   * vector per id); vectors are float32 beside their ids:
+   * - `jsonl` (default): `{"id": …, "embedding": [...]}` lines.
+   * - `parquet`, `arrow` (an Arrow IPC file): columns `id` and `embedding` (a fixed-size list of
+   *   float32). `id` holds the ids themselves when all are strings, an int64 when all are
+   *   integers, else their JSON text (the schema metadata `bedrock-embed:id` says which). While
+   *   running, vectors go to `<out>.partial.npy` and `<out>.partial.ids.jsonl`; the run's end
+   *   (or the next run, after a crash) rewrites `<out>` with them in bounded memory.
+   * - `npy`: `<out>` a 2-D float32 array (`numpy.load`), `<out>.ids.jsonl` one JSON id per row.
+   *
+   * Another value fails with an `OutputFileError` naming the formats.
+   */
+  readonly format?: "jsonl" | "parquet" | "arrow" | "npy" | undefined
 }
 
 /**
@@ -118,7 +132,15 @@ export {
    * @category errors
    * @since 0.1.0
    */
-  InputFileError
+  InputFileError,
+  /**
+   * The output cannot be written in the asked format: an unknown format, a file in the way that
+   * this command did not write, or vectors of another size than those already in it.
+   *
+   * @category errors
+   * @since 0.1.0
+   */
+  OutputFileError
 }
 
 /**
@@ -131,6 +153,7 @@ export {
 export type RunError =
   | InputFileError
   | DuplicateIdError
+  | OutputFileError
   | Errors.EmbeddingError
   | Errors.AsyncJobFailedError
   | Errors.AsyncJobTimeoutError

@@ -1,9 +1,11 @@
 /**
  * Bedrock batch inference (`CreateModelInvocationJob`) for corpora beyond one machine: the
  * request is resolved and planned like any embedding request, written to S3 as JSONL records
- * (`{ recordId, modelInput }`, the InvokeModel body), run by Bedrock as a job, and read back from
- * the job's `.out` files by record id — Bedrock does not keep input order — into vectors in input
- * order, with a per-input error for every record that failed or has no output line.
+ * (`{ recordId, modelInput }`, the InvokeModel body) with a manifest beside them (record id →
+ * input positions and the caller's ids, and the call options decoding needs), run by Bedrock as a
+ * job, and read back from the job's ARN alone: the `.out` files, a page at a time, joined through
+ * the manifest by record id — Bedrock does not keep input order — into vectors in input order,
+ * with a per-input error for every record that failed or has no output line.
  *
  * Only models Bedrock runs batch inference for are accepted (`capabilities.batchInference`).
  * Submission is idempotent: the job's name and `clientRequestToken` derive from the model, the
@@ -20,7 +22,6 @@ import { Effect } from "effect"
 import * as AwsCredentials from "../AwsCredentials.ts"
 import type * as BedrockRuntime from "../BedrockRuntime.ts"
 import * as EmbeddingRequest from "../EmbeddingRequest.ts"
-import type { StreamItem } from "../Embeddings.ts"
 import {
   type BedrockError,
   BedrockValidationError,
@@ -37,6 +38,16 @@ import * as Pricing from "../Pricing.ts"
 import * as ProviderRegistry from "../ProviderRegistry.ts"
 import * as Target from "../Target.ts"
 import { fromSdk } from "./awsErrors.ts"
+import {
+  checkIds,
+  type Manifest,
+  manifestName,
+  manifestText,
+  readManifest,
+  recordId,
+  recordNumber,
+  stubInputs
+} from "./batchManifest.ts"
 import * as ClientCache from "./clientCache.ts"
 import { decodeResponseResult } from "./decode.ts"
 import { batchStatus, type JobArn, parseArn } from "./jobArn.ts"
@@ -53,9 +64,6 @@ type Sdk = typeof import("@aws-sdk/client-bedrock")
 const loadSdk = lazyImport(() => import("@aws-sdk/client-bedrock"))
 type Handler = typeof import("@smithy/node-http-handler")
 const loadHandler = lazyImport(() => import("@smithy/node-http-handler"))
-
-/** Record ids: `R` and the call's position, eleven alphanumerics as Bedrock's examples have. */
-const recordId = (call: number) => `R${String(call).padStart(10, "0")}`
 
 const trimSlash = (uri: string) => uri.replace(/\/+$/, "")
 
@@ -109,8 +117,7 @@ const readRecord = (line: string, calls: number) => {
   } catch {
     return undefined
   }
-  const id =
-    typeof record.recordId === "string" && /^R\d{10}$/.test(record.recordId) ? Number(record.recordId.slice(1)) : -1
+  const id = recordNumber(record.recordId)
   if (id < 0 || id >= calls) return undefined
   if (record.modelOutput !== undefined) return { id, output: record.modelOutput }
   const code = record.error?.errorCode
@@ -141,10 +148,7 @@ const getJob = (deps: Deps, arn: JobArn, jobArn: string, params: Target.Params) 
 /** The request resolved and planned for batch inference; inputs that fail their checks set aside. */
 const prepare = Effect.fnUntraced(function* (deps: Deps, request: EmbeddingRequest.EmbeddingRequest) {
   const { registry } = deps
-  // The control-plane endpoint is a jobs parameter (`Target.control`), not an embedding one.
-  const { aws_bedrock_endpoint: _control, ...embedding } = request as EmbeddingRequest.EmbeddingRequest &
-    Pick<Target.Params, "aws_bedrock_endpoint">
-  const resolved = yield* Plan.resolve(registry, yield* EmbeddingRequest.decode(embedding))
+  const resolved = yield* Plan.resolve(registry, yield* EmbeddingRequest.decode(request))
   const { spec } = resolved
   if (spec.capabilities.batchInference !== true) {
     const able = registry
@@ -163,7 +167,7 @@ const prepare = Effect.fnUntraced(function* (deps: Deps, request: EmbeddingReque
   // report the others as per-input errors (a parameter error already failed the whole request).
   if (items.length <= 1) return yield* whole.failure
   const kept: Array<number> = []
-  const rejected: Array<StreamItem> = []
+  const rejected: Array<{ readonly index: number; readonly error: InvalidRequestError }> = []
   for (let i = 0; i < items.length; i++) {
     const one = yield* Effect.result(Plan.plan(resolved, [items[i]!]))
     if (one._tag === "Success") kept.push(i)
@@ -217,14 +221,21 @@ const tooFewRecords = (records: number, minimum: number) =>
 /**
  * The job's identity: everything that makes it another job — model, records (the InvokeModel
  * bodies, so every model parameter), working folder, role and settings. The same corpus sent to
- * another folder or as another role is another job, not a conflict with the first.
+ * another folder or as another role is another job, not a conflict with the first. The caller's
+ * ids are part of it too: they are in the job's manifest, and the same texts under other ids must
+ * not rewrite the manifest of a job another run is waiting on.
  */
 const jobDigest = (modelId: string, lines: ReadonlyArray<string>, job: Jobs.JobOptions, perFile: number) => {
   const hash = createHash("sha256")
   for (const part of [modelId, trimSlash(job.s3Uri), job.roleArn, String(job.timeoutHours ?? 24), String(perFile)]) {
     hash.update(part).update("\u0000")
   }
-  return hash.update(lines.join("\n")).digest("hex")
+  hash.update(lines.join("\n"))
+  if (job.ids !== undefined) {
+    hash.update("\u0000ids")
+    for (const id of job.ids) hash.update("\u0000").update(JSON.stringify(id))
+  }
+  return hash.digest("hex")
 }
 
 /** ConflictException on create: the token was used for another request; say so and what to do. */
@@ -248,8 +259,11 @@ const submit = Effect.fn("Jobs.submit")(function* (
 ) {
   const problem = checkJob(job)
   if (problem !== undefined) return yield* problem
-  const { resolved, planned, rejected } = yield* prepare(deps, request)
+  const { resolved, planned, kept, rejected } = yield* prepare(deps, request)
   const { route } = resolved
+  const inputs = planned.inputs.length + rejected.length
+  const badIds = checkIds(job.ids, inputs)
+  if (badIds !== undefined) return yield* badIds
   const lines = yield* recordsOf(resolved.spec, planned)
   const minimum = job.minRecords ?? minRecordsDefault
   if (lines.length < minimum) return yield* tooFewRecords(lines.length, minimum)
@@ -260,6 +274,24 @@ const submit = Effect.fn("Jobs.submit")(function* (
   const base = `${trimSlash(job.s3Uri)}/${jobName}`
   const target = yield* Target.control(job, route.region).pipe(provide(deps))
   const storeTarget = yield* Target.objectStore(job, target.region).pipe(provide(deps))
+  // The manifest first: a job whose records are in S3 can always be read back from its ARN.
+  const original = (i: number) => (kept === undefined ? i : kept[i]!)
+  const byOriginal = new Map<number, number>(kept?.map((index, i) => [index, i]))
+  const manifest = manifestText({
+    header: {
+      model: resolved.known.model,
+      ...(resolved.known.model_id === undefined ? {} : { model_id: resolved.known.model_id }),
+      modelId: route.modelId,
+      options: planned.options,
+      inputs,
+      records: lines.length
+    },
+    groups: planned.groups.map((group) => group.map(original)),
+    inputAt: (index) => planned.inputs[kept === undefined ? index : (byOriginal.get(index) ?? -1)],
+    ids: job.ids,
+    rejected
+  })
+  yield* deps.store.put(`${base}/${manifestName}`, manifest, storeTarget)
   for (let start = 0, part = 1; start < lines.length; start += perFile, part++) {
     const body = `${lines.slice(start, start + perFile).join("\n")}\n`
     yield* deps.store.put(`${base}/input/part-${String(part).padStart(5, "0")}.jsonl`, body, storeTarget)
@@ -286,7 +318,8 @@ const submit = Effect.fn("Jobs.submit")(function* (
     jobName,
     inputUri: `${base}/input/`,
     outputUri: `${base}/output/`,
-    inputs: planned.inputs.length + rejected.length,
+    manifestUri: `${base}/${manifestName}`,
+    inputs,
     records: lines.length,
     rejected
   } satisfies Jobs.Submitted
@@ -302,27 +335,6 @@ const retrieve = (deps: Deps, arn: JobArn, jobArn: string, params: Target.Params
     Effect.withSpan("Jobs.retrieve")
   )
 
-/** Every output line of a finished job, by call. */
-const outputs = (deps: Deps, done: Jobs.JobStatus, params: Target.Params, region: string, calls: number) =>
-  Effect.gen(function* () {
-    const storeTarget = yield* Target.objectStore(params, region).pipe(provide(deps))
-    // One `.out` per input file, and `manifest.json.out`: the job's summary, with its token count.
-    const objects = yield* deps.store.list(`${done.outputUri}/`, storeTarget)
-    const files = objects.filter((object) => object.uri.endsWith(".out") && !object.uri.endsWith("manifest.json.out"))
-    const byCall = new Map<number, { readonly output?: unknown; readonly error?: string }>()
-    for (const file of files) {
-      const text = yield* deps.store.getText(file.uri, storeTarget)
-      for (const line of text.split("\n")) {
-        const record = line.trim().length === 0 ? undefined : readRecord(line, calls)
-        if (record !== undefined) byCall.set(record.id, record)
-      }
-    }
-    const manifest = objects.find((object) => object.uri.endsWith("/manifest.json.out"))
-    const tokens =
-      manifest === undefined ? undefined : manifestTokens(yield* deps.store.getText(manifest.uri, storeTarget))
-    return { byCall, manifestTokens: tokens }
-  })
-
 /** `inputTokenCount` of a job's `manifest.json.out`, when it is there and a number. */
 const manifestTokens = (text: string): number | undefined => {
   try {
@@ -333,60 +345,105 @@ const manifestTokens = (text: string): number | undefined => {
   }
 }
 
-const results = Effect.fn("Jobs.batchResults")(function* (
-  deps: Deps,
-  jobArn: string,
-  request: EmbeddingRequest.EmbeddingRequest
-) {
-  const { resolved, planned, kept, rejected } = yield* prepare(deps, request)
-  const { route, spec } = resolved
-  const original = (index: number) => (kept === undefined ? index : kept[index]!)
-  const params: Target.Params = request
-  const arn = yield* Effect.fromResult(parseArn(jobArn, "batch-inference"))
-  const done = yield* status(deps, jobArn, params)
-  const { byCall, manifestTokens: jobTokens } = yield* outputs(deps, done, params, arn.region, planned.groups.length)
-  let uncounted = 0
-  const items: Array<StreamItem> = [...rejected]
+/** Where the manifest of a job made by {@link submit} is: beside its `input/` folder. */
+const manifestUriOf = (job: GetModelInvocationJobResponse) => {
+  const input =
+    job.inputDataConfig !== undefined && "s3InputDataConfig" in job.inputDataConfig
+      ? (job.inputDataConfig.s3InputDataConfig?.s3Uri ?? "")
+      : ""
+  return `${trimSlash(input).replace(/\/input$/, "")}/${manifestName}`
+}
+
+/** The spec and route of a manifest's model, found again as at submission. */
+const resolveManifest = (deps: Deps, manifest: Manifest) =>
+  Effect.flatMap(
+    EmbeddingRequest.decode({
+      model: manifest.header.model,
+      input: "",
+      ...(manifest.header.model_id === undefined ? {} : { model_id: manifest.header.model_id })
+    }),
+    (decoded) => Plan.resolve(deps.registry, decoded)
+  )
+
+/** The items of a job being read: each input's vector or error, by position, with its id. */
+const collector = (deps: Deps, jobArn: string, manifest: Manifest, spec: ModelSpec.Any, modelId: string) => {
+  const { header, records } = manifest
+  const items: Array<Jobs.BatchItem | undefined> = new Array(header.inputs)
+  const seen = new Uint8Array(header.records)
   const usage = { inputTokens: 0, images: 0, videoSeconds: 0, audioSeconds: 0, queries: 0 }
-  for (let i = 0; i < planned.groups.length; i++) {
-    const indices = planned.groups[i]!
-    const found = byCall.get(i)
-    const failAll = (error: EmbeddingError) => {
-      for (const index of indices) items.push({ index: original(index), error })
+  let uncounted = 0
+  const put = (index: number, id: unknown, item: Jobs.BatchItem) => {
+    items[index] = id === undefined ? item : { ...item, id }
+  }
+  const failAll = (n: number, error: EmbeddingError) => {
+    const entry = records[n]
+    entry?.inputs.forEach((index, j) => {
+      put(index, entry.ids?.[j], { index, error })
+    })
+  }
+  /** One `.out` line, decoded as it arrives: its vectors go in, its text does not stay. */
+  const add = (line: string) => {
+    const record = readRecord(line, header.records)
+    const entry = record === undefined ? undefined : records[record.id]
+    if (record === undefined || entry === undefined || seen[record.id] === 1) return
+    seen[record.id] = 1
+    if (record.error !== undefined) {
+      const message = `${spec.id} failed on input[${entry.inputs[0]}] in batch inference: ${record.error}`
+      return failAll(record.id, new ModelInvocationError({ message, modelId }))
     }
-    const first = original(indices[0]!)
-    if (found?.error !== undefined || found === undefined) {
-      const message =
-        found === undefined
-          ? `Batch inference job ${jobArn} has no output record for input[${first}] (record ${recordId(i)}).`
-          : `${spec.id} failed on input[${first}] in batch inference: ${found.error}`
-      failAll(new ModelInvocationError({ message, modelId: route.modelId }))
-      continue
-    }
-    const call = { indices, items: indices.map((j) => planned.inputs[j]!) }
-    const decoded = decodeResponseResult(spec, found.output, call, planned.options, { modelId: route.modelId })
-    if (decoded._tag === "Failure") {
-      failAll(decoded.failure)
-      continue
-    }
+    const call = { indices: entry.inputs, items: stubInputs(entry) }
+    const decoded = decodeResponseResult(spec, record.output, call, header.options, { modelId })
+    if (decoded._tag === "Failure") return failAll(record.id, decoded.failure)
     if (decoded.success.inputTokens === undefined) uncounted++
     usage.inputTokens += decoded.success.inputTokens ?? 0
     usage.images += decoded.success.media?.images ?? 0
     decoded.success.vectors.forEach((vector, j) => {
-      items.push({ index: original(indices[j]!), embedding: Float32Array.from(vector) })
+      const index = entry.inputs[j]!
+      put(index, entry.ids?.[j], { index, embedding: Float32Array.from(vector) })
     })
   }
-  items.sort((a, b) => a.index - b.index)
+  /** Records with no output line, and the inputs never submitted; then every item in input order. */
+  const finish = () => {
+    for (let n = 0; n < header.records; n++) {
+      if (seen[n] === 1) continue
+      const first = records[n]?.inputs[0]
+      const message = `Batch inference job ${jobArn} has no output record for input[${first}] (record ${recordId(n)}).`
+      failAll(n, new ModelInvocationError({ message, modelId }))
+    }
+    for (const { index, id, error } of manifest.rejected) put(index, id, { index, error })
+    return items.filter((item): item is Jobs.BatchItem => item !== undefined)
+  }
+  return { add, finish, usage, uncounted: () => uncounted, cost: () => deps.pricing.cost(spec, usage) / 2 }
+}
+
+const results = Effect.fn("Jobs.batchResults")(function* (deps: Deps, jobArn: string, params: Target.Params = {}) {
+  const arn = yield* Effect.fromResult(parseArn(jobArn, "batch-inference"))
+  const job = yield* retryStatus(getJob(deps, arn, jobArn, params))
+  const done = toJobStatus(job, arn.jobId)
+  const storeTarget = yield* Target.objectStore(params, arn.region).pipe(provide(deps))
+  const manifest = yield* readManifest(deps.store, manifestUriOf(job), storeTarget)
+  const { route, spec } = yield* resolveManifest(deps, manifest)
+  const collected = collector(deps, jobArn, manifest, spec, route.modelId)
+  // One `.out` per input file, and `manifest.json.out`: the job's summary, with its token count.
+  const objects = yield* deps.store.list(`${done.outputUri}/`, storeTarget)
+  for (const object of objects) {
+    if (object.uri.endsWith(".out") && !object.uri.endsWith("manifest.json.out")) {
+      yield* ObjectStore.forEachLine(deps.store, object, storeTarget, collected.add)
+    }
+  }
+  const summary = objects.find((object) => object.uri.endsWith("/manifest.json.out"))
+  const jobTokens =
+    summary === undefined ? undefined : manifestTokens(yield* deps.store.getText(summary.uri, storeTarget))
+  const items = collected.finish()
   // Some models' records carry no token count (on demand it is a response header, which batch
   // output has not): the job's manifest has Bedrock's count for the whole job.
-  if (jobTokens !== undefined) usage.inputTokens = jobTokens
-  const tokensKnown = jobTokens !== undefined || uncounted === 0
+  if (jobTokens !== undefined) collected.usage.inputTokens = jobTokens
   // At the batch price: half the on-demand price, as Bedrock bills batch inference.
   return {
     items,
-    tokens: usage.inputTokens,
-    cost: deps.pricing.cost(spec, usage) / 2,
-    tokensKnown
+    tokens: collected.usage.inputTokens,
+    cost: collected.cost(),
+    tokensKnown: jobTokens !== undefined || collected.uncounted() === 0
   } satisfies Jobs.Results
 })
 
@@ -438,6 +495,6 @@ export const makeBatchJobs = Effect.gen(function* () {
     submit: (request: EmbeddingRequest.EmbeddingRequest, job: Jobs.JobOptions) => submit(deps, request, job),
     status: (jobArn: string, params?: Target.Params) => status(deps, jobArn, params),
     retrieve: (arn: JobArn, jobArn: string, params: Target.Params) => retrieve(deps, arn, jobArn, params),
-    results: (jobArn: string, request: EmbeddingRequest.EmbeddingRequest) => results(deps, jobArn, request)
+    results: (jobArn: string, params?: Target.Params) => results(deps, jobArn, params)
   }
 })

@@ -52,7 +52,13 @@ const embedFlags = {
   output: Flag.String("out").pipe(
     Flag.withAlias("o"),
     Flag.withMetavar("FILE"),
-    Flag.withDescription("the JSONL vectors; failed inputs go to <out>.errors.jsonl")
+    Flag.withDescription("the vectors (see --format); failed inputs go to <out>.errors.jsonl")
+  ),
+  format: Flag.Literals("format", ["jsonl", "parquet", "arrow", "npy"]).pipe(
+    Flag.withDefault("jsonl"),
+    Flag.withDescription(
+      "the output: jsonl (default), parquet or arrow (columns id, embedding: float32; a journal <out>.partial.* while running), npy (float32 array, ids in <out>.ids.jsonl)"
+    )
   ),
   field: text("field", "NAME", "the field holding the text (default text)"),
   idField: text("id-field", "NAME", "the field holding the id (default id); a line without one is an error"),
@@ -113,6 +119,7 @@ const embedOptions = (flags: EmbedFlags): EmbedFile.Options => {
     model: flags.model,
     input: flags.input,
     output: flags.output,
+    format: flags.format,
     field: Option.getOrUndefined(flags.field),
     idField: Option.getOrUndefined(flags.idField),
     positional: flags.positional,
@@ -192,6 +199,7 @@ export const embed = Command.make("embed", embedFlags, embedHandler).pipe(
       "<out>.errors.jsonl with their line numbers and the exit code is 3. Ids are unique JSON values:",
       "a repeated id refuses the run (exit 2) unless --on-duplicate first. A text on several lines is",
       "embedded once.",
+      "--format parquet|arrow|npy writes float32 vectors beside their ids, as resumable as jsonl.",
       "--mode batch runs the inputs not yet written as Bedrock batch inference jobs",
       `(CreateModelInvocationJob; ${batchModels()}): records and results go`,
       "through the S3 folder, Bedrock assumes the role. A re-run finds the same jobs. Bedrock's record",
@@ -203,6 +211,11 @@ export const embed = Command.make("embed", embedFlags, embedHandler).pipe(
     {
       command: "bedrock-embed embed --model cohere.embed-english-v3 --in docs.jsonl --out vectors.jsonl",
       description: "stream a corpus through InvokeModel"
+    },
+    {
+      command:
+        "bedrock-embed embed --model amazon.titan-embed-text-v2:0 --in docs.jsonl --out vectors.parquet --format parquet",
+      description: "a Parquet file of float32 vectors (DuckDB: SELECT id, embedding FROM 'vectors.parquet')"
     },
     {
       command:

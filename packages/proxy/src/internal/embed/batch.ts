@@ -1,5 +1,8 @@
 /**
  * Batch mode of the bulk command: Bedrock batch inference jobs for the inputs not yet in the output.
+ * The input is read twice and never held: a first pass (the same as stream mode's, without
+ * counting texts) marks what is pending (and refuses bad lines and repeated ids), the second submits it job by job; results are joined back through each
+ * job's manifest (record → input id), so nothing of the corpus stays in memory while jobs run.
  *
  * @since 0.1.0
  */
@@ -7,38 +10,45 @@ import { Jobs } from "@bedrock-embed/core"
 import { Effect, Schedule } from "effect"
 import type { BatchOptions, Options, Summary } from "../../EmbedFile.ts"
 import { InputFileError } from "./errors.ts"
-import { duplicateError, inputsOf, modelOf, readError } from "./inputs.ts"
-import { type IdSet, outputFiles, resume, writeItem } from "./output.ts"
+import { inputsOf, modelOf, readError } from "./inputs.ts"
+import { outputError, outputFiles, writeItem } from "./output.ts"
+import { type InputPlan, planRun, SEND } from "./plan.ts"
 import { scopedBar } from "./progress.ts"
 
-/**
- * Batch mode: the inputs of the file not yet in the output, in file order; a bad line fails, so
- * does a repeated id unless `onDuplicate` is `first` (the later lines are then left out).
- */
-export const pendingInputs = (options: Options, done: IdSet) =>
+/** Batch mode's second pass: the pending inputs in file order, as the first pass marked them. */
+async function* pendingInputs(options: Options, plan: InputPlan) {
+  for await (const { lineNumber, input } of inputsOf(options)) {
+    if (!("reason" in input) && plan.marks[lineNumber] === SEND) yield input
+  }
+}
+
+/** The next `count` pending inputs: one job's ids and texts, the only ones in memory. */
+const nextJob = (
+  options: Options,
+  source: AsyncIterator<{ readonly id: unknown; readonly text: string }>,
+  count: number
+) =>
   Effect.tryPromise({
     try: async () => {
       const ids: Array<unknown> = []
       const texts: Array<string> = []
-      const lines = new Map<string, number>()
-      let total = 0
-      for await (const { lineNumber, input } of inputsOf(options)) {
-        total++
-        if ("reason" in input) throw new InputFileError({ message: input.reason })
-        const first = lines.get(input.key)
-        if (first !== undefined) {
-          if (options.onDuplicate === "first") continue
-          throw duplicateError(options, [[input.id, first, lineNumber]], 1)
+      while (texts.length < count) {
+        const next = await source.next()
+        if (next.done === true) {
+          throw new InputFileError({
+            message: `${options.input} changed during the run: fewer inputs on the second read`
+          })
         }
-        lines.set(input.key, lineNumber)
-        if (done.has(input.key)) continue
-        ids.push(input.id)
-        texts.push(input.text)
+        ids.push(next.value.id)
+        texts.push(next.value.text)
       }
-      return { ids, texts, total }
+      return { ids, texts }
     },
     catch: (cause) => readError(options, cause)
   })
+
+const badLines = (bad: InputPlan["bad"]) =>
+  bad.count === 1 ? bad.first! : `${bad.first} (and ${bad.count - 1} more lines that are not inputs)`
 
 /** The batch quotas of a run: Bedrock's defaults unless set. */
 export const quotasOf = (batch: BatchOptions) => ({
@@ -77,41 +87,50 @@ export const tooFewForBatch = (count: number, minimum: number) =>
       `"Minimum number of records per batch inference job"). Nothing was uploaded and no job was created: run without --mode batch to embed them with InvokeModel.`
   })
 
-/** Batch mode: batch inference jobs (split per Bedrock's record quotas) for what is missing, awaited, then written in input order. */
-export const batchProgram = (options: Options, batch: BatchOptions) =>
+/**
+ * The jobs for the pending inputs, submitted one at a time as the input file is read: one job's
+ * texts in memory at once, each input's id in its job's manifest. Each job's name and token derive
+ * from its records, model, folder and role, and a re-run (nothing is written until every job is
+ * done) reads and splits the same pending inputs: it finds the same jobs instead of starting more.
+ */
+const submitJobs = (
+  options: Options,
+  batch: BatchOptions,
+  plan: InputPlan,
+  ranges: ReadonlyArray<readonly [number, number]>
+) =>
   Effect.gen(function* () {
-    const started = performance.now()
-    const done = resume(options)
-    const { ids, texts, total } = yield* pendingInputs(options, done)
-    const empty = { total, skipped: done.size, embedded: 0, failed: 0, tokens: 0, cost: 0, calls: 0, throttles: 0 }
-    if (ids.length === 0) return { ...empty, seconds: (performance.now() - started) / 1000 } satisfies Summary
-    const quotas = quotasOf(batch)
-    if (quotas.recordsPerJob < quotas.minRecords) {
-      return yield* new InputFileError({
-        message: `records per job (${quotas.recordsPerJob}) must be at least the minimum records per job (${quotas.minRecords}): raise --records-per-job or lower --min-records to your account's quotas`
-      })
-    }
-    if (ids.length < quotas.minRecords) return yield* tooFewForBatch(ids.length, quotas.minRecords)
-    const ranges = splitJobs(ids.length, quotas)
-    const requestOf = ([start, end]: readonly [number, number]) => ({
-      ...options.request,
-      model: modelOf(options),
-      input: texts.slice(start, end)
-    })
-    const showBar = options.progress ?? process.stderr.isTTY === true
-    const bar = yield* scopedBar(" {bar} {value}/{total} records | jobs {status} | {elapsed}s", showBar)
     const jobs = yield* Jobs.Jobs
-    // Each job's name and token derive from its records, model, folder and role: a re-run after
-    // a crash finds the same jobs instead of starting more.
-    const submitted = yield* Effect.forEach(ranges, (range) => {
-      const request = requestOf(range)
-      return jobs.submit(request, { ...request, ...quotas, s3Uri: batch.s3Uri, roleArn: batch.roleArn })
-    })
-    for (const job of submitted) {
+    const quotas = quotasOf(batch)
+    const source = yield* Effect.acquireRelease(
+      Effect.sync(() => pendingInputs(options, plan)),
+      (inputs) => Effect.promise(async () => void (await inputs.return(undefined)))
+    )
+    const submitted: Array<Jobs.Submitted> = []
+    for (const [start, end] of ranges) {
+      const { ids, texts } = yield* nextJob(options, source, end - start)
+      const request = { ...options.request, model: modelOf(options), input: texts }
+      const job = yield* jobs.submit(request, {
+        ...request,
+        ...quotas,
+        ids,
+        s3Uri: batch.s3Uri,
+        roleArn: batch.roleArn
+      })
       process.stderr.write(
         `submitted ${job.records} records as batch inference job ${job.jobArn} (inputs in ${job.inputUri})\n`
       )
+      submitted.push(job)
     }
+    return submitted
+  })
+
+/** Polls every job to its end, with one progress bar over all their records. */
+const awaitJobs = (options: Options, batch: BatchOptions, submitted: ReadonlyArray<Jobs.Submitted>) =>
+  Effect.gen(function* () {
+    const jobs = yield* Jobs.Jobs
+    const showBar = options.progress ?? process.stderr.isTTY === true
+    const bar = yield* scopedBar(" {bar} {value}/{total} records | jobs {status} | {elapsed}s", showBar)
     const records = submitted.reduce((sum, job) => sum + job.records, 0)
     const processed = submitted.map(() => 0)
     if (showBar) bar.start(records, 0, { status: "Submitted" })
@@ -129,15 +148,29 @@ export const batchProgram = (options: Options, batch: BatchOptions) =>
       })
     )
     if (showBar) bar.update(records, { status: "Completed" })
+    return records
+  })
+
+/**
+ * Every job's results written, jobs in order, each in input order: read back from the job's ARN,
+ * its ids from its manifest — the inputs are not read again.
+ */
+const writeResults = (options: Options, submitted: ReadonlyArray<Jobs.Submitted>) =>
+  Effect.gen(function* () {
+    const jobs = yield* Jobs.Jobs
     const files = yield* outputFiles(options)
     const counts = { embedded: 0, failed: 0, tokens: 0, cost: 0, uncounted: false }
-    for (let j = 0; j < submitted.length; j++) {
-      const range = ranges[j]!
-      const results = yield* jobs.batchResults(submitted[j]!.jobArn, requestOf(range))
-      for (const item of results.items) {
-        if (writeItem(files, ids[range[0] + item.index]!, item)) counts.embedded++
-        else counts.failed++
-      }
+    for (const job of submitted) {
+      const results = yield* jobs.batchResults(job.jobArn, (options.request ?? {}) as Jobs.Params)
+      yield* Effect.try({
+        try: () => {
+          for (const item of results.items) {
+            if (writeItem(files, item.id, item)) counts.embedded++
+            else counts.failed++
+          }
+        },
+        catch: outputError(options.output)
+      })
       counts.tokens += results.tokens
       counts.cost += results.cost
       counts.uncounted ||= !results.tokensKnown
@@ -148,6 +181,33 @@ export const batchProgram = (options: Options, batch: BatchOptions) =>
       )
     }
     const { uncounted: _, ...totals } = counts
+    return totals
+  })
+
+/**
+ * Batch mode: batch inference jobs (split per Bedrock's record quotas) for what is missing,
+ * submitted as the input is read, awaited, then written in input order through their manifests.
+ */
+export const batchProgram = (options: Options, batch: BatchOptions) =>
+  Effect.gen(function* () {
+    const started = performance.now()
+    const plan = yield* planRun(options, false)
+    // Unlike stream mode, a line that is not an input refuses the run before anything is written.
+    if (plan.bad.count > 0) return yield* new InputFileError({ message: badLines(plan.bad) })
+    const { pending, total } = plan
+    const skipped = total - pending - plan.firstLines.size
+    const empty = { total, skipped, embedded: 0, failed: 0, tokens: 0, cost: 0, calls: 0, throttles: 0 }
+    if (pending === 0) return { ...empty, seconds: (performance.now() - started) / 1000 } satisfies Summary
+    const quotas = quotasOf(batch)
+    if (quotas.recordsPerJob < quotas.minRecords) {
+      return yield* new InputFileError({
+        message: `records per job (${quotas.recordsPerJob}) must be at least the minimum records per job (${quotas.minRecords}): raise --records-per-job or lower --min-records to your account's quotas`
+      })
+    }
+    if (pending < quotas.minRecords) return yield* tooFewForBatch(pending, quotas.minRecords)
+    const submitted = yield* submitJobs(options, batch, plan, splitJobs(pending, quotas))
+    const records = yield* awaitJobs(options, batch, submitted)
+    const totals = yield* writeResults(options, submitted)
     return {
       ...empty,
       ...totals,

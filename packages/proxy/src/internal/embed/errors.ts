@@ -25,3 +25,14 @@ export class InputFileError extends Schema.TaggedError<InputFileError>()("InputF
 export class DuplicateIdError extends Schema.TaggedError<DuplicateIdError>()("DuplicateIdError", {
   message: Schema.String
 }) {}
+
+/**
+ * The output file cannot be written in the asked format: an unknown format, a file in the way
+ * that this command did not write, or vectors of another size than those already in it.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class OutputFileError extends Schema.TaggedError<OutputFileError>()("OutputFileError", {
+  message: Schema.String
+}) {}

@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import { createHash } from "node:crypto"
 import { createReadStream } from "node:fs"
 import { createInterface } from "node:readline"
 import type { Options } from "../../EmbedFile.ts"
@@ -81,9 +80,6 @@ export const readError = (options: Options, cause: unknown) =>
     : new InputFileError({
         message: `cannot read ${options.input}: ${cause instanceof Error ? cause.message : String(cause)}`
       })
-
-/** A text's identity within a run (the model and parameters are the run's): 132 bits of SHA-256. */
-export const textHash = (text: string): string => createHash("sha256").update(text).digest("base64url").slice(0, 22)
 
 export const duplicateError = (
   options: Options,

@@ -1,6 +1,12 @@
 /**
- * The bulk command's output file: resumed (a torn last line cut, the ids of the rest kept) and
- * appended to one line at a time; and its errors file.
+ * The bulk command's output file, in one of its formats, resumed (a torn tail cut, the ids of the
+ * rest kept) and appended to one vector at a time; and its errors file.
+ *
+ * - `jsonl` (default): `{"id": …, "embedding": [...]}` lines, one write each.
+ * - `npy`: `<out>` a 2-D float32 NPY array, `<out>.ids.jsonl` one JSON id per row
+ *   (`formats/rows.ts`): appended to directly.
+ * - `parquet`, `arrow` (Arrow IPC file): written through a journal beside the output and
+ *   rewritten at the end of the run (`formats/columnar.ts`).
  *
  * @since 0.1.0
  */
@@ -8,7 +14,49 @@ import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, wr
 import type { Embeddings } from "@bedrock-embed/core"
 import { Effect } from "effect"
 import type { Options } from "../../EmbedFile.ts"
+import { OutputFileError } from "./errors.ts"
+import type { Columnar } from "./formats/columnar.ts"
+import {
+  appendRow,
+  closeRows,
+  copyRow,
+  journalOf,
+  openRows,
+  type RowPaths,
+  type Rows,
+  type RowWritten,
+  recoverRows
+} from "./formats/rows.ts"
 import { idKey } from "./inputs.ts"
+
+/** The output formats. */
+export const formats = ["jsonl", "parquet", "arrow", "npy"] as const
+
+/** An output format. */
+export type Format = (typeof formats)[number]
+
+/** The run's output format, or a typed error naming the formats. */
+export const formatOf = (options: Options): Effect.Effect<Format, OutputFileError> => {
+  const format = options.format ?? "jsonl"
+  return (formats as ReadonlyArray<string>).includes(format)
+    ? Effect.succeed(format as Format)
+    : Effect.fail(
+        new OutputFileError({
+          message: `unknown output format ${JSON.stringify(format)}: use one of ${formats.join(", ")} (--format)`
+        })
+      )
+}
+
+/** The files of an `npy` output: the array, and its ids beside it. */
+export const npyPaths = (output: string): RowPaths => ({ vectors: output, ids: `${output}.ids.jsonl` })
+
+const columnar = () => import("./formats/columnar.ts")
+
+/** A failure reading or writing the output, as a typed error. */
+export const outputError = (output: string) => (cause: unknown) =>
+  cause instanceof OutputFileError
+    ? cause
+    : new OutputFileError({ message: `${output}: ${cause instanceof Error ? cause.message : String(cause)}` })
 
 /** The ids (as {@link idKey}s) a run has seen: a `Set<string>`, or a more compact one. */
 export interface IdSet {
@@ -101,15 +149,30 @@ export const scanOutput = (fd: number, end: number, done: IdSet): number => {
   return lineStart
 }
 
-/**
- * Ids already in the output (as {@link idKey}s), in memory bounded by the ids: the file is read a
- * chunk at a time, a torn last line (no newline, found from the tail, or not JSON) is cut off.
- */
-export const resume = (options: Options, done: IdSet = new Set<string>()): IdSet => {
-  const output = options.output
+/** The binary formats by their files' first bytes: a JSONL run refuses to cut such a file. */
+const magics: ReadonlyArray<readonly [Format, Buffer]> = [
+  ["parquet", Buffer.from("PAR1")],
+  ["arrow", Buffer.from("ARROW1")],
+  ["npy", Buffer.from("\x93NUMPY", "latin1")]
+]
+
+const refuseBinary = (fd: number, output: string) => {
+  const head = Buffer.alloc(8)
+  const read = readSync(fd, head, 0, head.length, 0)
+  const found = magics.find(([, magic]) => read >= magic.length && head.subarray(0, magic.length).equals(magic))
+  if (found !== undefined) {
+    throw new OutputFileError({
+      message: `${output} is a ${found[0]} file, not JSONL: pass --format ${found[0]} to add to it, or choose another --out`
+    })
+  }
+}
+
+/** JSONL: the ids already in the output; a torn last line (no newline, or not JSON) is cut off. */
+export const resumeJsonl = (output: string, done: IdSet): IdSet => {
   if (!existsSync(output)) return done
   const fd = openSync(output, "r+")
   try {
+    refuseBinary(fd, output)
     const size = fstatSync(fd).size
     const kept = scanOutput(fd, completeLength(fd, size), done)
     if (kept < size) ftruncateSync(fd, kept)
@@ -119,49 +182,137 @@ export const resume = (options: Options, done: IdSet = new Set<string>()): IdSet
   return done
 }
 
-/** The open output (`size`: its length, kept up to date by the writes) and errors files. */
+/**
+ * Ids already in the output (as {@link idKey}s), in memory bounded by the ids, whatever the
+ * format: the files are read a chunk (or a batch) at a time, a torn tail is cut off.
+ */
+export const resume = (options: Options, done: IdSet = new Set<string>()): Effect.Effect<IdSet, OutputFileError> =>
+  Effect.flatMap(formatOf(options), (format) => {
+    if (format === "jsonl")
+      return Effect.try({ try: () => resumeJsonl(options.output, done), catch: outputError(options.output) })
+    if (format === "npy") {
+      return Effect.try({
+        try: () => {
+          recoverRows(npyPaths(options.output), done)
+          return done
+        },
+        catch: outputError(options.output)
+      })
+    }
+    return Effect.tryPromise({
+      try: async () => (await columnar()).resumeColumnar(format, options.output, done),
+      catch: outputError(options.output)
+    })
+  })
+
+/** Where a vector is in the output: a JSONL line, or a row. */
+export type Written = LineWritten | RowWritten
+
+/** Where the vectors go: appended one at a time, or copied from an earlier one. */
+export interface VectorSink {
+  write(id: unknown, embedding: Float32Array): Written
+  copy(from: Written, id: unknown): Written
+  /** At the end of the run, whatever its end: the files closed (a columnar output rewritten). */
+  readonly close: Effect.Effect<void>
+}
+
+/** The open output (its vectors) and errors files. */
 export interface OutputFiles {
-  readonly fd: number
+  readonly vectors: VectorSink
   readonly errors: number
+}
+
+/** JSONL: lines appended to the output (`size`: its length, kept up to date by the writes). */
+export interface JsonlFile {
+  readonly fd: number
   size: number
 }
 
+const jsonlSink = (output: string): VectorSink => {
+  // Read as well as appended to: a repeated text's vector is copied from its first line.
+  const fd = openSync(output, "a+")
+  const file: JsonlFile = { fd, size: fstatSync(fd).size }
+  return {
+    write: (id, embedding) => appendLine(file, idHead(id), vectorRest(embedding)),
+    copy: (from, id) => copyLine(file, from as LineWritten, id),
+    close: Effect.sync(() => closeSync(fd))
+  }
+}
+
+const rowSink = (rows: Rows, finish: (rows: Rows) => Effect.Effect<void>): VectorSink => ({
+  write: (id, embedding) => appendRow(rows, id, embedding),
+  copy: (from, id) => copyRow(rows, from as RowWritten, id),
+  close: Effect.suspend(() => {
+    closeRows(rows)
+    return finish(rows)
+  })
+})
+
+/**
+ * A failure rewriting a columnar output at the end of the run: the vectors stay in the journal,
+ * which the next run picks up; the run ends with the error (a defect: a finalizer cannot fail).
+ */
+const finishColumnar = (format: Columnar, output: string) => (rows: Rows) =>
+  Effect.tryPromise({
+    try: async () => (await columnar()).finishColumnar(format, output, rows.dim, rows.rows),
+    catch: outputError(output)
+  }).pipe(Effect.orDie)
+
+const sinkOf = (format: Format, output: string): VectorSink => {
+  if (format === "jsonl") return jsonlSink(output)
+  if (format === "npy") return rowSink(openRows(npyPaths(output)), () => Effect.void)
+  return rowSink(openRows(journalOf(output)), finishColumnar(format, output))
+}
+
 /** The output and errors files, open for the run and closed after it, whatever its end. */
-export const outputFiles = ({ output }: Options) =>
+export const outputFiles = (options: Options) =>
   Effect.acquireRelease(
-    Effect.sync((): OutputFiles => {
-      // Read as well as appended to: a repeated text's vector is copied from its first line.
-      const fd = openSync(output, "a+")
-      return { fd, errors: openSync(`${output}.errors.jsonl`, "w"), size: fstatSync(fd).size }
-    }),
-    ({ fd, errors }) =>
-      Effect.sync(() => {
-        closeSync(fd)
-        closeSync(errors)
+    Effect.flatMap(formatOf(options), (format) =>
+      Effect.try({
+        try: (): OutputFiles => ({
+          vectors: sinkOf(format, options.output),
+          errors: openSync(`${options.output}.errors.jsonl`, "w")
+        }),
+        catch: outputError(options.output)
       })
+    ),
+    ({ vectors, errors }) =>
+      Effect.andThen(
+        Effect.sync(() => closeSync(errors)),
+        vectors.close
+      )
   )
 
 /** Where a vector line is in the output: its offset, length, and the length of its `{"id":…,` head. */
-export interface Written {
+export interface LineWritten {
   readonly offset: number
   readonly length: number
   readonly head: number
 }
 
 /** Appends one output line, in one write: a crash tears at most this line, which the next run drops. */
-export const appendLine = (files: OutputFiles, head: string, rest: Buffer | string): Written => {
+export const appendLine = (file: JsonlFile, head: string, rest: Buffer | string): LineWritten => {
   const bytes = Buffer.concat([Buffer.from(head), typeof rest === "string" ? Buffer.from(rest) : rest])
-  writeSync(files.fd, bytes)
-  const written = { offset: files.size, length: bytes.length, head: Buffer.byteLength(head) }
-  files.size += bytes.length
+  writeSync(file.fd, bytes)
+  const written = { offset: file.size, length: bytes.length, head: Buffer.byteLength(head) }
+  file.size += bytes.length
   return written
 }
 
 export const idHead = (id: unknown) => `{"id":${JSON.stringify(id)},`
 
-/** The id's JSON value as given, then the vector. */
+export const vectorRest = (embedding: Float32Array) => `"embedding":${JSON.stringify(Array.from(embedding))}}\n`
+
+/** Appends a line for `id` with the vector of an earlier line. */
+export const copyLine = (file: JsonlFile, from: LineWritten, id: unknown): LineWritten => {
+  const rest = Buffer.allocUnsafe(from.length - from.head)
+  readSync(file.fd, rest, 0, rest.length, from.offset + from.head)
+  return appendLine(file, idHead(id), rest)
+}
+
+/** The id's JSON value as given, then the vector (in the run's format). */
 export const writeVector = (files: OutputFiles, id: unknown, embedding: Float32Array): Written =>
-  appendLine(files, idHead(id), `"embedding":${JSON.stringify(Array.from(embedding))}}\n`)
+  files.vectors.write(id, embedding)
 
 /** One line of the errors file: the id when the line has one, the line number when known. */
 export const writeError = (
@@ -183,9 +334,5 @@ export const writeItem = (files: OutputFiles, id: unknown, item: Embeddings.Stre
   return true
 }
 
-/** Appends a line for `id` with the vector of an earlier line (a repeated text's). */
-export const copyVector = (files: OutputFiles, from: Written, id: unknown): Written => {
-  const rest = Buffer.allocUnsafe(from.length - from.head)
-  readSync(files.fd, rest, 0, rest.length, from.offset + from.head)
-  return appendLine(files, idHead(id), rest)
-}
+/** Appends a vector for `id` equal to an earlier one (a repeated text's). */
+export const copyVector = (files: OutputFiles, from: Written, id: unknown): Written => files.vectors.copy(from, id)

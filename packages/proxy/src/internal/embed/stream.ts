@@ -7,60 +7,19 @@
 import { Embeddings } from "@bedrock-embed/core"
 import { Effect, Result, Stream } from "effect"
 import type { Options, Summary } from "../../EmbedFile.ts"
-import { duplicateError, type InputLine, inputsOf, modelOf, readError, textHash } from "./inputs.ts"
+import { digestKey, digestOf } from "./digestTable.ts"
+import { type InputLine, inputsOf, modelOf, readError } from "./inputs.ts"
 import {
   copyVector,
-  type IdSet,
   type OutputFiles,
+  outputError,
   outputFiles,
-  resume,
   type Written,
   writeError,
   writeVector
 } from "./output.ts"
+import { DONE, type InputPlan, planRun, SEND } from "./plan.ts"
 import { scopedBar } from "./progress.ts"
-
-/** What the first pass over the input learns, holding ids and text hashes only. */
-export interface InputPlan {
-  /** Non-blank lines. */
-  readonly total: number
-  /** The line each id is first on. */
-  readonly lines: ReadonlyMap<string, number>
-  /** Texts (by {@link textHash}) on more than one line still to embed, and on how many. */
-  readonly repeated: ReadonlyMap<string, number>
-}
-
-/**
- * The first pass: every id's first line and the repeated texts, before any call, so that a
- * duplicate id refuses the run up front and each distinct text is sent once.
- */
-export const planInputs = (options: Options, done: IdSet) =>
-  Effect.tryPromise({
-    try: async (): Promise<InputPlan> => {
-      const lines = new Map<string, number>()
-      const texts = new Map<string, number>()
-      const found: Array<readonly [unknown, number, number]> = []
-      let duplicates = 0
-      let total = 0
-      for await (const { lineNumber, input } of inputsOf(options)) {
-        total++
-        if ("reason" in input) continue
-        const first = lines.get(input.key)
-        if (first !== undefined) {
-          if (duplicates++ === 0) found.push([input.id, first, lineNumber])
-          continue
-        }
-        lines.set(input.key, lineNumber)
-        if (done.has(input.key)) continue
-        const hash = textHash(input.text)
-        texts.set(hash, (texts.get(hash) ?? 0) + 1)
-      }
-      if (duplicates > 0 && options.onDuplicate !== "first") throw duplicateError(options, found, duplicates)
-      for (const [hash, count] of texts) if (count === 1) texts.delete(hash)
-      return { total, lines, repeated: texts }
-    },
-    catch: (cause) => readError(options, cause)
-  })
 
 /** An input sent to the engine, or one waiting for an identical text's vector. */
 export interface Entry {
@@ -79,7 +38,6 @@ export interface Group {
 /** What the second pass keeps: the entries in flight (by engine index) and the repeated texts. */
 export interface RunState {
   readonly plan: InputPlan
-  readonly done: IdSet
   readonly files: OutputFiles
   readonly sent: Map<number, Entry>
   /** Lines to write right after the engine's item of this index, in input order. */
@@ -96,6 +54,14 @@ export interface RunState {
   }
 }
 
+/** Why a line with an id is not sent: its id is on an earlier line, or the file changed between the passes. */
+const notSent = (options: Options, run: RunState, lineNumber: number, input: { readonly id: unknown }) => {
+  const first = run.plan.firstLines.get(lineNumber)
+  return first === undefined
+    ? `${options.input}:${lineNumber}: not in the file when the run first read it (the input changed during the run): run again to embed it`
+    : `${options.input}:${lineNumber}: the id ${JSON.stringify(input.id)} is also on line ${first}, which is embedded instead`
+}
+
 /** One input line: its text when it is to be sent; otherwise it is reported, skipped or deferred. */
 export const admit = (options: Options, run: RunState, lineNumber: number, input: InputLine): string | undefined => {
   const { counts } = run
@@ -104,18 +70,20 @@ export const admit = (options: Options, run: RunState, lineNumber: number, input
     writeError(run.files, { id: input.id, line: lineNumber }, "InputFileError", input.reason)
     return undefined
   }
-  const first = run.plan.lines.get(input.key)
-  if (first !== lineNumber) {
-    counts.failed++
-    const message = `${options.input}:${lineNumber}: the id ${JSON.stringify(input.id)} is also on line ${first}, which is embedded instead`
-    writeError(run.files, { id: input.id, line: lineNumber }, "DuplicateIdError", message)
+  const mark = run.plan.marks[lineNumber]
+  if (mark !== SEND) {
+    counts.failed += mark === DONE ? 0 : 1
+    if (mark === DONE) counts.skipped++
+    else
+      writeError(
+        run.files,
+        { id: input.id, line: lineNumber },
+        "DuplicateIdError",
+        notSent(options, run, lineNumber, input)
+      )
     return undefined
   }
-  if (run.done.has(input.key)) {
-    counts.skipped++
-    return undefined
-  }
-  const hash = run.plan.repeated.size === 0 ? undefined : textHash(input.text)
+  const hash = run.plan.repeated.size === 0 ? undefined : digestKey(digestOf(input.text))
   if (hash === undefined || !run.plan.repeated.has(hash)) {
     run.sent.set(counts.fed++, { id: input.id, line: lineNumber })
     return input.text
@@ -188,8 +156,7 @@ export const writeResult = (run: RunState, item: Embeddings.StreamItem) => {
 export const streamProgram = (options: Options) =>
   Effect.gen(function* () {
     const started = performance.now()
-    const done = resume(options)
-    const plan = yield* planInputs(options, done)
+    const plan = yield* planRun(options, true)
     const showBar = options.progress ?? process.stderr.isTTY === true
     const bar = yield* scopedBar(
       " {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | throttles {throttles} | failed {failed}",
@@ -199,22 +166,25 @@ export const streamProgram = (options: Options) =>
     const engine = yield* Embeddings.Embeddings
     const files = yield* outputFiles(options)
     const counts = { fed: 0, skipped: 0, embedded: 0, failed: 0, deduplicated: 0, tokens: 0, cost: 0 }
-    const run: RunState = { plan, done, files, sent: new Map(), followers: new Map(), groups: new Map(), counts }
+    const run: RunState = { plan, files, sent: new Map(), followers: new Map(), groups: new Map(), counts }
     const before = engine.stats()
     yield* engine.embedStream({ ...options.request, model: modelOf(options) }, inputStream(options, run)).pipe(
       Stream.runForEach((item) =>
-        Effect.sync(() => {
-          writeResult(run, item)
-          if (showBar) {
-            const seconds = (performance.now() - started) / 1000
-            const processed = counts.embedded + counts.failed
-            bar.update(counts.skipped + processed, {
-              rate: (processed / Math.max(seconds, 0.001)).toFixed(0),
-              throttles: engine.stats().throttles - before.throttles,
-              failed: counts.failed
+        Effect.try({ try: () => writeResult(run, item), catch: outputError(options.output) }).pipe(
+          Effect.andThen(
+            Effect.sync(() => {
+              if (showBar) {
+                const seconds = (performance.now() - started) / 1000
+                const processed = counts.embedded + counts.failed
+                bar.update(counts.skipped + processed, {
+                  rate: (processed / Math.max(seconds, 0.001)).toFixed(0),
+                  throttles: engine.stats().throttles - before.throttles,
+                  failed: counts.failed
+                })
+              }
             })
-          }
-        })
+          )
+        )
       )
     )
     const stats = engine.stats()
