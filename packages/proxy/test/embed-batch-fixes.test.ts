@@ -3,56 +3,21 @@
  * identity across folders and roles, the minimum-records quota, Nova's token count, and corpora
  * split per Bedrock's record quotas — on the emulator and its S3.
  */
-import { mkdtemp, readFile, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
+import { ListObjectsV2Command } from "@aws-sdk/client-s3"
 import { Jobs } from "@bedrock-embed/core"
-import { EMULATOR_CREDENTIALS, type Emulator, startEmulator } from "@bedrock-embed/emulator"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import type { Emulator } from "@bedrock-embed/emulator"
+import { assert, describe, it } from "@effect/vitest"
 import { BedrockEmbed } from "bedrock-embed"
 import { Effect } from "effect"
+import { dir, emulator, paramsOf, ROLE, s3Of, small, TITAN, useBatchEmulators } from "./batchFixture.ts"
 import { bedrockEmbed, finish } from "./cli.ts"
 
-const ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 const OTHER_ROLE = "arn:aws:iam::123456789012:role/OtherBatchRole"
-const TITAN = "amazon.titan-embed-text-v2:0"
 const NOVA = "amazon.nova-2-multimodal-embeddings-v1:0"
 
-let emulator: Emulator
-/** An emulator whose batch quotas are set low, as an account's could be: 100 records a job, 40 a file, 10 at least. */
-let small: Emulator
-let dir: string
-
-/** The request parameters that point the library at an emulator, with its keys. */
-const paramsOf = (at: Emulator) => ({
-  aws_bedrock_runtime_endpoint: at.url,
-  aws_s3_endpoint: at.s3Url!,
-  aws_region_name: "us-east-1",
-  aws_access_key_id: EMULATOR_CREDENTIALS.accessKeyId,
-  aws_secret_access_key: EMULATOR_CREDENTIALS.secretAccessKey
-})
-
-const s3Of = (at: Emulator) =>
-  new S3Client({ region: "us-east-1", endpoint: at.s3Url!, forcePathStyle: true, credentials: EMULATOR_CREDENTIALS })
-
-beforeAll(async () => {
-  emulator = await startEmulator({ asyncDelayMs: 300 })
-  small = await startEmulator({
-    asyncDelayMs: 300,
-    batchQuotas: { minRecords: 10, recordsPerJob: 100, recordsPerFile: 40 }
-  })
-  dir = await mkdtemp(join(tmpdir(), "bedrock-embed-batch-fixes-"))
-  for (const at of [emulator, small]) {
-    const s3 = s3Of(at)
-    await s3.send(new CreateBucketCommand({ Bucket: "embed-jobs" }))
-    s3.destroy()
-  }
-})
-afterAll(async () => {
-  await emulator.close()
-  await small.close()
-})
+useBatchEmulators("batch-fixes")
 
 const corpus = async (name: string, count: number) => {
   const file = join(dir, name)
