@@ -3,6 +3,8 @@
  *
  *   worker.ts <contender> <model> <count> <emulator url> [batch|stream|probe]
  *
+ * `floor` is no library: the bare node:http exchange and the float reader, for floors.
+ *
  * Prints one JSON line: wall and CPU time, vectors delivered, inputs that got none, inputs that
  * got more than one, peak RSS above the baseline taken after the contender's own imports, and
  * the first error message. `probe` embeds one text with retries off, to tell "unsupported" from
@@ -28,7 +30,8 @@ const sdk =
     : undefined
 const smithyHttp = sdk === undefined ? undefined : await import("@smithy/node-http-handler")
 const ours = contender === "bedrock-embed" ? await import("bedrock-embed") : undefined
-const core = contender === "bedrock-embed" ? await import("@bedrock-embed/core") : undefined
+const core = contender === "bedrock-embed" || contender === "floor" ? await import("@bedrock-embed/core") : undefined
+const nodeHttp = contender === "floor" ? await import("node:http") : undefined
 const effect = contender === "bedrock-embed" ? await import("effect") : undefined
 const langchain = contender === "langchain-aws" ? await import("@langchain/aws") : undefined
 const aiSdk =
@@ -177,6 +180,52 @@ const run = async (): Promise<Outcome> => {
       } catch (error) {
         return { delivered: new Uint32Array(count), error: message(error), kept: undefined }
       }
+    }
+    case "floor": {
+      // Not a library: the least any client can do for one-text calls, to measure floors against.
+      // A keep-alive node:http pool, 64 in flight, no signing, no retries, no deadline; each body
+      // read into one buffer and its vector straight into a Float32Array (Float32Json).
+      const endpoint = new URL(url)
+      const agent = new nodeHttp!.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 })
+      const path = `/model/${encodeURIComponent(model)}/invoke`
+      const one = (text: string) =>
+        new Promise<Buffer>((resolve, reject) => {
+          const payload = Buffer.from(JSON.stringify({ inputText: text, dimensions: 1024 }))
+          const headers = {
+            host: endpoint.host,
+            "content-type": "application/json",
+            "content-length": String(payload.length),
+            authorization: "none"
+          }
+          const req = nodeHttp!.request(
+            { method: "POST", hostname: endpoint.hostname, port: Number(endpoint.port), path, agent, headers },
+            (res) => {
+              const chunks: Array<Buffer> = []
+              res.on("data", (chunk: Buffer) => chunks.push(chunk))
+              res.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
+              res.on("error", reject)
+            }
+          )
+          req.on("error", reject)
+          req.end(payload)
+        })
+      const out: Array<Float32Array> = new Array(count)
+      let error: string | undefined
+      let next = 0
+      const worker = async () => {
+        while (next < count) {
+          const at = next++
+          try {
+            const json = core!.Float32Json.parseFloat32Json(await one(texts[at]!), { keepText: false })
+            out[at] = (json as { embedding: Float32Array }).embedding
+          } catch (e) {
+            error ??= message(e)
+          }
+        }
+      }
+      await Promise.all(Array.from({ length: 64 }, worker))
+      agent.destroy()
+      return { delivered: tally(out), error, kept: out }
     }
     default:
       throw new Error(`unknown contender ${contender}`)

@@ -5,7 +5,7 @@
  * keep-alive HTTP/1.1 pool: the SDK's generic middleware stack cost more client CPU per call than
  * the rest of the engine (see `pnpm bench`). The async-invoke operations use the official
  * `@aws-sdk/client-bedrock-runtime` on the same pool. Per region, endpoint and identity, InvokeModel's
- * signers are kept in a `ScopedCache` (the 1 024 most recently used) and SDK clients in an `RcMap`
+ * signers are kept in a map (the 1 024 most recently used) and SDK clients in an `RcMap`
  * (released after five idle minutes); all are released, then the pool closed, with the layer.
  * Neither retries (`maxAttempts: 1`): the engine is the one layer that retries. Interrupting a
  * call aborts its HTTP request.
@@ -14,7 +14,7 @@
  */
 import * as Http from "node:http"
 import * as Https from "node:https"
-import { Context, type Duration, Effect, Layer, ScopedCache } from "effect"
+import { Context, type Duration, Effect, Layer } from "effect"
 import type * as AwsCredentials from "./AwsCredentials.ts"
 import { type BedrockError, ResponseDecodeError } from "./Errors.ts"
 import { asyncOperationsWith, type Loaded } from "./internal/asyncInvoke.ts"
@@ -230,46 +230,59 @@ const oversizeError = (outcome: OversizeResponse, modelId: string) => {
 type Invoker = ReturnType<typeof makeInvoker>
 
 /**
- * An InvokeModel connection slot, filled by its first caller (equal keys, equal targets): the
- * key stays a plain string, one map lookup per call.
- */
-interface ConnectionSlot {
-  connection: Connection | undefined
-}
-type Connections = ScopedCache.ScopedCache<string, ConnectionSlot>
-
-/**
  * Connections (endpoint and signer) kept, least recently used first out. They hold no sockets
  * (the pool is shared), so dropping one is free and safe mid-call; a bound, not an idle timer,
  * keeps a gateway serving many identities from growing — and the hot path timer-free.
  */
 const CONNECTIONS = 1024
 
-const connectionFor = (connections: Connections, target: Target): Effect.Effect<Connection> =>
-  Effect.map(ScopedCache.get(connections, keyOf(target)), (slot) => {
-    slot.connection ??= connect(target, endpointOf(target))
-    return slot.connection
-  })
+/**
+ * The connections, by target key: a plain map in recency order (a hit moves to the end, the
+ * first is dropped past {@link CONNECTIONS}), looked up synchronously, once per call.
+ */
+const connectionsCache = () => {
+  const connections = new Map<string, Connection>()
+  return (target: Target): Connection => {
+    const key = keyOf(target)
+    let connection = connections.get(key)
+    if (connection === undefined) {
+      connection = connect(target, endpointOf(target))
+      if (connections.size >= CONNECTIONS) connections.delete(connections.keys().next().value!)
+    } else connections.delete(key)
+    connections.set(key, connection)
+    return connection
+  }
+}
 
 /** InvokeModel on the lean path; interruption cancels the request. */
-const invokeModelWith = (connections: Connections, invoker: Invoker) =>
-  Effect.fn("BedrockRuntime.invokeModel")(function* (input: InvokeInput) {
-    yield* Effect.annotateCurrentSpan({ "bedrock.model_id": input.modelId, "aws.region": input.target.region })
-    const connection = yield* connectionFor(connections, input.target)
-    const outcome = yield* Effect.callback<InvokeResult | WireError | OversizeResponse>((resume) => {
-      const cancel = invoker.invoke(connection, input.modelId, input.body, (result) => resume(Effect.succeed(result)), {
-        headers: input.headers,
-        timeoutMs: input.timeoutMs,
-        maxResponseBytes: input.maxResponseBytes
-      })
-      return Effect.sync(cancel)
+const invokeModelWith = (connectionFor: (target: Target) => Connection, invoker: Invoker) => {
+  const call = (input: InvokeInput) =>
+    Effect.flatMap(
+      Effect.callback<InvokeResult | WireError | OversizeResponse>((resume) => {
+        const cancel = invoker.invoke(
+          connectionFor(input.target),
+          input.modelId,
+          input.body,
+          (result) => resume(Effect.succeed(result)),
+          { headers: input.headers, timeoutMs: input.timeoutMs, maxResponseBytes: input.maxResponseBytes }
+        )
+        return Effect.sync(cancel)
+      }),
+      (outcome): Effect.Effect<InvokeResult, BedrockError> =>
+        isOversize(outcome)
+          ? Effect.fail(oversizeError(outcome, input.modelId))
+          : isWireError(outcome)
+            ? Effect.fail(fromSdk(outcome, { modelId: input.modelId, endpoint: endpointOf(input.target) }))
+            : Effect.succeed(outcome)
+    )
+  // A span per call, without the stack trace `Effect.fn` captures for it: capturing one cost more
+  // than the rest of the span, tens of thousands of times per corpus.
+  return (input: InvokeInput): Effect.Effect<InvokeResult, BedrockError> =>
+    Effect.withSpan(call(input), "BedrockRuntime.invokeModel", {
+      attributes: { "bedrock.model_id": input.modelId, "aws.region": input.target.region },
+      captureStackTrace: false
     })
-    if (isOversize(outcome)) return yield* Effect.fail(oversizeError(outcome, input.modelId))
-    if (isWireError(outcome)) {
-      return yield* Effect.fail(fromSdk(outcome, { modelId: input.modelId, endpoint: endpointOf(input.target) }))
-    }
-    return outcome
-  })
+}
 
 /**
  * Makes the transport. Signers and SDK clients are made on first use per region, endpoint and
@@ -294,10 +307,6 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       httpsAgent.destroy()
     })
   )
-  const connections = yield* ScopedCache.make({
-    lookup: (_key: string) => Effect.sync((): ConnectionSlot => ({ connection: undefined })),
-    capacity: CONNECTIONS
-  })
   // Made after the pool's finalizer, so closed before it: clients are released, then the pool.
   const clients = yield* ClientCache.make({
     acquire: ({ target, loaded }: { readonly target: Target; readonly loaded: Loaded }) =>
@@ -318,7 +327,10 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     connectionTimeoutMs: connectionTimeout,
     maxResponseBytes
   })
-  return BedrockRuntime.of({ invokeModel: invokeModelWith(connections, invoker), ...asyncOperationsWith(clients) })
+  return BedrockRuntime.of({
+    invokeModel: invokeModelWith(connectionsCache(), invoker),
+    ...asyncOperationsWith(clients)
+  })
 })
 
 /**

@@ -201,4 +201,41 @@ describe("embed --mode batch fixes", () => {
     assert.strictEqual(again.code, 0, again.err)
     assert.strictEqual(small.batchJobs().length, before + 3)
   })
+
+  it("dirty lines don't stop batch mode: each goes to the errors file with its line, the rest is embedded, exit 3", async () => {
+    const good = Array.from({ length: 12 }, (_, i) => JSON.stringify({ id: `doc-${i}`, text: `dirty batch text ${i}` }))
+    const lines = [
+      ...good.slice(0, 4),
+      "not json",
+      "null",
+      '{"id":"no-text"}',
+      ...good.slice(4),
+      '{"id":"doc-0","text":"again"}'
+    ]
+    const input = join(dir, "dirty.jsonl")
+    await writeFile(input, `${lines.join("\n")}\n`)
+    const output = join(dir, "dirty.out.jsonl")
+    const quotas = ["--min-records", "10", "--records-per-job", "100", "--on-duplicate", "first"]
+    const result = await run(small, { input, output, s3Uri: "s3://embed-jobs/dirty" }, quotas)
+    assert.strictEqual(result.code, 3, result.err)
+    assert.deepStrictEqual(
+      await ids(output),
+      good.map((_, i) => `doc-${i}`)
+    )
+    const errors = (await readFile(`${output}.errors.jsonl`, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id?: string; line: number; error: string; message: string })
+    assert.deepStrictEqual(
+      errors.map((e) => [e.line, e.error]),
+      [
+        [5, "InputFileError"],
+        [6, "InputFileError"],
+        [7, "InputFileError"],
+        [16, "DuplicateIdError"]
+      ]
+    )
+    assert.include(errors[1]!.message, "null, not an object")
+    assert.include(errors[3]!.message, "also on line 1")
+  })
 })

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Duration, Effect, Result, Schedule } from "effect"
+import { Duration, Effect, Fiber, Result, Schedule } from "effect"
 import type * as BedrockRuntime from "../BedrockRuntime.ts"
 import {
   type BedrockError,
@@ -61,6 +61,33 @@ const deadlineError = (
     deadlineMs: deadline.ms,
     attempts
   })
+
+/**
+ * `effect`, or `orElse()` once `ms` have passed (interrupting it): `Effect.timeoutOrElse` for one
+ * forked fiber and one timer per call, where its race forks two and interrupts a sleeping one.
+ */
+const within = <A, E, R, E2>(
+  effect: Effect.Effect<A, E, R>,
+  ms: number,
+  orElse: () => Effect.Effect<never, E2>
+): Effect.Effect<A, E | E2, R> =>
+  Effect.flatMap(Effect.forkChild(effect, { startImmediately: true }), (fiber) =>
+    Effect.callback<A, E | E2>((resume) => {
+      const timer = setTimeout(() => {
+        stop()
+        resume(Effect.andThen(Fiber.interrupt(fiber), Effect.suspend(orElse)))
+      }, ms)
+      const stop = fiber.addObserver((exit) => {
+        clearTimeout(timer)
+        resume(exit)
+      })
+      return Effect.suspend(() => {
+        clearTimeout(timer)
+        stop()
+        return Fiber.interrupt(fiber)
+      })
+    })
+  )
 
 export type Retry = <A, R>(
   effect: Effect.Effect<A, BedrockError, R>,
@@ -183,16 +210,22 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
         counters.retries++
         return Effect.fail(json.failure)
       })
-      const retried = Effect.retry(parsed, {
-        schedule: scheduleOf(controls.retries),
-        while: (error: BedrockError) => error.retryable || error === malformed
+      const retrying = (error: BedrockError) => error.retryable || error === malformed
+      // The schedule is started at the first failure (replayed to it), not for every call: most
+      // calls succeed at once, and a retry driver per call was a measurable part of the hot path.
+      const retried = Effect.catch(parsed, (first: BedrockError) => {
+        if (!retrying(first)) return Effect.fail(first)
+        let replay = true
+        const again = Effect.suspend(() => {
+          if (!replay) return parsed
+          replay = false
+          return Effect.fail(first)
+        })
+        return Effect.retry(again, { schedule: scheduleOf(controls.retries), while: retrying })
       })
       const remaining = due.at - Date.now()
       if (remaining <= 0) return Effect.fail(deadlineError(route.modelId, due, 0, undefined))
-      const timed = Effect.timeoutOrElse(retried, {
-        duration: remaining,
-        orElse: () => Effect.fail(deadlineError(route.modelId, due, sent, last))
-      })
+      const timed = within(retried, remaining, () => Effect.fail(deadlineError(route.modelId, due, sent, last)))
       return Effect.flatMap(timed, ({ result, json }) => {
         const context = { modelId: route.modelId, requestId: result.requestId }
         const decoded = decodeResponseResult(spec, json, call, options, context)

@@ -116,33 +116,35 @@ export const makeStreamer = (caller: Caller, pricing: Pricing.Service, windowInp
     target: BedrockRuntime.Target,
     group: ReadonlyArray<Entry>
   ): Effect.Effect<ReadonlyArray<StreamItem>, EmbeddingError> =>
-    Effect.gen(function* () {
-      const planned = yield* Plan.plan(
+    Effect.flatMap(
+      Plan.plan(
         resolved,
         group.map(([item]) => item)
-      )
-      const out: Array<StreamItem> = new Array(group.length)
-      yield* Effect.forEach(
-        planned.groups,
-        (indices) =>
+      ),
+      (planned) => {
+        const out: Array<StreamItem> = new Array(group.length)
+        const one = (indices: ReadonlyArray<number>) =>
           Effect.flatMap(Plan.encodeCall(resolved.spec, planned, indices), (call) =>
             Effect.map(caller.invoke(resolved, target, call, planned.options, "without text"), (outcome) => {
               const usage = usageOf(outcome)
               const cost = pricing.cost(resolved.spec, usage, resolved.price)
-              outcome.decoded.vectors.forEach((vector, j) => {
+              const vectors = outcome.decoded.vectors
+              for (let j = 0; j < vectors.length; j++) {
                 const at = call.indices[j]!
-                out[at] = {
-                  index: group[at]![1],
-                  embedding: asFloat32(vector),
-                  ...(j === 0 ? { tokens: usage.inputTokens, cost } : {})
-                }
-              })
+                const index = group[at]![1]
+                const embedding = asFloat32(vectors[j]!)
+                out[at] = j === 0 ? { index, embedding, tokens: usage.inputTokens, cost } : { index, embedding }
+              }
             })
-          ),
-        { concurrency: "unbounded", discard: true }
-      )
-      return out
-    })
+          )
+        // One call per group is the common case (and the only one for one-input models): no fork.
+        const calls =
+          planned.groups.length === 1
+            ? one(planned.groups[0]!)
+            : Effect.forEach(planned.groups, one, { concurrency: "unbounded", discard: true })
+        return Effect.as(calls, out)
+      }
+    )
 
   /** A group, or each of its inputs alone when one of them made the group fail. */
   const isolate = (
@@ -150,8 +152,11 @@ export const makeStreamer = (caller: Caller, pricing: Pricing.Service, windowInp
     target: BedrockRuntime.Target,
     group: ReadonlyArray<Entry>
   ): Effect.Effect<ReadonlyArray<StreamItem>> =>
-    embedGroup(resolved, target, group).pipe(
-      Effect.withSpan("Embeddings.embedStream.call"),
+    // Data-first: the pipeable `withSpan` drops its options, and the stack trace a span captures by
+    // default cost more than the rest of the group's effects together.
+    Effect.withSpan(embedGroup(resolved, target, group), "Embeddings.embedStream.call", {
+      captureStackTrace: false
+    }).pipe(
       Effect.catch((error: EmbeddingError) =>
         group.length === 1 || !inputCaused(error)
           ? Effect.succeed(group.map(([, index]) => ({ index, error })))

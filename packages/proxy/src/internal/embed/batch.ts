@@ -11,8 +11,8 @@ import { Effect, Schedule } from "effect"
 import type { BatchOptions, Options, Summary } from "../../EmbedFile.ts"
 import { InputFileError } from "./errors.ts"
 import { inputsOf, modelOf, readError } from "./inputs.ts"
-import { outputError, outputFiles, writeItem } from "./output.ts"
-import { type InputPlan, planRun, SEND } from "./plan.ts"
+import { type OutputFiles, outputError, outputFiles, writeError, writeItem } from "./output.ts"
+import { type InputPlan, notSentReason, planRun, REPEATED_ID, SEND } from "./plan.ts"
 import { scopedBar } from "./progress.ts"
 
 /** Batch mode's second pass: the pending inputs in file order, as the first pass marked them. */
@@ -47,8 +47,29 @@ const nextJob = (
     catch: (cause) => readError(options, cause)
   })
 
-const badLines = (bad: InputPlan["bad"]) =>
-  bad.count === 1 ? bad.first! : `${bad.first} (and ${bad.count - 1} more lines that are not inputs)`
+/**
+ * The lines that are not inputs, and those whose id is on an earlier line, to the errors file
+ * with their line numbers (as stream mode reports them); how many.
+ */
+const reportLines = (options: Options, plan: InputPlan, files: OutputFiles) =>
+  Effect.tryPromise({
+    try: async () => {
+      if (plan.bad.count === 0 && plan.firstLines.size === 0) return 0
+      let reported = 0
+      for await (const { lineNumber, input } of inputsOf(options)) {
+        if ("reason" in input) {
+          writeError(files, { id: input.id, line: lineNumber }, "InputFileError", input.reason)
+          reported++
+        } else if (plan.marks[lineNumber] === REPEATED_ID) {
+          const message = notSentReason(options, plan, lineNumber, input.id)
+          writeError(files, { id: input.id, line: lineNumber }, "DuplicateIdError", message)
+          reported++
+        }
+      }
+      return reported
+    },
+    catch: (cause) => readError(options, cause)
+  })
 
 /** The batch quotas of a run: Bedrock's defaults unless set. */
 export const quotasOf = (batch: BatchOptions) => ({
@@ -155,10 +176,9 @@ const awaitJobs = (options: Options, batch: BatchOptions, submitted: ReadonlyArr
  * Every job's results written, jobs in order, each in input order: read back from the job's ARN,
  * its ids from its manifest — the inputs are not read again.
  */
-const writeResults = (options: Options, submitted: ReadonlyArray<Jobs.Submitted>) =>
+const writeResults = (options: Options, files: OutputFiles, submitted: ReadonlyArray<Jobs.Submitted>) =>
   Effect.gen(function* () {
     const jobs = yield* Jobs.Jobs
-    const files = yield* outputFiles(options)
     const counts = { embedded: 0, failed: 0, tokens: 0, cost: 0, uncounted: false }
     for (const job of submitted) {
       const results = yield* jobs.batchResults(job.jobArn, (options.request ?? {}) as Jobs.Params)
@@ -192,25 +212,26 @@ export const batchProgram = (options: Options, batch: BatchOptions) =>
   Effect.gen(function* () {
     const started = performance.now()
     const plan = yield* planRun(options, false)
-    // Unlike stream mode, a line that is not an input refuses the run before anything is written.
-    if (plan.bad.count > 0) return yield* new InputFileError({ message: badLines(plan.bad) })
     const { pending, total } = plan
-    const skipped = total - pending - plan.firstLines.size
-    const empty = { total, skipped, embedded: 0, failed: 0, tokens: 0, cost: 0, calls: 0, throttles: 0 }
-    if (pending === 0) return { ...empty, seconds: (performance.now() - started) / 1000 } satisfies Summary
     const quotas = quotasOf(batch)
-    if (quotas.recordsPerJob < quotas.minRecords) {
+    if (pending > 0 && quotas.recordsPerJob < quotas.minRecords) {
       return yield* new InputFileError({
         message: `records per job (${quotas.recordsPerJob}) must be at least the minimum records per job (${quotas.minRecords}): raise --records-per-job or lower --min-records to your account's quotas`
       })
     }
-    if (pending < quotas.minRecords) return yield* tooFewForBatch(pending, quotas.minRecords)
+    if (pending > 0 && pending < quotas.minRecords) return yield* tooFewForBatch(pending, quotas.minRecords)
+    const files = yield* outputFiles(options)
+    const reported = yield* reportLines(options, plan, files)
+    const skipped = total - pending - plan.bad.count - plan.firstLines.size
+    const empty = { total, skipped, embedded: 0, failed: reported, tokens: 0, cost: 0, calls: 0, throttles: 0 }
+    if (pending === 0) return { ...empty, seconds: (performance.now() - started) / 1000 } satisfies Summary
     const submitted = yield* submitJobs(options, batch, plan, splitJobs(pending, quotas))
     const records = yield* awaitJobs(options, batch, submitted)
-    const totals = yield* writeResults(options, submitted)
+    const totals = yield* writeResults(options, files, submitted)
     return {
       ...empty,
       ...totals,
+      failed: reported + totals.failed,
       calls: records,
       seconds: (performance.now() - started) / 1000,
       jobArn: submitted.map((job) => job.jobArn).join(" ")

@@ -110,3 +110,11 @@ export const planRun = (options: Options, countTexts: boolean) =>
     const ids = new DigestTable()
     return Effect.andThen(resume(options, ids), planInputs(options, ids, countTexts))
   })
+
+/** Why a line with an id is not sent: its id is on an earlier line, or the file changed between the passes. */
+export const notSentReason = (options: Options, plan: InputPlan, lineNumber: number, id: unknown) => {
+  const first = plan.firstLines.get(lineNumber)
+  return first === undefined
+    ? `${options.input}:${lineNumber}: not in the file when the run first read it (the input changed during the run): run again to embed it`
+    : `${options.input}:${lineNumber}: the id ${JSON.stringify(id)} is also on line ${first}, which is embedded instead`
+}

@@ -18,7 +18,7 @@ import {
   writeError,
   writeVector
 } from "./output.ts"
-import { DONE, type InputPlan, planRun, SEND } from "./plan.ts"
+import { DONE, type InputPlan, notSentReason, planRun, SEND } from "./plan.ts"
 import { scopedBar } from "./progress.ts"
 
 /** An input sent to the engine, or one waiting for an identical text's vector. */
@@ -54,14 +54,6 @@ export interface RunState {
   }
 }
 
-/** Why a line with an id is not sent: its id is on an earlier line, or the file changed between the passes. */
-const notSent = (options: Options, run: RunState, lineNumber: number, input: { readonly id: unknown }) => {
-  const first = run.plan.firstLines.get(lineNumber)
-  return first === undefined
-    ? `${options.input}:${lineNumber}: not in the file when the run first read it (the input changed during the run): run again to embed it`
-    : `${options.input}:${lineNumber}: the id ${JSON.stringify(input.id)} is also on line ${first}, which is embedded instead`
-}
-
 /** One input line: its text when it is to be sent; otherwise it is reported, skipped or deferred. */
 export const admit = (options: Options, run: RunState, lineNumber: number, input: InputLine): string | undefined => {
   const { counts } = run
@@ -79,7 +71,7 @@ export const admit = (options: Options, run: RunState, lineNumber: number, input
         run.files,
         { id: input.id, line: lineNumber },
         "DuplicateIdError",
-        notSent(options, run, lineNumber, input)
+        notSentReason(options, run.plan, lineNumber, input.id)
       )
     return undefined
   }
