@@ -36,7 +36,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Semaphore } from "effect"
+import { Cause, Effect, Exit, Result, Semaphore } from "effect"
 
 /**
  * A limiter's live state and its operations.
@@ -184,39 +184,41 @@ export const make = (options: Options): Limiter => {
     return rate.throttle(now, sentAt ?? now - meanLatencyMs)
   }
 
-  const withPermit = <A, E, R>(effect: Effect.Effect<A, E, R>, call?: Call<A, E>): Effect.Effect<A, E, R> =>
-    semaphore.withPermit(
-      Effect.andThen(
-        rate.pace(call?.size),
-        // Uninterruptible until `effect` starts, so every counted call is also uncounted.
-        Effect.uninterruptibleMask((restore) => {
-          inFlight++
-          const sentAt = clock()
-          let run = restore(effect)
-          if (call !== undefined) {
-            run = run.pipe(
-              Effect.tap((result) =>
-                Effect.sync(() => succeeded({ sentAt, size: call.size, tokens: call.tokensOf?.(result) }))
-              ),
-              Effect.tapError((error) =>
-                Effect.sync(() => {
-                  if (call.isThrottle?.(error) !== true) return
-                  if (throttled(sentAt) === "noise" && typeof error === "object" && error !== null)
-                    noise.set(error, Math.max(1, meanLatencyMs))
-                })
-              )
-            )
-          }
-          return Effect.onExit(run, () =>
-            Effect.sync(() => {
-              const latency = clock() - sentAt
-              meanLatencyMs = meanLatencyMs === 0 ? latency : meanLatencyMs * 0.9 + latency * 0.1
-              inFlight--
-            })
-          )
-        })
-      )
-    )
+  /** Records a call's outcome (when the caller passed `call`) and its latency, once it ends. */
+  const ended = <A, E>(exit: Exit.Exit<A, E>, sentAt: number, call: Call<A, E> | undefined) => {
+    if (call !== undefined) {
+      if (Exit.isSuccess(exit)) succeeded({ sentAt, size: call.size, tokens: call.tokensOf?.(exit.value) })
+      else {
+        const error = Cause.findError(exit.cause)
+        if (
+          Result.isSuccess(error) &&
+          call.isThrottle?.(error.success) === true &&
+          throttled(sentAt) === "noise" &&
+          typeof error.success === "object" &&
+          error.success !== null
+        )
+          noise.set(error.success, Math.max(1, meanLatencyMs))
+      }
+    }
+    const latency = clock() - sentAt
+    meanLatencyMs = meanLatencyMs === 0 ? latency : meanLatencyMs * 0.9 + latency * 0.1
+    inFlight--
+  }
+
+  // One finalizer records everything about a call: a tap, a tapError and an onExit per call were
+  // a measurable part of a stream's hot path.
+  const withPermit = <A, E, R>(effect: Effect.Effect<A, E, R>, call?: Call<A, E>): Effect.Effect<A, E, R> => {
+    // Uninterruptible until `effect` starts, so every counted call is also uncounted.
+    const run = Effect.uninterruptibleMask((restore) => {
+      inFlight++
+      const sentAt = clock()
+      return Effect.onExit(restore(effect), (exit) => {
+        ended(exit, sentAt, call)
+        return Effect.void
+      })
+    })
+    return semaphore.withPermit(Effect.suspend(() => (rate.paced() ? Effect.andThen(rate.pace(call?.size), run) : run)))
+  }
 
   return {
     withPermit,
@@ -347,6 +349,8 @@ const makeRate = (options: Options, clock: () => number) => {
     })
 
   return {
+    /** Whether calls are paced (a ceiling is known). */
+    paced,
     /** Waits for this call's turn; nothing to wait for while no ceiling is known. */
     pace: (size: number | undefined): Effect.Effect<void> =>
       Effect.suspend(() => (paced() ? pacer.withPermit(waitTurn((size ?? 0) * tokensPerUnit)) : Effect.void)),

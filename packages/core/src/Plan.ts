@@ -293,25 +293,37 @@ const checkAsyncKinds = (resolved: Resolved, inputs: ReadonlyArray<Media.Embeddi
 export const plan = (
   resolved: Resolved,
   items: ReadonlyArray<Media.InputItem>
-): Effect.Effect<Plan, InvalidRequestError> =>
-  Effect.gen(function* () {
-    const { spec, known } = resolved
-    const inputs = yield* Effect.fromResult(
-      Media.parseInputs(withBlock(resolved.block, items), known.input_type, {
-        mediaSource: known.media_source,
-        mediaSources: known.media_sources
-      })
-    )
-    for (let i = 0; i < inputs.length; i++) {
-      const problem = checkInput(spec, inputs[i]!, i, resolved.options)
-      if (problem !== undefined) return yield* problem
-    }
-    const options = yield* Effect.fromResult(applyScopes(spec, resolved.options, inputs, known.drop_params === true))
-    const mismatch = checkAsyncKinds(resolved, inputs)
-    if (mismatch !== undefined) return yield* mismatch
-    const groups = resolved.async === undefined ? groupsOf(inputs, spec.capabilities) : inputs.map((_, i) => [i])
-    return { options, inputs, groups }
+): Effect.Effect<Plan, InvalidRequestError> => Effect.suspend(() => Effect.fromResult(planResult(resolved, items)))
+
+/**
+ * {@link plan} as plain code, for the paths that plan once per call (a stream plans each group),
+ * where an effect per step is a measurable part of the call.
+ *
+ * @category planning
+ * @since 0.1.0
+ */
+export const planResult = (
+  resolved: Resolved,
+  items: ReadonlyArray<Media.InputItem>
+): Result.Result<Plan, InvalidRequestError> => {
+  const { spec, known } = resolved
+  const parsed = Media.parseInputs(withBlock(resolved.block, items), known.input_type, {
+    mediaSource: known.media_source,
+    mediaSources: known.media_sources
   })
+  if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
+  const inputs = parsed.success
+  for (let i = 0; i < inputs.length; i++) {
+    const problem = checkInput(spec, inputs[i]!, i, resolved.options)
+    if (problem !== undefined) return Result.fail(problem)
+  }
+  const options = applyScopes(spec, resolved.options, inputs, known.drop_params === true)
+  if (Result.isFailure(options)) return Result.fail(options.failure)
+  const mismatch = checkAsyncKinds(resolved, inputs)
+  if (mismatch !== undefined) return Result.fail(mismatch)
+  const groups = resolved.async === undefined ? groupsOf(inputs, spec.capabilities) : inputs.map((_, i) => [i])
+  return Result.succeed({ options: options.success, inputs, groups })
+}
 
 const encodeFailure = (spec: ModelSpec.Any, what: string) => (error: Schema.SchemaError) =>
   invalid(`The ${what} for ${spec.id} is invalid: ${error.message}`, undefined, spec.id)
@@ -326,12 +338,37 @@ export const encodeCall = (
   spec: ModelSpec.Any,
   planned: Plan,
   indices: ReadonlyArray<number>
-): Effect.Effect<PlannedCall, InvalidRequestError> => {
+): Effect.Effect<PlannedCall, InvalidRequestError> =>
+  Effect.suspend(() => Effect.fromResult(encodeCallResult(spec, planned, indices)))
+
+/**
+ * {@link encodeCall} as plain code, for the paths that encode as they plan (see {@link planResult}).
+ *
+ * @category planning
+ * @since 0.1.0
+ */
+export const encodeCallResult = (
+  spec: ModelSpec.Any,
+  planned: Plan,
+  indices: ReadonlyArray<number>
+): Result.Result<PlannedCall, InvalidRequestError> => {
   const items = indices.map((i) => planned.inputs[i]!)
-  return Schema.encodeUnknownEffect(spec.request)(spec.encode(items, planned.options)).pipe(
-    Effect.map((wire): PlannedCall => ({ indices, items, body: JSON.stringify(wire) })),
-    Effect.mapError(encodeFailure(spec, "request body"))
-  )
+  const wire = requestEncoderOf(spec)(spec.encode(items, planned.options))
+  return Result.isSuccess(wire)
+    ? Result.succeed({ indices, items, body: JSON.stringify(wire.success) })
+    : Result.fail(encodeFailure(spec, "request body")(wire.failure))
+}
+
+const requestEncoders = new WeakMap<ModelSpec.Any, (body: unknown) => Result.Result<unknown, Schema.SchemaError>>()
+
+/** The spec's request encoder, made once per spec (not once per call). */
+const requestEncoderOf = (spec: ModelSpec.Any) => {
+  let encoder = requestEncoders.get(spec)
+  if (encoder === undefined) {
+    encoder = Schema.encodeUnknownResult(spec.request)
+    requestEncoders.set(spec, encoder)
+  }
+  return encoder
 }
 
 /**

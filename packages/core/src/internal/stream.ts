@@ -10,7 +10,7 @@
  *
  * @internal
  */
-import { Effect, Semaphore, Stream } from "effect"
+import { Effect, Result, Semaphore, Stream } from "effect"
 import type * as BedrockRuntime from "../BedrockRuntime.ts"
 import type { EmbeddingError } from "../Errors.ts"
 import type * as Media from "../Media.ts"
@@ -68,41 +68,56 @@ export const windowGroups = (windowInputs: number, groupSize: number, running: n
   Math.max(running, Math.floor(windowInputs / Math.max(1, groupSize)) || 0)
 
 /**
- * `f` over a stream with up to `running` effects at once, results in input order through a
- * reorder window: a group takes a slot before it starts and gives it back when its results are
- * emitted, so at most `window` groups are running or done and waiting for an older one. A slow
- * effect delays only its own results and, once the window is full behind it, new starts; the
- * others keep running. Interrupting the stream interrupts every running effect.
+ * `f` over a stream with up to `running` effects at once, each effect's results emitted flat and
+ * in input order through a reorder window: a group takes a slot before it starts and gives it back
+ * when its results are emitted, so at most `window` groups are running or done and waiting for an
+ * older one. A slow effect delays only its own results and, once the window is full behind it,
+ * new starts; the others keep running. Interrupting the stream interrupts every running effect.
+ *
+ * Two stages and a flatten, the fewest that keep the bound: the sequential one takes a slot and
+ * numbers the group (so upstream is pulled only once a slot is free), the concurrent one runs it
+ * and hands back, in order, every result its finishing made ready.
  */
 export const inOrder = <A, B, E, R, R2>(
   inputs: Stream.Stream<A, E, R>,
-  f: (a: A) => Effect.Effect<B, never, R2>,
+  f: (a: A) => Effect.Effect<ReadonlyArray<B>, never, R2>,
   options: { readonly running: number; readonly window: number }
 ): Stream.Stream<B, E, R | R2> =>
   Stream.unwrap(
     Effect.map(Semaphore.make(options.window), (slots) => {
-      const done = new Map<number, B>()
+      const done = new Map<number, ReadonlyArray<B>>()
+      const none: ReadonlyArray<B> = []
       let next = 0
-      /** Takes a finished group; hands back, in order, every result now ready, freeing their slots. */
-      const settle = (at: number, result: B) =>
-        Effect.suspend(() => {
+      let started = 0
+      /** Takes a finished group; hands back every result now ready, in order, freeing their slots. */
+      const settle = (at: number, result: ReadonlyArray<B>): Effect.Effect<ReadonlyArray<B>> => {
+        if (at !== next) {
           done.set(at, result)
-          const ready: Array<B> = []
-          while (done.has(next)) {
-            ready.push(done.get(next)!)
+          return Effect.succeed(none)
+        }
+        next++
+        let freed = 1
+        let ready = result
+        let more = done.get(next)
+        if (more !== undefined) {
+          const all = Array.from(result)
+          do {
             done.delete(next++)
-          }
-          return Effect.as(slots.release(ready.length), ready)
-        })
+            freed++
+            for (const b of more) all.push(b)
+            more = done.get(next)
+          } while (more !== undefined)
+          ready = all
+        }
+        return Effect.as(slots.release(freed), ready)
+      }
       return inputs.pipe(
-        Stream.zipWithIndex,
         // Sequential: upstream is pulled only once a slot is free, which is what bounds the window.
-        Stream.mapEffect((entry) => Effect.as(slots.take(1), entry)),
-        Stream.mapEffect(([a, at]) => Effect.map(f(a), (b) => [at, b] as const), {
+        Stream.mapEffect((a) => Effect.map(slots.take(1), () => [a, started++] as const)),
+        Stream.mapEffect(([a, at]) => Effect.flatMap(f(a), (b) => settle(at, b)), {
           concurrency: options.running,
           unordered: true
         }),
-        Stream.mapEffect(([at, b]) => settle(at, b)),
         Stream.flattenIterable
       )
     })
@@ -116,35 +131,39 @@ export const makeStreamer = (caller: Caller, pricing: Pricing.Service, windowInp
     target: BedrockRuntime.Target,
     group: ReadonlyArray<Entry>
   ): Effect.Effect<ReadonlyArray<StreamItem>, EmbeddingError> =>
-    Effect.flatMap(
-      Plan.plan(
+    // Planned and encoded as plain code: a stream plans once per group, where the effects of
+    // `Plan.plan` and `Plan.encodeCall` showed in the per-call cost.
+    Effect.suspend((): Effect.Effect<ReadonlyArray<StreamItem>, EmbeddingError> => {
+      const planned = Plan.planResult(
         resolved,
         group.map(([item]) => item)
-      ),
-      (planned) => {
-        const out: Array<StreamItem> = new Array(group.length)
-        const one = (indices: ReadonlyArray<number>) =>
-          Effect.flatMap(Plan.encodeCall(resolved.spec, planned, indices), (call) =>
-            Effect.map(caller.invoke(resolved, target, call, planned.options, "without text"), (outcome) => {
-              const usage = usageOf(outcome)
-              const cost = pricing.cost(resolved.spec, usage, resolved.price)
-              const vectors = outcome.decoded.vectors
-              for (let j = 0; j < vectors.length; j++) {
-                const at = call.indices[j]!
-                const index = group[at]![1]
-                const embedding = asFloat32(vectors[j]!)
-                out[at] = j === 0 ? { index, embedding, tokens: usage.inputTokens, cost } : { index, embedding }
-              }
-            })
-          )
-        // One call per group is the common case (and the only one for one-input models): no fork.
-        const calls =
-          planned.groups.length === 1
-            ? one(planned.groups[0]!)
-            : Effect.forEach(planned.groups, one, { concurrency: "unbounded", discard: true })
-        return Effect.as(calls, out)
+      )
+      if (Result.isFailure(planned)) return Effect.fail(planned.failure)
+      const plan = planned.success
+      const out: Array<StreamItem> = new Array(group.length)
+      const one = (indices: ReadonlyArray<number>): Effect.Effect<void, EmbeddingError> => {
+        const encoded = Plan.encodeCallResult(resolved.spec, plan, indices)
+        if (Result.isFailure(encoded)) return Effect.fail(encoded.failure)
+        const call = encoded.success
+        return Effect.map(caller.invoke(resolved, target, call, plan.options, "without text"), (outcome) => {
+          const usage = usageOf(outcome)
+          const cost = pricing.cost(resolved.spec, usage, resolved.price)
+          const vectors = outcome.decoded.vectors
+          for (let j = 0; j < vectors.length; j++) {
+            const at = call.indices[j]!
+            const index = group[at]![1]
+            const embedding = asFloat32(vectors[j]!)
+            out[at] = j === 0 ? { index, embedding, tokens: usage.inputTokens, cost } : { index, embedding }
+          }
+        })
       }
-    )
+      // One call per group is the common case (and the only one for one-input models): no fork.
+      const calls =
+        plan.groups.length === 1
+          ? one(plan.groups[0]!)
+          : Effect.forEach(plan.groups, one, { concurrency: "unbounded", discard: true })
+      return Effect.as(calls, out)
+    })
 
   /** A group, or each of its inputs alone when one of them made the group fail. */
   const isolate = (
@@ -178,13 +197,14 @@ export const makeStreamer = (caller: Caller, pricing: Pricing.Service, windowInp
     const running = caller.maxConcurrency
     return inputs.pipe(
       Stream.zipWithIndex,
-      Stream.grouped(size),
+      // One input per call (the common case for text models): a plain map, cheaper than `grouped`.
+      (entries): Stream.Stream<ReadonlyArray<Entry>, E, R> =>
+        size === 1 ? Stream.map(entries, (entry) => [entry]) : Stream.grouped(entries, size),
       (groups) =>
         inOrder(groups, (group) => isolate(resolved, target, group), {
           running,
           window: windowGroups(inputsWindow, size, running)
-        }),
-      Stream.flattenIterable
+        })
     )
   }
 }
