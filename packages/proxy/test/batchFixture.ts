@@ -50,3 +50,34 @@ export const useBatchEmulators = (name: string) => {
     await rm(dir, { recursive: true, force: true })
   })
 }
+
+/** `embed --mode batch`'s arguments with an emulator as Bedrock Runtime and S3 (unless `endpoints` says otherwise). */
+export const batchArgs = (
+  at: Emulator,
+  options: { model?: string; input: string; output: string; s3Uri?: string; role?: string },
+  extra: ReadonlyArray<string> = [],
+  endpoints: ReadonlyArray<string> = ["--endpoint", at.url]
+) => [
+  "embed",
+  ...endpoints,
+  "--s3-endpoint",
+  at.s3Url!,
+  "--region",
+  "us-east-1",
+  "--no-progress",
+  "--poll-seconds",
+  "1",
+  "--mode",
+  "batch",
+  "--model",
+  options.model ?? TITAN,
+  "--in",
+  options.input,
+  "--out",
+  options.output,
+  "--s3-uri",
+  options.s3Uri ?? "s3://embed-jobs/corpora",
+  "--role-arn",
+  options.role ?? ROLE,
+  ...extra
+]

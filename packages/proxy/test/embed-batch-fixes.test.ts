@@ -11,7 +11,7 @@ import type { Emulator } from "@bedrock-embed/emulator"
 import { assert, describe, it } from "@effect/vitest"
 import { BedrockEmbed } from "bedrock-embed"
 import { Effect } from "effect"
-import { dir, emulator, paramsOf, ROLE, s3Of, small, TITAN, useBatchEmulators } from "./batchFixture.ts"
+import { batchArgs, dir, emulator, paramsOf, ROLE, s3Of, small, TITAN, useBatchEmulators } from "./batchFixture.ts"
 import { bedrockEmbed, finish } from "./cli.ts"
 
 const OTHER_ROLE = "arn:aws:iam::123456789012:role/OtherBatchRole"
@@ -44,38 +44,7 @@ const objects = async (at: Emulator, prefix: string) => {
 }
 
 /** `embed --mode batch` with the emulator as Bedrock Runtime and S3 unless `endpoints` says otherwise. */
-const run = (
-  at: Emulator,
-  options: { model?: string; input: string; output: string; s3Uri?: string; role?: string },
-  extra: ReadonlyArray<string> = [],
-  endpoints: ReadonlyArray<string> = ["--endpoint", at.url]
-) =>
-  finish(
-    bedrockEmbed([
-      "embed",
-      ...endpoints,
-      "--s3-endpoint",
-      at.s3Url!,
-      "--region",
-      "us-east-1",
-      "--no-progress",
-      "--poll-seconds",
-      "1",
-      "--mode",
-      "batch",
-      "--model",
-      options.model ?? TITAN,
-      "--in",
-      options.input,
-      "--out",
-      options.output,
-      "--s3-uri",
-      options.s3Uri ?? "s3://embed-jobs/corpora",
-      "--role-arn",
-      options.role ?? ROLE,
-      ...extra
-    ])
-  )
+const run = (...args: Parameters<typeof batchArgs>) => finish(bedrockEmbed(batchArgs(...args)))
 
 describe("embed --mode batch fixes", () => {
   it("--bedrock-endpoint sends the job calls there (no --endpoint needed)", async () => {

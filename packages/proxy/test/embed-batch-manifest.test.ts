@@ -14,7 +14,7 @@ import { EMULATOR_CREDENTIALS, type Emulator } from "@bedrock-embed/emulator"
 import { assert, describe, it } from "@effect/vitest"
 import { BedrockEmbed } from "bedrock-embed"
 import { Effect, Layer, Schedule } from "effect"
-import { dir, emulator, paramsOf, ROLE, s3Of, small, TITAN, useBatchEmulators } from "./batchFixture.ts"
+import { batchArgs, dir, emulator, paramsOf, ROLE, s3Of, small, TITAN, useBatchEmulators } from "./batchFixture.ts"
 import { bedrockEmbed, finish } from "./cli.ts"
 
 useBatchEmulators("batch-manifest")
@@ -185,36 +185,16 @@ describe("the batch manifest", () => {
 
 /** `embed --mode batch` on the low-quota emulator: 100 records a job, 40 a file, 10 at least. */
 const batchRun = (input: string, output: string, s3Uri: string) =>
-  bedrockEmbed([
-    "embed",
-    "--endpoint",
-    small.url,
-    "--s3-endpoint",
-    small.s3Url!,
-    "--region",
-    "us-east-1",
-    "--no-progress",
-    "--poll-seconds",
-    "1",
-    "--mode",
-    "batch",
-    "--model",
-    TITAN,
-    "--in",
-    input,
-    "--out",
-    output,
-    "--s3-uri",
-    s3Uri,
-    "--role-arn",
-    ROLE,
-    "--records-per-job",
-    "100",
-    "--records-per-file",
-    "40",
-    "--min-records",
-    "10"
-  ])
+  bedrockEmbed(
+    batchArgs(small, { input, output, s3Uri }, [
+      "--records-per-job",
+      "100",
+      "--records-per-file",
+      "40",
+      "--min-records",
+      "10"
+    ])
+  )
 
 const corpus = async (name: string, count: number) => {
   const file = join(dir, name)
