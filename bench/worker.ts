@@ -25,7 +25,7 @@ const cohere = model.startsWith("cohere.")
 // Each contender loads only its own libraries, before the baseline: what the vectors and the
 // work add on top is what is compared.
 const sdk =
-  contender.startsWith("raw-sdk") || contender === "langchain-aws"
+  contender.startsWith("raw-sdk") || contender.startsWith("langchain-aws")
     ? await import("@aws-sdk/client-bedrock-runtime")
     : undefined
 const smithyHttp = sdk === undefined ? undefined : await import("@smithy/node-http-handler")
@@ -33,7 +33,7 @@ const ours = contender === "bedrock-embed" ? await import("bedrock-embed") : und
 const core = contender === "bedrock-embed" || contender === "floor" ? await import("@bedrock-embed/core") : undefined
 const nodeHttp = contender === "floor" ? await import("node:http") : undefined
 const effect = contender === "bedrock-embed" ? await import("effect") : undefined
-const langchain = contender === "langchain-aws" ? await import("@langchain/aws") : undefined
+const langchain = contender.startsWith("langchain-aws") ? await import("@langchain/aws") : undefined
 const aiSdk =
   contender === "ai-sdk" ? { ...(await import("@ai-sdk/amazon-bedrock")), ...(await import("ai")) } : undefined
 
@@ -150,8 +150,18 @@ const run = async (): Promise<Outcome> => {
       client.destroy()
       return { delivered: tally(out), error, kept: out }
     }
-    case "langchain-aws": {
-      const client = new sdk!.BedrockRuntimeClient({ region: "us-east-1", endpoint: url, credentials })
+    case "langchain-aws":
+    case "langchain-aws-h1": {
+      // `langchain-aws-h1`: the client a user passes to talk to an HTTP/1.1 endpoint (the SDK's
+      // default handler speaks HTTP/2 only).
+      const client = new sdk!.BedrockRuntimeClient({
+        region: "us-east-1",
+        endpoint: url,
+        credentials,
+        ...(contender === "langchain-aws-h1"
+          ? { requestHandler: new smithyHttp!.NodeHttpHandler({ httpAgent: { keepAlive: true, maxSockets: 16 } }) }
+          : {})
+      })
       const embeddings = new langchain!.BedrockEmbeddings({
         model,
         client,
