@@ -219,22 +219,27 @@ const manifests = async (at: Emulator, jobs: ReadonlyArray<unknown>) =>
   )
 
 /** Every id of the corpus once, in order, with InvokeModel's vector for its text. */
-const assertSameAsStream = async (input: string, output: string) => {
-  const streamed = `${output}.stream.jsonl`
-  const direct = await finish(
+/** `embed` in stream mode on the low-quota emulator, Titan, with `extra` flags. */
+const streamRun = (input: string, output: string, extra: ReadonlyArray<string> = []) =>
+  finish(
     bedrockEmbed([
       "embed",
       "--endpoint",
       small.url,
+      ...extra,
       "--no-progress",
       "--model",
       TITAN,
       "--in",
       input,
       "--out",
-      streamed
+      output
     ])
   )
+
+const assertSameAsStream = async (input: string, output: string) => {
+  const streamed = `${output}.stream.jsonl`
+  const direct = await streamRun(input, streamed)
   assert.strictEqual(direct.code, 0, direct.err)
   const reference = await rows(streamed)
   const got = await rows(output)
@@ -251,22 +256,7 @@ describe("embed --bedrock-endpoint", () => {
   it("is accepted by stream mode too: a target parameter, not a model one", async () => {
     const input = await corpus("control.jsonl", 3)
     const output = join(dir, "control.out.jsonl")
-    const result = await finish(
-      bedrockEmbed([
-        "embed",
-        "--endpoint",
-        small.url,
-        "--bedrock-endpoint",
-        small.url,
-        "--no-progress",
-        "--model",
-        TITAN,
-        "--in",
-        input,
-        "--out",
-        output
-      ])
-    )
+    const result = await streamRun(input, output, ["--bedrock-endpoint", small.url])
     assert.strictEqual(result.code, 0, result.err)
     assert.notInclude(result.err, "not supported")
     assert.strictEqual((await rows(output)).length, 3)
