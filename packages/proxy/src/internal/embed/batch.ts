@@ -72,7 +72,7 @@ const reportLines = (options: Options, plan: InputPlan, files: OutputFiles) =>
   })
 
 /** The batch quotas of a run: Bedrock's defaults unless set. */
-export const quotasOf = (batch: BatchOptions) => ({
+const quotasOf = (batch: BatchOptions) => ({
   minRecords: batch.minRecords ?? 100,
   recordsPerJob: Math.max(1, batch.recordsPerJob ?? 50_000),
   recordsPerFile: Math.max(1, batch.recordsPerFile ?? 50_000)
@@ -83,10 +83,7 @@ export const quotasOf = (batch: BatchOptions) => ({
  * last two evened out when the last would fall under the minimum. A re-run after whole jobs were
  * written splits the rest the same way, so it finds the same jobs again.
  */
-export const splitJobs = (
-  count: number,
-  quotas: ReturnType<typeof quotasOf>
-): ReadonlyArray<readonly [number, number]> => {
+const splitJobs = (count: number, quotas: ReturnType<typeof quotasOf>): ReadonlyArray<readonly [number, number]> => {
   const ranges: Array<readonly [number, number]> = []
   for (let start = 0; start < count; start += quotas.recordsPerJob) {
     ranges.push([start, Math.min(count, start + quotas.recordsPerJob)])
@@ -101,7 +98,7 @@ export const splitJobs = (
 }
 
 /** Fewer pending inputs than a batch job takes: refused before any S3 object or job. */
-export const tooFewForBatch = (count: number, minimum: number) =>
+const tooFewForBatch = (count: number, minimum: number) =>
   new InputFileError({
     message:
       `${count} inputs to embed, fewer than the ${minimum} records a batch inference job needs at least (Bedrock's quota ` +

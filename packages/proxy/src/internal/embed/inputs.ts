@@ -15,7 +15,7 @@ import { DuplicateIdError, InputFileError } from "./errors.ts"
  */
 export const idKey = (id: unknown): string => JSON.stringify(canonical(id))
 
-export const canonical = (value: unknown): unknown => {
+const canonical = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(canonical)
   if (value === null || typeof value !== "object") return value
   const record = value as Record<string, unknown>
@@ -39,7 +39,7 @@ export const kindOf = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`
 
 /** Reads one non-blank line (`lineNumber` from 1, blank lines counted); never throws. */
-export const readInput = (options: Options, line: string, lineNumber: number): InputLine => {
+const readInput = (options: Options, line: string, lineNumber: number): InputLine => {
   const where = `${options.input}:${lineNumber}`
   let record: unknown
   try {

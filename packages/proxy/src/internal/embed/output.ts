@@ -36,7 +36,7 @@ export const formats = ["jsonl", "parquet", "arrow", "npy"] as const
 export type Format = (typeof formats)[number]
 
 /** The run's output format, or a typed error naming the formats. */
-export const formatOf = (options: Options): Effect.Effect<Format, OutputFileError> => {
+const formatOf = (options: Options): Effect.Effect<Format, OutputFileError> => {
   const format = options.format ?? "jsonl"
   return (formats as ReadonlyArray<string>).includes(format)
     ? Effect.succeed(format as Format)
@@ -48,7 +48,7 @@ export const formatOf = (options: Options): Effect.Effect<Format, OutputFileErro
 }
 
 /** The files of an `npy` output: the array, and its ids beside it. */
-export const npyPaths = (output: string): RowPaths => ({ vectors: output, ids: `${output}.ids.jsonl` })
+const npyPaths = (output: string): RowPaths => ({ vectors: output, ids: `${output}.ids.jsonl` })
 
 const columnar = () => import("./formats/columnar.ts")
 
@@ -65,12 +65,12 @@ export interface IdSet {
   readonly size: number
 }
 
-export const chunkBytes = 1 << 20
+const chunkBytes = 1 << 20
 /** Longer than any vector line (3072 floats ≈ 70 KB): a line past it is not ours. */
-export const maxLineBytes = 256 << 20
+const maxLineBytes = 256 << 20
 
 /** The length of the file up to its last newline: what follows it is a torn line. */
-export const completeLength = (fd: number, size: number): number => {
+const completeLength = (fd: number, size: number): number => {
   const chunk = Buffer.allocUnsafe(64 << 10)
   for (let end = size; end > 0; ) {
     const start = Math.max(0, end - chunk.length)
@@ -83,7 +83,7 @@ export const completeLength = (fd: number, size: number): number => {
 }
 
 /** Any JSON output line's id, or `undefined` when the line is not one. */
-export const parsedId = (line: Buffer): string | undefined => {
+const parsedId = (line: Buffer): string | undefined => {
   try {
     const row = JSON.parse(line.toString("utf8")) as { readonly id?: unknown; readonly embedding?: unknown } | null
     if (row === null || typeof row !== "object" || row.id === undefined || !Array.isArray(row.embedding)) return
@@ -93,9 +93,9 @@ export const parsedId = (line: Buffer): string | undefined => {
   }
 }
 
-export const lineHead = Buffer.from(`{"id":`)
-export const vectorStart = Buffer.from(`,"embedding":[`)
-export const lineEnd = Buffer.from("]}")
+const lineHead = Buffer.from(`{"id":`)
+const vectorStart = Buffer.from(`,"embedding":[`)
+const lineEnd = Buffer.from("]}")
 
 /**
  * The id of one output line, or `undefined` when the line is not one (the valid prefix ends). In
@@ -103,7 +103,7 @@ export const lineEnd = Buffer.from("]}")
  * the id and only the id is parsed; the last line, which a crash may have garbled, and any line
  * in another layout are parsed whole.
  */
-export const outputId = (line: Buffer, last: boolean): string | undefined => {
+const outputId = (line: Buffer, last: boolean): string | undefined => {
   if (last || !line.subarray(0, lineHead.length).equals(lineHead) || !line.subarray(-2).equals(lineEnd)) {
     return parsedId(line)
   }
@@ -120,7 +120,7 @@ export const outputId = (line: Buffer, last: boolean): string | undefined => {
  * Reads the complete lines of `[0, end)` a chunk at a time, adding each id to `done`; the length of
  * the valid prefix (a corrupt line ends it: everything after it is redone).
  */
-export const scanOutput = (fd: number, end: number, done: IdSet): number => {
+const scanOutput = (fd: number, end: number, done: IdSet): number => {
   const chunk = Buffer.allocUnsafe(chunkBytes)
   let parts: Array<Buffer> = []
   let partBytes = 0
@@ -168,7 +168,7 @@ const refuseBinary = (fd: number, output: string) => {
 }
 
 /** JSONL: the ids already in the output; a torn last line (no newline, or not JSON) is cut off. */
-export const resumeJsonl = (output: string, done: IdSet): IdSet => {
+const resumeJsonl = (output: string, done: IdSet): IdSet => {
   if (!existsSync(output)) return done
   const fd = openSync(output, "r+")
   try {
@@ -186,7 +186,7 @@ export const resumeJsonl = (output: string, done: IdSet): IdSet => {
  * Ids already in the output (as {@link idKey}s), in memory bounded by the ids, whatever the
  * format: the files are read a chunk (or a batch) at a time, a torn tail is cut off.
  */
-export const resume = (options: Options, done: IdSet = new Set<string>()): Effect.Effect<IdSet, OutputFileError> =>
+export const resume = (options: Options, done: IdSet): Effect.Effect<IdSet, OutputFileError> =>
   Effect.flatMap(formatOf(options), (format) => {
     if (format === "jsonl")
       return Effect.try({ try: () => resumeJsonl(options.output, done), catch: outputError(options.output) })
@@ -209,7 +209,7 @@ export const resume = (options: Options, done: IdSet = new Set<string>()): Effec
 export type Written = LineWritten | RowWritten
 
 /** Where the vectors go: appended one at a time, or copied from an earlier one. */
-export interface VectorSink {
+interface VectorSink {
   write(id: unknown, embedding: Float32Array): Written
   copy(from: Written, id: unknown): Written
   /** At the end of the run, whatever its end: the files closed (a columnar output rewritten). */
@@ -223,7 +223,7 @@ export interface OutputFiles {
 }
 
 /** JSONL: lines appended to the output (`size`: its length, kept up to date by the writes). */
-export interface JsonlFile {
+interface JsonlFile {
   readonly fd: number
   size: number
 }
@@ -284,14 +284,14 @@ export const outputFiles = (options: Options) =>
   )
 
 /** Where a vector line is in the output: its offset, length, and the length of its `{"id":…,` head. */
-export interface LineWritten {
+interface LineWritten {
   readonly offset: number
   readonly length: number
   readonly head: number
 }
 
 /** Appends one output line, in one write: a crash tears at most this line, which the next run drops. */
-export const appendLine = (file: JsonlFile, head: string, rest: Buffer | string): LineWritten => {
+const appendLine = (file: JsonlFile, head: string, rest: Buffer | string): LineWritten => {
   const bytes = Buffer.concat([Buffer.from(head), typeof rest === "string" ? Buffer.from(rest) : rest])
   writeSync(file.fd, bytes)
   const written = { offset: file.size, length: bytes.length, head: Buffer.byteLength(head) }
@@ -299,12 +299,12 @@ export const appendLine = (file: JsonlFile, head: string, rest: Buffer | string)
   return written
 }
 
-export const idHead = (id: unknown) => `{"id":${JSON.stringify(id)},`
+const idHead = (id: unknown) => `{"id":${JSON.stringify(id)},`
 
-export const vectorRest = (embedding: Float32Array) => `"embedding":${JSON.stringify(Array.from(embedding))}}\n`
+const vectorRest = (embedding: Float32Array) => `"embedding":${JSON.stringify(Array.from(embedding))}}\n`
 
 /** Appends a line for `id` with the vector of an earlier line. */
-export const copyLine = (file: JsonlFile, from: LineWritten, id: unknown): LineWritten => {
+const copyLine = (file: JsonlFile, from: LineWritten, id: unknown): LineWritten => {
   const rest = Buffer.allocUnsafe(from.length - from.head)
   readSync(file.fd, rest, 0, rest.length, from.offset + from.head)
   return appendLine(file, idHead(id), rest)

@@ -55,7 +55,7 @@ const setMark = (marks: { bytes: Uint8Array }, line: number, mark: number) => {
  * duplicate id refuses the run up front and each distinct text is sent once. `ids` holds the ids
  * in the output (value 0), as {@link resume} found them.
  */
-export const planInputs = (options: Options, ids: DigestTable, countTexts: boolean) =>
+const planInputs = (options: Options, ids: DigestTable, countTexts: boolean) =>
   Effect.tryPromise({
     try: async (): Promise<InputPlan> => {
       const texts = new DigestTable()

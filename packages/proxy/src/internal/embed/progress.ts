@@ -7,7 +7,7 @@ import { Presets, SingleBar } from "cli-progress"
 import { Effect } from "effect"
 
 /** A progress bar on stderr. */
-export const progressBar = (format: string) =>
+const progressBar = (format: string) =>
   new SingleBar({ format, stream: process.stderr, hideCursor: true, noTTYOutput: false }, Presets.shades_classic)
 
 /** A progress bar on stderr, stopped with the scope. */

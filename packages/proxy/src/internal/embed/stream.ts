@@ -22,7 +22,7 @@ import { DONE, type InputPlan, notSentReason, planRun, SEND } from "./plan.ts"
 import { scopedBar } from "./progress.ts"
 
 /** An input sent to the engine, or one waiting for an identical text's vector. */
-export interface Entry {
+interface Entry {
   readonly id: unknown
   readonly line: number
   /** Set when the text is on several lines. */
@@ -30,13 +30,13 @@ export interface Entry {
 }
 
 /** A repeated text: how many of its lines still wait, and its first line's outcome once known. */
-export interface Group {
+interface Group {
   remaining: number
   outcome?: Written | { readonly error: string; readonly message: string } | undefined
 }
 
 /** What the second pass keeps: the entries in flight (by engine index) and the repeated texts. */
-export interface RunState {
+interface RunState {
   readonly plan: InputPlan
   readonly files: OutputFiles
   readonly sent: Map<number, Entry>
@@ -63,16 +63,14 @@ export const admit = (options: Options, run: RunState, lineNumber: number, input
     return undefined
   }
   const mark = run.plan.marks[lineNumber]
+  if (mark === DONE) {
+    counts.skipped++
+    return undefined
+  }
   if (mark !== SEND) {
-    counts.failed += mark === DONE ? 0 : 1
-    if (mark === DONE) counts.skipped++
-    else
-      writeError(
-        run.files,
-        { id: input.id, line: lineNumber },
-        "DuplicateIdError",
-        notSentReason(options, run.plan, lineNumber, input.id)
-      )
+    counts.failed++
+    const message = notSentReason(options, run.plan, lineNumber, input.id)
+    writeError(run.files, { id: input.id, line: lineNumber }, "DuplicateIdError", message)
     return undefined
   }
   const hash = run.plan.repeated.size === 0 ? undefined : digestKey(digestOf(input.text))
@@ -99,7 +97,7 @@ export const admit = (options: Options, run: RunState, lineNumber: number, input
 }
 
 /** The input file's texts to send, in file order; the other lines are handled on the way. */
-export const inputStream = (options: Options, run: RunState) =>
+const inputStream = (options: Options, run: RunState) =>
   Stream.fromAsyncIterable(inputsOf(options), (cause) => readError(options, cause)).pipe(
     Stream.filterMap(({ lineNumber, input }) => {
       const text = admit(options, run, lineNumber, input)
@@ -108,7 +106,7 @@ export const inputStream = (options: Options, run: RunState) =>
   )
 
 /** A line whose text was sent for an earlier line: that line's vector (copied from the output) or error. */
-export const writeFollower = (run: RunState, entry: Entry) => {
+const writeFollower = (run: RunState, entry: Entry) => {
   const group = run.groups.get(entry.hash!)!
   if (--group.remaining === 0) run.groups.delete(entry.hash!)
   const outcome = group.outcome!
@@ -122,7 +120,7 @@ export const writeFollower = (run: RunState, entry: Entry) => {
 }
 
 /** One item of the engine: its line, then the lines waiting for it. */
-export const writeResult = (run: RunState, item: Embeddings.StreamItem) => {
+const writeResult = (run: RunState, item: Embeddings.StreamItem) => {
   const entry = run.sent.get(item.index)!
   run.sent.delete(item.index)
   const { counts } = run

@@ -25,15 +25,15 @@ import { firstId, journalOf, type RowPaths, readRows, recoverRows, removeRows, s
 export type Columnar = "parquet" | "arrow"
 
 /** How the `id` column holds the ids. */
-export type IdEncoding = "string" | "integer" | "json"
+type IdEncoding = "string" | "integer" | "json"
 
-export const encodingKey = "bedrock-embed:id"
+const encodingKey = "bedrock-embed:id"
 
 /**
  * Rows of a batch (and of a Parquet row group): about 4 MiB of vectors, so memory stays bounded
  * whatever the corpus (the Parquet writer's working memory is a few such batches).
  */
-export const batchRows = (dim: number) => Math.max(1, Math.min(65_536, Math.floor((4 << 20) / (4 * Math.max(1, dim)))))
+const batchRows = (dim: number) => Math.max(1, Math.min(65_536, Math.floor((4 << 20) / (4 * Math.max(1, dim)))))
 
 const kindOf = (id: unknown): IdEncoding =>
   typeof id === "string" ? "string" : typeof id === "number" && Number.isSafeInteger(id) ? "integer" : "json"
@@ -42,10 +42,10 @@ const mergeEncoding = (a: IdEncoding | undefined, b: IdEncoding): IdEncoding =>
   a === undefined || a === b ? b : "json"
 
 /** Where the output is rewritten before it is renamed over the old one. */
-export const temporaryOf = (output: string) => `${output}.tmp`
+const temporaryOf = (output: string) => `${output}.tmp`
 
 /** A run of rows: their ids (JSON values) and their vectors, one after another. */
-export interface Chunk {
+interface Chunk {
   readonly ids: ReadonlyArray<unknown>
   readonly vectors: Float32Array
 }
@@ -56,7 +56,7 @@ const notOurs = (path: string, why: string) =>
   })
 
 /** The ids of a record batch of ours, as JSON values. */
-export const idsOf = (batch: Arrow.RecordBatch, encoding: IdEncoding, path: string): Array<unknown> => {
+const idsOf = (batch: Arrow.RecordBatch, encoding: IdEncoding, path: string): Array<unknown> => {
   const idColumn = batch.getChild("id")
   if (idColumn === null) throw notOurs(path, "no id column")
   const ids: Array<unknown> = []
@@ -70,7 +70,7 @@ export const idsOf = (batch: Arrow.RecordBatch, encoding: IdEncoding, path: stri
 }
 
 /** The rows of a record batch of ours. */
-export const chunkOf = (batch: Arrow.RecordBatch, encoding: IdEncoding, path: string): Chunk => {
+const chunkOf = (batch: Arrow.RecordBatch, encoding: IdEncoding, path: string): Chunk => {
   const embedding = batch.getChild("embedding")
   if (embedding === null || !Arrow.DataType.isFixedSizeList(embedding.type)) {
     throw notOurs(path, "no fixed-size-list embedding column")
@@ -85,7 +85,7 @@ export const chunkOf = (batch: Arrow.RecordBatch, encoding: IdEncoding, path: st
 }
 
 /** The schema of a file of `dim`-sized vectors and ids held as `encoding`. */
-export const schemaOf = (dim: number, encoding: IdEncoding) =>
+const schemaOf = (dim: number, encoding: IdEncoding) =>
   new Arrow.Schema(
     [
       new Arrow.Field("id", encoding === "integer" ? new Arrow.Int64() : new Arrow.Utf8(), false),
@@ -99,7 +99,7 @@ export const schemaOf = (dim: number, encoding: IdEncoding) =>
   )
 
 /** One record batch of `schema` holding `chunk`. */
-export const batchOf = (schema: Arrow.Schema, dim: number, encoding: IdEncoding, chunk: Chunk) => {
+const batchOf = (schema: Arrow.Schema, dim: number, encoding: IdEncoding, chunk: Chunk) => {
   const length = chunk.ids.length
   const id =
     encoding === "integer"
@@ -129,7 +129,7 @@ export const batchOf = (schema: Arrow.Schema, dim: number, encoding: IdEncoding,
 }
 
 /** An output file of ours, read a batch at a time. */
-export interface FinalFile {
+interface FinalFile {
   readonly dim: number
   readonly rows: number
   readonly encoding: IdEncoding
@@ -212,7 +212,7 @@ const readArrow = async (path: string): Promise<FinalFile> => {
 }
 
 /** Opens an output file of ours (its schema read; its rows not yet). */
-export const readFinal = async (format: Columnar, path: string): Promise<FinalFile> => {
+const readFinal = async (format: Columnar, path: string): Promise<FinalFile> => {
   try {
     return format === "parquet" ? await readParquet(path) : await readArrow(path)
   } catch (cause) {

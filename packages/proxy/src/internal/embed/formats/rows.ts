@@ -16,10 +16,10 @@ import type { IdSet } from "../output.ts"
 const magic = Buffer.from("\x93NUMPY", "latin1")
 
 /** The NPY header's length: room for any shape, a multiple of 64 as the format asks. */
-export const headerBytes = 128
+const headerBytes = 128
 
 /** The NPY (version 1.0) header of a `rows` × `dim` float32 array, padded to {@link headerBytes}. */
-export const npyHeader = (rows: number, dim: number): Buffer => {
+const npyHeader = (rows: number, dim: number): Buffer => {
   const header = Buffer.alloc(headerBytes, 0x20)
   header.write("\x93NUMPY", 0, "latin1")
   header[6] = 1
@@ -36,7 +36,7 @@ const notNpy = (path: string) =>
   })
 
 /** The vector size an NPY header of ours gives, or why the file is not one. */
-export const headerDim = (header: Buffer, path: string): number => {
+const headerDim = (header: Buffer, path: string): number => {
   const text = header.toString("latin1", 10, headerBytes)
   const shape = /^\{'descr': '<f4', 'fortran_order': False, 'shape': \((\d+), (\d+)\), \}/.exec(text)
   if (!header.subarray(0, 6).equals(magic) || shape === null) throw notNpy(path)
