@@ -1,7 +1,7 @@
 /**
  * The transport: Bedrock Runtime calls.
  *
- * InvokeModel, the hot call, is a SigV4-signed (`@smithy/signature-v4`) or bearer POST on a
+ * InvokeModel, the hot call, is a SigV4-signed (`aws4`, `internal/sigv4.ts`) or bearer POST on a
  * keep-alive HTTP/1.1 pool: the SDK's generic middleware stack cost more client CPU per call than
  * the rest of the engine (see `pnpm bench`). The async-invoke operations use the official
  * `@aws-sdk/client-bedrock-runtime` on the same pool. Per region, endpoint and identity, InvokeModel's
