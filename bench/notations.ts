@@ -7,6 +7,11 @@ const count = Number(process.argv[2] ?? Math.max(200, Math.round(5000 * Number(p
 const TITAN = "amazon.titan-embed-text-v2:0"
 const FLOOR = "floor: bare node:http + Float32Json"
 const { children } = scratch("notations")
+// The stand-in and the client each on a core of its own (where the machine has two), as if the
+// server were another machine: sharing cores, the client's CPU and wall figures moved by ±20 %
+// from run to run with the stand-in's load.
+const STANDIN_CPU = 1
+const CLIENT_CPU = 0
 
 interface Result {
   readonly wallMs: number
@@ -20,11 +25,12 @@ const startStandin = (notation: string) =>
   startServer(
     [`${root}bench/standin.ts`, "--port", "0", "--latency-ms", "0", "--notation", notation, "--exit-with-stdin"],
     "stand-in",
-    children
+    children,
+    STANDIN_CPU
   )
 
 const worker = (contender: string, url: string, mode: string, texts = count) =>
-  runWorker<Result>([contender, TITAN, String(texts), url, mode], contender, children)
+  runWorker<Result>([contender, TITAN, String(texts), url, mode], contender, children, CLIENT_CPU)
 
 const contenders = [
   ["embedStream", "bedrock-embed", "stream"],

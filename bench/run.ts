@@ -15,6 +15,7 @@
  *   pnpm bench gateway            # the gateway section alone (under a minute)
  *   pnpm bench throttle           # the throttling section alone (about a minute; bench/throttle.ts)
  *   pnpm bench notations          # embedStream on full-precision numbers vs the raw SDK loop (bench/notations.ts)
+ *   pnpm bench overhead           # embedStream's own CPU per embedding with an instant in-process transport, against the float reader (bench/overhead.ts)
  *   pnpm bench float32json        # the float reader alone, ns per number per notation (bench/float32json.ts)
  *   pnpm bench stream-faults      # embedStream vs embedding() under 30 % HTTP 500s (about three minutes; bench/stream-faults.ts)
  *   pnpm bench scale              # the bulk CLI on 10 000, 100 000 and 1 000 000 docs, kill -9 and resume (about seven minutes; bench/scale.ts)
@@ -31,7 +32,16 @@ import { table } from "./table.ts"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
 const [section, ...extra] = process.argv.slice(2)
-const sections = ["gateway", "throttle", "notations", "float32json", "stream-faults", "scale", "formats"] as const
+const sections = [
+  "gateway",
+  "throttle",
+  "notations",
+  "overhead",
+  "float32json",
+  "stream-faults",
+  "scale",
+  "formats"
+] as const
 if ((section !== undefined && !(sections as ReadonlyArray<string>).includes(section)) || extra.length > 0) {
   console.error(`usage: node bench/run.ts [${sections.join("|")}]   (no argument: every section)`)
   process.exit(2)
@@ -341,9 +351,11 @@ const gatewayCode = await gatewaySection()
 const throttleCode = await sectionProcess("throttle")
 // (g) embedStream on full-precision number text (real Titan's), against the raw SDK loop.
 const notationsCode = await sectionProcess("notations")
+// (g') the library's own CPU per embedding, no network: the steady figure behind (g)'s.
+const overheadCode = await sectionProcess("overhead")
 // (h) embedStream against embedding() on the same docs under 30 % injected 5xx faults.
 const streamFaultsCode = await sectionProcess("stream-faults")
 // (i) the bulk CLI at scale: docs/s and peak RSS up to 1 000 000 docs, kill -9 and resume.
 const scaleCode = await sectionProcess("scale")
 process.exitCode =
-  [gatewayCode, throttleCode, notationsCode, streamFaultsCode, scaleCode].find((code) => code !== 0) ?? 0
+  [gatewayCode, throttleCode, notationsCode, overheadCode, streamFaultsCode, scaleCode].find((code) => code !== 0) ?? 0
