@@ -170,6 +170,22 @@ export const toOptions = (parsed: Flags): EmulatorOptions => ({
   verifySignatures: !parsed.noVerifySignatures
 })
 
+/** What to change when the listening socket is refused, by Node's error code. */
+const listenHints: Readonly<Record<string, string>> = {
+  EADDRINUSE: "stop what listens there, or pick another --port (--port 0 picks a free one)",
+  EACCES: "ports below 1024 need privileges; pick --port 1024 or above (--port 0 picks a free one)",
+  EADDRNOTAVAIL: "pass --host 127.0.0.1, 0.0.0.0 (every interface) or one of this machine's addresses",
+  ENOTFOUND: "pass --host an IP address or a name this machine resolves"
+}
+
+/** Why the emulator cannot listen (Node's reason) and what to change. */
+const listenFailure = (options: EmulatorOptions, cause: unknown): string => {
+  const code = (cause as { readonly code?: unknown } | undefined)?.code
+  const hint = typeof code === "string" ? listenHints[code] : undefined
+  const where = `${options.host ?? "127.0.0.1"}:${options.port ?? 4010}`
+  return `cannot listen on ${where}: ${messageOf(cause) || "no reason given"}${hint === undefined ? "" : `; ${hint}`}`
+}
+
 const banner = (emulator: Emulator): string =>
   `Bedrock emulator listening on ${emulator.url}\n` +
   `  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=${emulator.url}\n` +
@@ -189,8 +205,7 @@ export const serve = (options: EmulatorOptions): Effect.Effect<never, CliFailure
       const emulator = yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: () => startEmulator(options),
-          catch: (cause) =>
-            new CliFailure({ message: `cannot listen: ${messageOf(cause)}`, exitCode: ExitCode.Failure })
+          catch: (cause) => new CliFailure({ message: listenFailure(options, cause), exitCode: ExitCode.Failure })
         }),
         (emulator) => Effect.promise(() => emulator.close())
       )
@@ -298,7 +313,8 @@ export const run = (
   name: string = command.name
 ): Effect.Effect<void, CliFailure | CliError.CliError> =>
   Command.runWith(name === command.name ? command : commandNamed(name), { version: packageVersion(import.meta.url) })(
-    args
+    // `help` as `--help`: the word users try first, answered with the same text.
+    args[0] === "help" ? ["--help"] : args
   ).pipe(Effect.provide(Layer.merge(NodeServices.layer, layerOutput(name))))
 
 /**

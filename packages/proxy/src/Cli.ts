@@ -5,7 +5,8 @@
  *   bedrock-embed embed --model M --in docs.jsonl --out vectors.jsonl [...]
  *   bedrock-embed emulator [emulator options]
  *
- * Every command answers `--help`; `bedrock-embed --version` prints the version. `serve` without
+ * Every command answers `--help` (and `bedrock-embed help [command]`); `bedrock-embed --version`
+ * prints the version. `serve` without
  * `--config` starts the embedded Bedrock emulator and a built-in configuration naming every model,
  * and says so in its banner. The emulator is the optional package `@bedrock-embed/emulator`,
  * loaded only by `serve` without `--config` and by `emulator`.
@@ -59,7 +60,8 @@ export const command = Command.make("bedrock-embed").pipe(
     lines(
       "AWS Bedrock embeddings: an OpenAI-compatible gateway, a corpus embedder and a local emulator.",
       "Exit codes: 0 ok (serve and emulator: stopped by SIGINT/SIGTERM), 1 runtime failure (invalid",
-      "config, cannot listen, embed failure), 2 usage error, 3 embed finished with failed inputs."
+      "config, cannot listen, embed failure), 2 usage error, 3 embed finished with failed inputs.",
+      "bedrock-embed help <command> (or <command> --help) shows a command's flags."
     )
   ),
   Command.withSubcommands([serve, embed, emulator])
@@ -124,12 +126,29 @@ const version = (): string =>
  * @category running
  * @since 0.1.0
  */
-export const run = (args: ReadonlyArray<string>): Effect.Effect<void, CliFailure | CliError.CliError> =>
-  args[0] === "emulator"
-    ? runEmulator(args.slice(1))
-    : Command.runWith(command, { version: version() })(args).pipe(
+export const run = (args: ReadonlyArray<string>): Effect.Effect<void, CliFailure | CliError.CliError> => {
+  const argv = helpArgs(args)
+  return argv[0] === "emulator"
+    ? runEmulator(argv.slice(1))
+    : Command.runWith(command, { version: version() })(argv).pipe(
         Effect.provide(Layer.merge(NodeServices.layer, layerOutput))
       )
+}
+
+const commandNames: ReadonlyArray<string> = [serve.name, embed.name, emulator.name]
+
+/**
+ * `help [command]` as `[command] --help`: the word users try first after `--help`, answered with
+ * the same text (`effect/cli` knows only the flag). `help <unknown>` stays an unknown command.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const helpArgs = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
+  if (args[0] !== "help") return args
+  const [name] = args.slice(1)
+  return name === undefined || commandNames.includes(name) ? [...args.slice(1), "--help"] : args.slice(1)
+}
 
 /**
  * The program's entry point: runs {@link run} on `process.argv`, closes everything on SIGINT or

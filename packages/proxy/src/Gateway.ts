@@ -298,7 +298,7 @@ const embeddingsRoute = (
         ...clientParams,
         ...deployment.litellm_params
       }).pipe(Effect.mapError(fail))
-      // Vectors stay as Bedrock's JSON text (or float32 for base64): nothing is formatted twice.
+      // Vectors as the model's float32s, read straight from the body; ResponseBody spells them (one rule).
       const response = yield* engine.embedDecoded(decoded, { float32: true }).pipe(Effect.mapError(fail))
       const hidden = response._hidden_params
       return {

@@ -1,22 +1,20 @@
 /**
- * The embeddings response body, written as bytes: each vector goes out as the JSON text Bedrock
- * wrote for it (kept by `Float32Json.jsonText`, its numbers already checked), so no number is
- * parsed into a double and formatted again — the part of a gateway request that costs the most.
- * A vector without that text (base64 strings, vectors a codec built) is written by
- * `JSON.stringify`, as numbers.
+ * The embeddings response body, written as bytes. Every vector number follows one rule, the same
+ * as `bedrock-embed embed`'s JSONL: the shortest decimal that reads back, as a double, exactly as
+ * the float32 the model returned (JavaScript's own spelling of that float32, e.g.
+ * `-0.008372001349925995`). Bedrock's own text is not passed through: its services spell numbers
+ * in two styles (Titan text: Java doubles, `-4.111167218070477E-4`; Cohere and Nova: Java floats,
+ * `0.0054293056`, which read back as a double that is not the model's float32), so a client would
+ * read other numbers from the same vector depending on the model and on the path it took.
  *
  * @since 0.1.0
  */
-import { Float32Json } from "@bedrock-embed/core"
-
 const encoder = new TextEncoder()
 
-/** Appends the JSON of a value to `parts`: vectors as their own text where they have it. */
+/** Appends the JSON of a value to `parts`. */
 const write = (value: unknown, parts: Array<Uint8Array | string>): void => {
-  const text = Float32Json.jsonText(value)
-  if (text !== undefined) {
-    parts.push(text)
-  } else if (value instanceof Float32Array) {
+  if (value instanceof Float32Array) {
+    // A Float32Array's values widen to doubles exactly; JSON.stringify writes their shortest text.
     parts.push(JSON.stringify(Array.from(value)))
   } else if (Array.isArray(value)) {
     parts.push("[")
@@ -41,7 +39,7 @@ const write = (value: unknown, parts: Array<Uint8Array | string>): void => {
 }
 
 /**
- * A value as JSON bytes, with every vector parsed by `Float32Json` written as Bedrock's text.
+ * A value as JSON bytes, with every `Float32Array` written as the shortest text of its float32 values.
  *
  * @category encoding
  * @since 0.1.0

@@ -1,8 +1,9 @@
 /**
- * The gateway writes each vector as Bedrock's own JSON text: a client reading the float response
- * gets exactly the numbers `JSON.parse` reads from Bedrock's body, whatever notation Bedrock used,
- * and base64 holds those numbers as float32. The upstream is a plain `node:http` server written
- * for this test (not the emulator), answering with numbers in many JSON notations.
+ * The gateway writes each vector as the float32 values the model returned, by one rule whatever
+ * notation Bedrock used: the shortest text that reads back, as a double, as that float32 (what
+ * `JSON.stringify` writes for it); base64 holds the same float32 values. The upstream is a plain
+ * `node:http` server written for this test (not the emulator), answering with numbers in many
+ * JSON notations.
  */
 import { once } from "node:events"
 import * as Http from "node:http"
@@ -72,14 +73,16 @@ const post = async (gateway: Server.Gateway, request: Record<string, unknown>) =
 }
 
 describe("vectors through the gateway", () => {
-  it("float: the numbers of Bedrock's body, in input order; base64: the same numbers as float32", async () => {
+  it("float: the float32s of Bedrock's numbers, in input order; base64: the same float32s", async () => {
     const gateway = await Server.start({ config: config(), port: 0, log: () => {} })
     try {
       sent.length = 0
       const floats = await post(gateway, { input: ["a", "b", "c"], dimensions: 256 })
       assert.strictEqual(floats.model, "titan")
       assert.strictEqual(floats.usage.prompt_tokens, 9)
-      const upstreamVectors = sent.map((answer) => (JSON.parse(answer) as { embedding: Array<number> }).embedding)
+      const upstreamVectors = sent.map((answer) =>
+        (JSON.parse(answer) as { embedding: Array<number> }).embedding.map(Math.fround)
+      )
       // Calls run concurrently: each vector is one of the bodies sent, each body used once.
       const matched = floats.data.map((d) =>
         upstreamVectors.findIndex((v) => JSON.stringify(v) === JSON.stringify(d.embedding))

@@ -52,7 +52,9 @@ const embedFlags = {
   output: Flag.String("out").pipe(
     Flag.withAlias("o"),
     Flag.withMetavar("FILE"),
-    Flag.withDescription("the vectors (see --format); failed inputs go to <out>.errors.jsonl")
+    Flag.withDescription(
+      "the vectors (see --format); failed inputs go to <out>.errors.jsonl, written only when one fails"
+    )
   ),
   format: Flag.Literals("format", ["jsonl", "parquet", "arrow", "npy"]).pipe(
     Flag.withDefault("jsonl"),

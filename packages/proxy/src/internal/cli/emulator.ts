@@ -6,7 +6,7 @@
  * @internal
  */
 import type { CliError } from "effect/cli"
-import { Console, Effect } from "effect"
+import { Console, Effect, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { type CliFailure, lines, loadEmulator } from "./shared.ts"
 
@@ -14,7 +14,12 @@ import { type CliFailure, lines, loadEmulator } from "./shared.ts"
 export const runEmulator = (args: ReadonlyArray<string>): Effect.Effect<void, CliFailure | CliError.CliError> =>
   loadEmulator("the emulator command").pipe(
     // Outside `effect/cli`'s own run, so said here as it would say it.
-    Effect.tapError((failure) => Console.error(`bedrock-embed: ${failure.message}`)),
+    Effect.tapError((failure) =>
+      Console.error(`bedrock-embed: ${failure.message}`).pipe(
+        // Reported: the runtime must not log it again, with a stack (as `effect/cli` marks its own).
+        Effect.andThen(Effect.sync(() => Object.assign(failure, { [Runtime.errorReported]: false })))
+      )
+    ),
     Effect.flatMap(({ Cli }) => Cli.run(args, "bedrock-embed emulator"))
   )
 

@@ -3,12 +3,14 @@
  *
  * @internal
  */
+import { readFile } from "node:fs/promises"
 import type { Emulator } from "@bedrock-embed/emulator"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Config from "../../Config.ts"
 import { defaults } from "../../Gateway.ts"
 import * as Server from "../../Server.ts"
+import { parse as parseYaml } from "yaml"
 import { failure, lines, loadEmulator, messageOf, numberFlag, text } from "./shared.ts"
 
 // serve
@@ -30,14 +32,68 @@ const embedded = Effect.gen(function* () {
     aws_access_key_id: EMULATOR_CREDENTIALS.accessKeyId,
     aws_secret_access_key: EMULATOR_CREDENTIALS.secretAccessKey
   })
-  return { config, emulator: Option.some<Emulator>(emulator) }
+  return { config, emulator: Option.some<Emulator>(emulator), key: undefined }
 })
 
 const configured = (file: string) =>
   Config.load(file).pipe(
     Effect.mapError((error) => failure(`invalid configuration: ${error.message}`)),
-    Effect.map((config) => ({ config, emulator: Option.none<Emulator>() }))
+    Effect.flatMap((config) =>
+      Effect.map(masterKeyShown(file, config), (key) => ({ config, emulator: Option.none<Emulator>(), key }))
+    )
   )
+
+/**
+ * How the banner writes the master key in its `curl`, never as the secret itself: `$NAME` when
+ * the file reads it from `os.environ/NAME` (the shell fills it in), else a placeholder.
+ */
+const masterKeyShown = (file: string, config: Config.Config): Effect.Effect<string | undefined> =>
+  config.general_settings?.master_key === undefined
+    ? Effect.succeed(undefined)
+    : Effect.tryPromise(async () => {
+        // The loaded config holds the resolved secret; its spelling is only in the file.
+        const raw = parseYaml(await readFile(file, "utf8")) as { general_settings?: { master_key?: unknown } }
+        const spelled = raw?.general_settings?.master_key
+        const name = typeof spelled === "string" ? spelled.replace(/^os\.environ\//, "") : ""
+        return typeof spelled === "string" && spelled !== name && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
+          ? `$${name}`
+          : keyPlaceholder
+      }).pipe(Effect.orElseSucceed(() => keyPlaceholder))
+
+const keyPlaceholder = "<your master_key>"
+
+/** The first Node system error (`EADDRINUSE` …) in a chain of causes: the server's error wraps it. */
+const systemError = (cause: unknown): { readonly code: string; readonly message: string } | undefined => {
+  for (let at = cause, depth = 0; typeof at === "object" && at !== null && depth < 8; depth++) {
+    const { code, message } = at as { readonly code?: unknown; readonly message?: unknown }
+    if (typeof code === "string" && typeof message === "string" && message !== "") return { code, message }
+    at = (at as { readonly cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/** Why the gateway cannot listen, and what to change: the reason is in the cause, not the wrapper. */
+export const listenFailure = (host: string, port: number, cause: unknown): string => {
+  const system = systemError(cause)
+  const reason = (() => {
+    switch (system?.code) {
+      case "EADDRINUSE":
+        return `port ${port} is already in use (EADDRINUSE): stop what listens there, or pick another --port (--port 0 picks a free one)`
+      case "EACCES":
+        return `permission denied (EACCES): ports below 1024 need privileges; pick --port 1024 or above (--port 0 picks a free one)`
+      case "EADDRNOTAVAIL":
+        return `${host} is not an address of this machine (EADDRNOTAVAIL): pass --host 127.0.0.1, 0.0.0.0 (every interface) or one of its addresses`
+      case "ENOTFOUND":
+      case "EAI_AGAIN":
+        return `host ${host} cannot be resolved (${system.code}): pass --host an IP address or a name this machine resolves`
+      default: {
+        const message = system?.message ?? messageOf(cause)
+        return message === "" ? "the server failed to start (no reason given)" : message
+      }
+    }
+  })()
+  return `cannot listen on ${host}:${port}: ${reason}`
+}
 
 const megabytes = (bytes: number) => `${Math.round(bytes / 100_000) / 10} MB`
 
@@ -58,6 +114,7 @@ const serveBanner = (options: {
   readonly config: Config.Config
   readonly file: Option.Option<string>
   readonly emulator: Option.Option<Emulator>
+  readonly key: string | undefined
 }): string => {
   const aliases = [...new Set(options.config.model_list.map((d) => d.model_name))]
   const source = Option.match(options.emulator, {
@@ -67,9 +124,10 @@ const serveBanner = (options: {
       `  config: ${Option.getOrElse(options.file, () => "")} (${aliases.length} model${aliases.length === 1 ? "" : "s"})`
   })
   const auth =
-    options.config.general_settings?.master_key === undefined
+    options.key === undefined
       ? "none (no master_key)"
-      : "Authorization: Bearer <master_key>"
+      : `Authorization: Bearer ${options.key} (general_settings.master_key)`
+  const header = options.key === undefined ? "" : ` -H "Authorization: Bearer ${options.key}"`
   return [
     `bedrock-embed gateway listening on ${options.url}`,
     source,
@@ -79,7 +137,7 @@ const serveBanner = (options: {
     options.config.litellm_settings?.drop_params === true
       ? "  unsupported params: dropped (litellm_settings.drop_params: true)"
       : "  unsupported params: refused with 400 (a config's litellm_settings.drop_params: true drops them)",
-    `  try: curl -s ${options.url}/v1/embeddings -H 'content-type: application/json' -d '{"model":"${aliases[0]}","input":["hello"]}'`
+    `  try: curl -s ${options.url}/v1/embeddings -H 'content-type: application/json'${header} -d '{"model":"${aliases[0]}","input":["hello"]}'`
   ].join("\n")
 }
 
@@ -108,15 +166,18 @@ const serveHandler = (flags: Command.Command.Config.Infer<typeof serveFlags>) =>
     Effect.gen(function* () {
       const port = Option.getOrElse(flags.port, () => 4000)
       const { host } = flags
-      const { config, emulator } = yield* Option.match(flags.config, { onNone: () => embedded, onSome: configured })
+      const { config, emulator, key } = yield* Option.match(flags.config, {
+        onNone: () => embedded,
+        onSome: configured
+      })
       const gateway = yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: () => Server.start({ config, port, host }),
-          catch: (cause) => failure(`cannot listen on ${host}:${port}: ${messageOf(cause)}`)
+          catch: (cause) => failure(listenFailure(host, port, cause))
         }),
         (gateway) => Effect.promise(() => gateway.close())
       )
-      yield* Console.log(serveBanner({ url: gateway.url, config, file: flags.config, emulator }))
+      yield* Console.log(serveBanner({ url: gateway.url, config, file: flags.config, emulator, key }))
       return yield* Effect.never
     })
   )

@@ -77,13 +77,31 @@ export const text = (name: string, metavar: string, description: string) =>
 export const switchFlag = (name: string, description: string) =>
   Flag.Boolean(name).pipe(Flag.withoutNegation, Flag.withDefault(false), Flag.withDescription(description))
 
+/** Whether an `import()` of `pkg` failed because `pkg` itself is not installed (not one of its own imports). */
+export const isMissingPackage = (cause: unknown, pkg: string): boolean => {
+  const { code, message } = (cause ?? {}) as { readonly code?: unknown; readonly message?: unknown }
+  return (
+    code === "ERR_MODULE_NOT_FOUND" &&
+    typeof message === "string" &&
+    (message.includes(`'${pkg}'`) || message.includes(`'${pkg}/`))
+  )
+}
+
+/**
+ * The failure of loading the optional emulator for `who` (a command): one line naming the package
+ * to install when it is missing, else what went wrong loading it.
+ */
+export const emulatorLoadFailure = (who: string, cause: unknown, pkg = "@bedrock-embed/emulator"): CliFailure =>
+  failure(
+    isMissingPackage(cause, pkg)
+      ? `${who} needs the optional package ${pkg}, which is not installed: npm install ${pkg} (next to @bedrock-embed/proxy)` +
+          (who === "serve without --config" ? ", or pass --config config.yaml to serve your own models" : "")
+      : `${who} cannot load ${pkg}: ${messageOf(cause).split("\n")[0]}`
+  )
+
 /** The emulator, imported only when a command needs it: it is an optional peer dependency. */
 export const loadEmulator = (who: string) =>
   Effect.tryPromise({
     try: () => import("@bedrock-embed/emulator"),
-    catch: (cause) =>
-      failure(
-        `${who} needs the optional package @bedrock-embed/emulator, which cannot be loaded (${messageOf(cause)}); ` +
-          "install it next to @bedrock-embed/proxy: npm install @bedrock-embed/emulator"
-      )
+    catch: (cause) => emulatorLoadFailure(who, cause)
   })

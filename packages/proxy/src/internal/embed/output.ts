@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs"
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from "node:fs"
 import type { Embeddings } from "@bedrock-embed/core"
 import { Effect } from "effect"
 import type { Options } from "../../EmbedFile.ts"
@@ -219,7 +219,22 @@ interface VectorSink {
 /** The open output (its vectors) and errors files. */
 export interface OutputFiles {
   readonly vectors: VectorSink
-  readonly errors: number
+  readonly errors: ErrorsFile
+}
+
+/**
+ * `<out>.errors.jsonl`: the failures of this run only, so an earlier run's file is removed when
+ * this one starts, and the file is created with its first line: a run without failures leaves none.
+ */
+interface ErrorsFile {
+  readonly path: string
+  fd: number | undefined
+}
+
+const errorsFile = (output: string): ErrorsFile => {
+  const path = `${output}.errors.jsonl`
+  rmSync(path, { force: true })
+  return { path, fd: undefined }
 }
 
 /** JSONL: lines appended to the output (`size`: its length, kept up to date by the writes). */
@@ -271,14 +286,16 @@ export const outputFiles = (options: Options) =>
       Effect.try({
         try: (): OutputFiles => ({
           vectors: sinkOf(format, options.output),
-          errors: openSync(`${options.output}.errors.jsonl`, "w")
+          errors: errorsFile(options.output)
         }),
         catch: outputError(options.output)
       })
     ),
     ({ vectors, errors }) =>
       Effect.andThen(
-        Effect.sync(() => closeSync(errors)),
+        Effect.sync(() => {
+          if (errors.fd !== undefined) closeSync(errors.fd)
+        }),
         vectors.close
       )
   )
@@ -321,7 +338,9 @@ export const writeError = (
   error: string,
   message: string
 ) => {
-  writeSync(files.errors, `${JSON.stringify({ id: at.id, line: at.line, error, message })}\n`)
+  const errors = files.errors
+  errors.fd ??= openSync(errors.path, "w")
+  writeSync(errors.fd, `${JSON.stringify({ id: at.id, line: at.line, error, message })}\n`)
 }
 
 /** Writes one result line: the vector to the output, a failure to the errors file. */
