@@ -187,44 +187,19 @@ describe.concurrent("<out>.errors.jsonl", () => {
       const input = join(dir, `clean-${format}.jsonl`)
       await writeFile(input, '{"id":"a","text":"one"}\n{"id":"b","text":"two"}\n')
       const output = join(dir, `clean.${format}`)
-      const first = await embed([
-        "--model",
-        "amazon.titan-embed-text-v2:0",
-        "--in",
-        input,
-        "--out",
-        output,
-        "--format",
-        format
-      ])
+      const run = () =>
+        embed(["--model", "amazon.titan-embed-text-v2:0", "--in", input, "--out", output, "--format", format])
+      const first = await run()
       assert.strictEqual(first.code, 0, first.err)
       assert.isTrue(existsSync(output))
       assert.isFalse(existsSync(`${output}.errors.jsonl`))
       // A bad line: the file appears with it; fixed, the re-run leaves no stale errors file.
       await writeFile(input, '{"id":"a","text":"one"}\n{"id":"b","text":"two"}\n{"id":"c"}\n')
-      const failed = await embed([
-        "--model",
-        "amazon.titan-embed-text-v2:0",
-        "--in",
-        input,
-        "--out",
-        output,
-        "--format",
-        format
-      ])
+      const failed = await run()
       assert.strictEqual(failed.code, 3, failed.err)
       assert.include(await readFile(`${output}.errors.jsonl`, "utf8"), '"id":"c"')
       await writeFile(input, '{"id":"a","text":"one"}\n{"id":"b","text":"two"}\n{"id":"c","text":"three"}\n')
-      const fixed = await embed([
-        "--model",
-        "amazon.titan-embed-text-v2:0",
-        "--in",
-        input,
-        "--out",
-        output,
-        "--format",
-        format
-      ])
+      const fixed = await run()
       assert.strictEqual(fixed.code, 0, fixed.err)
       assert.include(fixed.out, "embedded 1 of 3 (skipped 2 already done, failed 0)")
       assert.isFalse(existsSync(`${output}.errors.jsonl`))
