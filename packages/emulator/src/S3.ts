@@ -3,6 +3,7 @@
  * existing endpoint. Async jobs read their input media from it and write their outputs to it.
  */
 import { mkdtemp, rm } from "node:fs/promises"
+import * as Net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import {
@@ -35,6 +36,17 @@ const parse = (uri: string) => {
   return match === null ? undefined : { bucket: match[1]!, key: match[2]! }
 }
 
+/**
+ * Fails as `listen` fails on `host` (an address this machine does not have, a name that does not
+ * resolve): s3rver's own listen never settles on such an error, so the emulator would hang.
+ */
+const bindable = (host: string) =>
+  new Promise<void>((resolve, reject) => {
+    const probe = Net.createServer()
+    probe.once("error", reject)
+    probe.listen(0, host, () => probe.close(() => resolve()))
+  })
+
 /** Starts s3rver on loopback (a fresh temporary folder), or wraps an existing S3 endpoint. */
 export const startObjectStore = async (options: {
   readonly endpoint?: string | undefined
@@ -45,8 +57,10 @@ export const startObjectStore = async (options: {
   let directory: string | undefined
   let url = options.endpoint
   if (url === undefined) {
+    const host = options.host ?? "127.0.0.1"
+    await bindable(host)
     directory = await mkdtemp(join(tmpdir(), "bedrock-embed-s3-"))
-    server = new S3rver({ port: 0, address: options.host ?? "127.0.0.1", silent: true, directory })
+    server = new S3rver({ port: 0, address: host, silent: true, directory })
     const address = await server.run()
     url = `http://${address.address}:${address.port}`
   }

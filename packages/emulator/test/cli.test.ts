@@ -80,6 +80,14 @@ describe.concurrent("CLI usage", () => {
       taken.close()
     }
   })
+
+  it("an address this machine does not have exits 1 naming it, with the S3 server too (it hung there)", async () => {
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): never a local address.
+    const { code, err } = await finish(["--host", "192.0.2.1", "--port", "0"])
+    assert.strictEqual(code, 1)
+    assert.include(err, "cannot listen on 192.0.2.1:0")
+    assert.include(err, "EADDRNOTAVAIL")
+  })
 })
 
 describe("CLI", () => {
