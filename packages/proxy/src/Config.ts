@@ -101,7 +101,13 @@ export const ConfigSchema = Schema.Struct({
         /** Requests one gateway process serves at once (LiteLLM's name; default 512): 429 beyond. */
         max_in_flight_requests_per_worker: PositiveInt,
         /** Request body bytes one gateway process holds at once (default 100 MB): 429 beyond. */
-        max_request_bytes_in_flight: PositiveInt
+        max_request_bytes_in_flight: PositiveInt,
+        /**
+         * Where virtual keys and spend live (with a `master_key`): a `sqlite:`/`file:` URL or a
+         * path (LiteLLM's name; `DATABASE_URL` otherwise). Default: `bedrock-embed.db` next to
+         * the config.
+         */
+        database_url: Schema.optional(NonEmpty)
       }),
       [Schema.Record(Schema.String, Schema.Unknown)]
     )

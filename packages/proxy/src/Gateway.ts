@@ -23,7 +23,10 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Config } from "./Config.ts"
 import { badRequest, fromError, type OpenAiError, type Redaction, redaction, respond } from "./HttpErrors.ts"
 import * as Admission from "./internal/admission.ts"
+import * as Metrics from "./internal/metrics.ts"
 import { admitted, type BodyLimits, readJson } from "./internal/body.ts"
+import * as TeamAdmin from "./internal/team/admin.ts"
+import * as Team from "./internal/team/team.ts"
 import * as ResponseBody from "./ResponseBody.ts"
 
 /**
@@ -36,6 +39,13 @@ export interface Options {
   readonly config: Config
   /** Where request log lines go; default stdout. Lines never hold bodies or secrets. */
   readonly log?: ((line: string) => void) | undefined
+  /**
+   * The SQLite file for virtual keys and spend, used only with a `general_settings.master_key`
+   * and when neither `general_settings.database_url` nor `DATABASE_URL` names one; default
+   * `:memory:` (keys last as long as the process). `bedrock-embed serve` passes
+   * `bedrock-embed.db` next to the config.
+   */
+  readonly database?: string | undefined
 }
 
 type Deployment = Config["model_list"][number]
@@ -177,12 +187,19 @@ const stdoutLines = (line: string): void => {
 /** Runs a handler with auth, error mapping, the request id and one log line (also when the client leaves). */
 const handler =
   (options: Options, name: string) =>
-  (run: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<Handled, OpenAiError>) =>
+  (
+    run: (
+      request: HttpServerRequest.HttpServerRequest,
+      principal: Team.Principal
+    ) => Effect.Effect<Handled, OpenAiError>
+  ) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const log = options.log ?? stdoutLines
       const masterKey = options.config.general_settings?.master_key
       const started = performance.now()
+      const metrics = Metrics.of(options)
+      metrics?.started(name)
       const requestId = randomUUID()
       const line = (status: number, fields: Readonly<Record<string, unknown>>) =>
         log(
@@ -198,17 +215,16 @@ const handler =
           })
         )
       const authorization = request.headers.authorization ?? ""
-      const denied =
-        masterKey !== undefined && !sameSecret(authorization.replace(/^Bearer\s+/i, ""), masterKey)
-          ? badRequest(
-              "invalid_api_key",
-              authorization === "" ? "Missing API key: send Authorization: Bearer <key>." : "Invalid API key.",
-              401
-            )
-          : undefined
-      const outcome = yield* (denied === undefined ? run(request) : Effect.fail(denied)).pipe(
+      const team = Team.of(options)
+      const principal = Team.principalOf(team, masterKey, authorization.replace(/^Bearer\s+/i, ""), sameSecret)
+      const outcome = yield* ("_tag" in principal ? run(request, principal) : Effect.fail(principal)).pipe(
         // 499, as nginx logs it: the client closed the connection; its Bedrock calls were aborted.
-        Effect.onInterrupt(() => Effect.sync(() => line(499, { error: "client_closed_request" }))),
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            line(499, { error: "client_closed_request" })
+            metrics?.finished(name, 499, {}, authorization, undefined, performance.now() - started)
+          })
+        ),
         Effect.result
       )
       const [response, fields] =
@@ -222,6 +238,17 @@ const handler =
               }
             ]
       line(response.status, fields)
+      if (team !== undefined && "_tag" in principal)
+        team.spent(requestId, principal, fields, performance.now() - started)
+      metrics?.finished(
+        name,
+        response.status,
+        fields,
+        authorization,
+        outcome._tag === "Failure" ? outcome.failure : undefined,
+        performance.now() - started,
+        "_tag" in principal && principal._tag === "Key" ? principal.key.key_alias : undefined
+      )
       return HttpServerResponse.setHeader(response, "x-request-id", requestId)
     })
 
@@ -264,7 +291,7 @@ const embeddingsRoute = (
   }
   const maxInputs = settings?.max_inputs_per_request ?? defaults.max_inputs_per_request
   const dropParams = config.litellm_settings?.drop_params === true
-  const embed = (request: HttpServerRequest.HttpServerRequest, ticket: Admission.Ticket) =>
+  const embed = (request: HttpServerRequest.HttpServerRequest, ticket: Admission.Ticket, principal: Team.Principal) =>
     Effect.gen(function* () {
       const body = yield* readJson(request, limits, ticket)
       if (!isRecord(body)) {
@@ -273,6 +300,9 @@ const embeddingsRoute = (
         )
       }
       const alias = typeof body.model === "string" ? body.model : ""
+      // A virtual key's models and budget, checked before any Bedrock call.
+      const refused = Team.of(options)?.admit(principal, alias)
+      if (refused !== undefined) return yield* Effect.fail(refused)
       const deployment = deployments.pick(alias)
       if (deployment === undefined) {
         return yield* Effect.fail<OpenAiError>({
@@ -320,7 +350,10 @@ const embeddingsRoute = (
         }
       }
     })
-  return handler(options, "embeddings")((request) => admitted(request, limits, (ticket) => embed(request, ticket)))
+  return handler(
+    options,
+    "embeddings"
+  )((request, principal) => admitted(request, limits, (ticket) => embed(request, ticket, principal)))
 }
 
 /** `GET /v1/batches/{id}`: a job's status, read with a deployment's identity (the first with an async route). */
@@ -356,21 +389,28 @@ export const routes = (
       const engine = yield* Embeddings.Embeddings
       const jobs = yield* Jobs.Jobs
       const { config } = options
+      const team = yield* Team.layerOf(options)
       const deployments = deploymentPicker(config.model_list.map(withGlobalSettings(config)))
       const aliases = deployments.aliases()
       const created = Math.floor(Date.now() / 1000)
       // One redaction for every route: the config's secrets and upstream hosts, found once.
       const redact = redactionOf(config)
       const fail: Fail = (error) => fromError(error, redact)
+      const metrics = Metrics.attach(options, Metrics.make(engine, config.general_settings?.master_key))
       const embeddings = embeddingsRoute(options, engine, deployments, fail)
       const models = handler(
         options,
         "models"
-      )(() =>
+      )((_, principal) =>
         Effect.succeed({
           response: HttpServerResponse.jsonUnsafe({
             object: "list",
-            data: aliases.map((id) => ({ id, object: "model", created, owned_by: "bedrock-embed" }))
+            data: Team.visible(principal, aliases).map((id) => ({
+              id,
+              object: "model",
+              created,
+              owned_by: "bedrock-embed"
+            }))
           })
         })
       )
@@ -386,7 +426,32 @@ export const routes = (
         HttpRouter.add("GET", "/models", models),
         HttpRouter.add("GET", "/v1/batches/*", batchRoute(options, jobs, fail)),
         HttpRouter.add("GET", "/health/liveliness", HttpServerResponse.jsonUnsafe("I'm alive!")),
-        HttpRouter.add("GET", "/health/readiness", readiness)
+        HttpRouter.add("GET", "/health/readiness", readiness),
+        team === undefined ? Layer.empty : TeamAdmin.routes(team, (name) => handler(options, name)),
+        // Prometheus text format. Unlike LiteLLM (open unless `require_auth_for_metrics_endpoint`),
+        // it asks for the master key when one is set: its labels show each key's spend and traffic.
+        HttpRouter.add(
+          "GET",
+          "/metrics",
+          handler(
+            options,
+            "metrics"
+          )((_, principal) =>
+            principal._tag === "Key"
+              ? Effect.fail(
+                  badRequest(
+                    "invalid_api_key",
+                    "Authentication Error, only the master key can read /metrics; send Authorization: Bearer <master_key>.",
+                    401
+                  )
+                )
+              : Effect.sync(() => ({
+                  response: HttpServerResponse.text(metrics.format(), {
+                    contentType: "text/plain; version=0.0.4; charset=utf-8"
+                  })
+                }))
+          )
+        )
       )
     })
   )

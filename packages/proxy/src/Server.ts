@@ -29,6 +29,8 @@ export interface Options {
   readonly bedrock?: BedrockEmbed.Options | undefined
   /** Where request log lines go; default stdout. */
   readonly log?: ((line: string) => void) | undefined
+  /** The SQLite file for virtual keys and spend (see `Gateway.Options.database`). */
+  readonly database?: string | undefined
 }
 
 /**
@@ -94,7 +96,7 @@ const createServer = (config: Config) => () => {
  * @since 0.1.0
  */
 export const layer = (options: Options) =>
-  HttpRouter.serve(routes({ config: options.config, log: options.log }), {
+  HttpRouter.serve(routes({ config: options.config, log: options.log, database: options.database }), {
     disableLogger: true,
     disableListenLog: true
   }).pipe(

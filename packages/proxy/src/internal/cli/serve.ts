@@ -4,12 +4,14 @@
  * @internal
  */
 import { readFile } from "node:fs/promises"
+import { dirname, join } from "node:path"
 import type { Emulator } from "@bedrock-embed/emulator"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Config from "../../Config.ts"
 import { defaults } from "../../Gateway.ts"
 import * as Server from "../../Server.ts"
+import { databaseFile } from "../team/team.ts"
 import { parse as parseYaml } from "yaml"
 import { failure, lines, loadEmulator, messageOf, numberFlag, text } from "./shared.ts"
 
@@ -170,9 +172,22 @@ const serveHandler = (flags: Command.Command.Config.Infer<typeof serveFlags>) =>
         onNone: () => embedded,
         onSome: configured
       })
+      // A key database it cannot use is the configuration's fault, not the listener's.
+      const database =
+        config.general_settings?.master_key === undefined ? {} : databaseFile(config, process.env.DATABASE_URL, "")
+      if ("error" in database) return yield* Effect.fail(failure(`invalid configuration: ${database.error}`))
       const gateway = yield* Effect.acquireRelease(
         Effect.tryPromise({
-          try: () => Server.start({ config, port, host }),
+          try: () =>
+            Server.start({
+              config,
+              port,
+              host,
+              // Virtual keys and spend (with a master_key) persist next to the config by default.
+              database: Option.getOrUndefined(
+                Option.map(flags.config, (file) => join(dirname(file), "bedrock-embed.db"))
+              )
+            }),
           catch: (cause) => failure(listenFailure(host, port, cause))
         }),
         (gateway) => Effect.promise(() => gateway.close())
