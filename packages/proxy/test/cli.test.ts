@@ -9,7 +9,15 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { bedrockEmbed, bedrockEmbedEmulator, finish, listening, packageVersion, withoutEmulator } from "./cli.ts"
+import {
+  bedrockEmbed,
+  bedrockEmbedEmulator,
+  emulatorListening,
+  finish,
+  listening,
+  packageVersion,
+  withoutEmulator
+} from "./cli.ts"
 
 /** The FLAGS section of a help text. */
 const flagsSection = (help: string) => /\nFLAGS\n([\s\S]*?)\n\n/.exec(help)?.[1] ?? ""
@@ -133,15 +141,7 @@ describe.concurrent("the optional emulator", () => {
 describe("bedrock-embed runtime outcomes", () => {
   it("emulator serves until SIGINT, then exits 0", async () => {
     const child = bedrockEmbed(["emulator", "--port", "0", "--no-s3"])
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = ""
-      child.stdout!.on("data", (d) => {
-        out += d
-        const match = /Bedrock emulator listening on (http:\/\/\S+)/.exec(out)
-        if (match) resolve(match[1]!)
-      })
-      child.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)))
-    })
+    const url = await emulatorListening(child)
     assert.strictEqual((await fetch(`${url}/_emulator/stats`)).status, 200)
     child.kill("SIGINT")
     assert.strictEqual((await once(child, "exit"))[0], 0)

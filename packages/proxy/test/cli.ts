@@ -67,3 +67,15 @@ export const listening = (child: ChildProcess) =>
     })
     child.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)))
   })
+
+/** Waits for an emulator (`bedrock-embed-emulator` or `bedrock-embed emulator`) to print its URL. */
+export const emulatorListening = (child: ChildProcess) =>
+  new Promise<string>((resolve, reject) => {
+    let out = ""
+    child.stdout!.on("data", (d) => {
+      out += d
+      const match = /Bedrock emulator listening on (http:\/\/\S+)/.exec(out)
+      if (match) resolve(match[1]!)
+    })
+    child.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)))
+  })

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { bedrockEmbed, bedrockEmbedEmulator, listening } from "./cli.ts"
+import { bedrockEmbed, bedrockEmbedEmulator, emulatorListening, listening } from "./cli.ts"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 
@@ -108,15 +108,7 @@ describe("Dockerfile", () => {
 
     const emulator = bedrockEmbedEmulator(["--port", "0", "--no-s3"])
     try {
-      const emulatorUrl = await new Promise<string>((resolve, reject) => {
-        let out = ""
-        emulator.stdout!.on("data", (d) => {
-          out += d
-          const match = /Bedrock emulator listening on (http:\/\/\S+)/.exec(out)
-          if (match) resolve(match[1]!)
-        })
-        emulator.once("exit", (code) => reject(new Error(`emulator exited ${code}: ${out}`)))
-      })
+      const emulatorUrl = await emulatorListening(emulator)
       const config = join(await mkdtemp(join(tmpdir(), "bedrock-embed-docker-")), "config.yaml")
       await writeFile(
         config,
