@@ -184,9 +184,17 @@ const stdoutLines = (line: string): void => {
   if (pending.push(line) === 1) setImmediate(flush)
 }
 
+/** What every route's handler needs: the options, and the keys and metrics made for them. */
+interface Served {
+  readonly options: Options
+  /** The virtual keys and spend; none without a master key. */
+  readonly team: Team.Team | undefined
+  readonly metrics: Metrics.GatewayMetrics
+}
+
 /** Runs a handler with auth, error mapping, the request id and one log line (also when the client leaves). */
 const handler =
-  (options: Options, name: string) =>
+  ({ options, team, metrics }: Served, name: string) =>
   (
     run: (
       request: HttpServerRequest.HttpServerRequest,
@@ -198,8 +206,7 @@ const handler =
       const log = options.log ?? stdoutLines
       const masterKey = options.config.general_settings?.master_key
       const started = performance.now()
-      const metrics = Metrics.of(options)
-      metrics?.started(name)
+      metrics.started(name)
       const requestId = randomUUID()
       const line = (status: number, fields: Readonly<Record<string, unknown>>) =>
         log(
@@ -215,14 +222,13 @@ const handler =
           })
         )
       const authorization = request.headers.authorization ?? ""
-      const team = Team.of(options)
       const principal = Team.principalOf(team, masterKey, authorization.replace(/^Bearer\s+/i, ""), sameSecret)
       const outcome = yield* ("_tag" in principal ? run(request, principal) : Effect.fail(principal)).pipe(
         // 499, as nginx logs it: the client closed the connection; its Bedrock calls were aborted.
         Effect.onInterrupt(() =>
           Effect.sync(() => {
             line(499, { error: "client_closed_request" })
-            metrics?.finished(name, 499, {}, authorization, undefined, performance.now() - started)
+            metrics.finished(name, 499, {}, authorization, undefined, performance.now() - started)
           })
         ),
         Effect.result
@@ -240,7 +246,7 @@ const handler =
       line(response.status, fields)
       if (team !== undefined && "_tag" in principal)
         team.spent(requestId, principal, fields, performance.now() - started)
-      metrics?.finished(
+      metrics.finished(
         name,
         response.status,
         fields,
@@ -272,12 +278,12 @@ const payloadOf = (alias: string, response: EmbeddingResponse.EmbeddingResponse)
 
 /** `POST /v1/embeddings`: the alias's deployment, the client's parameters under it, the engine. */
 const embeddingsRoute = (
-  options: Options,
+  served: Served,
   engine: Embeddings.Service,
   deployments: ReturnType<typeof deploymentPicker>,
   fail: Fail
 ) => {
-  const { config } = options
+  const { config } = served.options
   const settings = config.general_settings
   const maxBody = settings?.max_request_body_bytes ?? defaults.max_request_body_bytes
   const limits: BodyLimits = {
@@ -301,7 +307,7 @@ const embeddingsRoute = (
       }
       const alias = typeof body.model === "string" ? body.model : ""
       // A virtual key's models and budget, checked before any Bedrock call.
-      const refused = Team.of(options)?.admit(principal, alias)
+      const refused = served.team?.admit(principal, alias)
       if (refused !== undefined) return yield* Effect.fail(refused)
       const deployment = deployments.pick(alias)
       if (deployment === undefined) {
@@ -351,20 +357,20 @@ const embeddingsRoute = (
       }
     })
   return handler(
-    options,
+    served,
     "embeddings"
   )((request, principal) => admitted(request, limits, (ticket) => embed(request, ticket, principal)))
 }
 
 /** `GET /v1/batches/{id}`: a job's status, read with a deployment's identity (the first with an async route). */
-const batchRoute = (options: Options, jobs: Jobs.Service, fail: Fail) => {
-  const { config } = options
+const batchRoute = (served: Served, jobs: Jobs.Service, fail: Fail) => {
+  const { config } = served.options
   const deployment =
     config.model_list.find((d) => d.litellm_params.model.includes("async_invoke/")) ?? config.model_list[0]
   const { model: _, ...rest } = deployment?.litellm_params ?? { model: "" }
   const params: Readonly<Record<string, unknown>> = rest
   return handler(
-    options,
+    served,
     "batches"
   )((request) =>
     Effect.gen(function* () {
@@ -396,10 +402,11 @@ export const routes = (
       // One redaction for every route: the config's secrets and upstream hosts, found once.
       const redact = redactionOf(config)
       const fail: Fail = (error) => fromError(error, redact)
-      const metrics = Metrics.attach(options, Metrics.make(engine, config.general_settings?.master_key))
-      const embeddings = embeddingsRoute(options, engine, deployments, fail)
+      const metrics = Metrics.make(engine, config.general_settings?.master_key)
+      const served: Served = { options, team, metrics }
+      const embeddings = embeddingsRoute(served, engine, deployments, fail)
       const models = handler(
-        options,
+        served,
         "models"
       )((_, principal) =>
         Effect.succeed({
@@ -424,27 +431,21 @@ export const routes = (
         HttpRouter.add("POST", "/embeddings", embeddings),
         HttpRouter.add("GET", "/v1/models", models),
         HttpRouter.add("GET", "/models", models),
-        HttpRouter.add("GET", "/v1/batches/*", batchRoute(options, jobs, fail)),
+        HttpRouter.add("GET", "/v1/batches/*", batchRoute(served, jobs, fail)),
         HttpRouter.add("GET", "/health/liveliness", HttpServerResponse.jsonUnsafe("I'm alive!")),
         HttpRouter.add("GET", "/health/readiness", readiness),
-        team === undefined ? Layer.empty : TeamAdmin.routes(team, (name) => handler(options, name)),
+        team === undefined ? Layer.empty : TeamAdmin.routes(team, (name) => handler(served, name)),
         // Prometheus text format. Unlike LiteLLM (open unless `require_auth_for_metrics_endpoint`),
         // it asks for the master key when one is set: its labels show each key's spend and traffic.
         HttpRouter.add(
           "GET",
           "/metrics",
           handler(
-            options,
+            served,
             "metrics"
           )((_, principal) =>
             principal._tag === "Key"
-              ? Effect.fail(
-                  badRequest(
-                    "invalid_api_key",
-                    "Authentication Error, only the master key can read /metrics; send Authorization: Bearer <master_key>.",
-                    401
-                  )
-                )
+              ? Effect.fail(Team.masterOnly("read /metrics"))
               : Effect.sync(() => ({
                   response: HttpServerResponse.text(metrics.format(), {
                     contentType: "text/plain; version=0.0.4; charset=utf-8"

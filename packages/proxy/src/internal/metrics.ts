@@ -16,7 +16,7 @@
  *
  * Labels hold no secret and no input text: `key` is `none` (no bearer token), `master` (the
  * master key), `invalid` (refused 401), the virtual key's `key_alias` when it has one, or else
- * the first 8 hex digits of the token's SHA-256 (of the hash `/key/info` and `/key/list` show). Distinct key labels are capped (then
+ * the first 8 hex digits of the token's hash (`hashToken`, the one `/key/info` and `/key/list` show). Distinct key labels are capped (then
  * `other`), so a client sending random tokens cannot grow the registry without bound.
  *
  * Each gateway has its own registry, and each label set's metrics are made once and cached: a
@@ -24,11 +24,11 @@
  *
  * @since 0.1.0
  */
-import { createHash } from "node:crypto"
 import type { Embeddings } from "@bedrock-embed/core"
 import { Context, Metric } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import type { OpenAiError } from "../HttpErrors.ts"
+import { hashToken } from "./team/store.ts"
 
 /** Latency buckets, in seconds: from a cached call to a long async job. */
 const latencyBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
@@ -81,7 +81,7 @@ const keyLabels = (masterKey: string | undefined) => {
     const token = authorization.replace(/^Bearer\s+/i, "")
     if (token === "") return "none"
     if (masterKey !== undefined && token === masterKey) return "master"
-    return createHash("sha256").update(token).digest("hex").slice(0, 8)
+    return hashToken(token).slice(0, 8)
   }
   return (authorization: string, status: number, alias: string | null | undefined): string => {
     if (status === 401) return "invalid"
@@ -230,24 +230,3 @@ export const make = (engine: Embeddings.Service, masterKey: string | undefined):
     format: () => PrometheusMetrics.formatUnsafe(context)
   }
 }
-
-const byOptions = new WeakMap<object, GatewayMetrics>()
-
-/**
- * Attaches a gateway's metrics to its options object, where its request handler finds them.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const attach = (options: object, metrics: GatewayMetrics): GatewayMetrics => {
-  byOptions.set(options, metrics)
-  return metrics
-}
-
-/**
- * The metrics attached to a gateway's options, if any.
- *
- * @category accessors
- * @since 0.1.0
- */
-export const of = (options: object): GatewayMetrics | undefined => byOptions.get(options)

@@ -12,7 +12,7 @@ import { Effect, Layer, Schema } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { badRequest, type OpenAiError } from "../../HttpErrors.ts"
 import { hashToken, type KeyFields, type SpendRow } from "./store.ts"
-import { durationEnd, type Principal, type Team } from "./team.ts"
+import { durationEnd, masterOnly, type Principal, type Team } from "./team.ts"
 
 /** A route body under the gateway's handler (auth, request id, log line). */
 export type Handle = (
@@ -64,13 +64,6 @@ const notFound = (what: string): OpenAiError => ({
   code: "404",
   message: `Key not found: ${what}`
 })
-
-const adminOnly = (route: string): OpenAiError =>
-  badRequest(
-    "invalid_api_key",
-    `Authentication Error, only the master key can use ${route}; send Authorization: Bearer <master_key>.`,
-    401
-  )
 
 /** A key named by its token (`sk-…`) or by its hash (64 hex digits), as LiteLLM accepts both. */
 const hashOf = (key: string): string => (/^[0-9a-f]{64}$/.test(key) ? key : hashToken(key))
@@ -132,7 +125,7 @@ export const routes = (team: Team, handle: Handle) => {
       ) => Effect.Effect<{ readonly response: HttpServerResponse.HttpServerResponse }, OpenAiError>
     ) =>
       handle(route)((request, principal) =>
-        principal._tag === "Master" ? run(request) : Effect.fail(adminOnly(route))
+        principal._tag === "Master" ? run(request) : Effect.fail(masterOnly(`use ${route}`))
       )
 
   const generate = master("/key/generate")((request) =>
@@ -159,7 +152,7 @@ export const routes = (team: Team, handle: Handle) => {
       if (hash === undefined)
         return yield* Effect.fail(badRequest("invalid_request", "Pass the key: GET /key/info?key=sk-…"))
       if (principal._tag !== "Master" && !(principal._tag === "Key" && principal.hash === hash)) {
-        return yield* Effect.fail(adminOnly("/key/info for another key"))
+        return yield* Effect.fail(masterOnly("use /key/info for another key"))
       }
       store.flush()
       const key = store.findKey(hash)

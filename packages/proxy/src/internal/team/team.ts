@@ -20,7 +20,7 @@ export type Principal =
 /** The keys and spend of one gateway. */
 export interface Team {
   readonly store: Store
-  /** The virtual key a token is, or the error LiteLLM answers for it (unknown, expired). */
+  /** The virtual key a (non-empty) token is, or the error LiteLLM answers for it (unknown, expired). */
   readonly authenticate: (token: string) => Principal | OpenAiError
   /** Refuses a key the model (alias) or a spent budget, before any Bedrock call. */
   readonly admit: (principal: Principal, alias: string) => OpenAiError | undefined
@@ -85,6 +85,11 @@ export const databaseFile = (
 }
 
 const invalidKey = (message: string): OpenAiError => badRequest("invalid_api_key", message, 401)
+const missingKey = "Missing API key: send Authorization: Bearer <key>."
+
+/** The 401 for a route only the master key may use; `action` says what, e.g. `use /key/list`. */
+export const masterOnly = (action: string): OpenAiError =>
+  invalidKey(`Authentication Error, only the master key can ${action}; send Authorization: Bearer <master_key>.`)
 
 /** LiteLLM's budget error: status 400, type `budget_exceeded` (its `BudgetExceededError`). */
 const budgetExceeded = (spend: number, max: number): OpenAiError => ({
@@ -98,7 +103,6 @@ const budgetExceeded = (spend: number, max: number): OpenAiError => ({
 export const make = async (file: string): Promise<Team> => {
   const store = await open(file, nextReset)
   const authenticate = (token: string): Principal | OpenAiError => {
-    if (token === "") return invalidKey("Missing API key: send Authorization: Bearer <key>.")
     const hash = hashToken(token)
     const key = store.findKey(hash)
     if (key === undefined) return invalidKey("Invalid API key.")
@@ -131,17 +135,6 @@ export const make = async (file: string): Promise<Team> => {
   return { store, authenticate, admit, spent, close: store.close }
 }
 
-const byOptions = new WeakMap<object, Team>()
-
-/** Attaches a gateway's team to its options object, for its handlers to find. */
-export const attach = (options: object, team: Team): Team => {
-  byOptions.set(options, team)
-  return team
-}
-
-/** The team attached to a gateway's options, if any (none without a master key). */
-export const of = (options: object): Team | undefined => byOptions.get(options)
-
 const master: Principal = { _tag: "Master" }
 const anyone: Principal = { _tag: "Open" }
 
@@ -155,7 +148,7 @@ export const principalOf = (
   if (masterKey === undefined) return anyone
   if (sameSecret(token, masterKey)) return master
   if (team === undefined || token === "") {
-    return invalidKey(token === "" ? "Missing API key: send Authorization: Bearer <key>." : "Invalid API key.")
+    return invalidKey(token === "" ? missingKey : "Invalid API key.")
   }
   return team.authenticate(token)
 }
@@ -186,7 +179,7 @@ export const spendRow = (
 
 /**
  * The team of a gateway with a master key — its store opened on the configured file, closed with
- * the scope, attached to `options` — or none without a master key (no file is created). A
+ * the scope — or none without a master key (no file is created). A
  * database setting it cannot use is a defect with a message that says what to set.
  */
 export const layerOf = (options: {
@@ -208,5 +201,5 @@ export const layerOf = (options: {
       }).pipe(Effect.orDie),
       (team) => Effect.sync(team.close)
     )
-    return attach(options, team)
+    return team
   })
