@@ -235,16 +235,29 @@ const yamlProblem = (cause: unknown): string => {
  * @since 0.1.0
  */
 export const load = (file: string, env?: Environment): Effect.Effect<Config, ConfigError> =>
+  Effect.map(loadWithSource(file, env), ({ config }) => config)
+
+/**
+ * {@link load}, plus the parsed YAML as written, before `os.environ/` resolution: how a value
+ * was given (e.g. that `master_key` is `os.environ/GATEWAY_KEY`), without reading the file again.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const loadWithSource = (
+  file: string,
+  env?: Environment
+): Effect.Effect<{ readonly config: Config; readonly source: unknown }, ConfigError> =>
   Effect.gen(function* () {
     const text = yield* Effect.tryPromise({
       try: () => readFile(file, "utf8"),
       catch: (cause) => new ConfigError({ message: `cannot read ${file}: ${(cause as Error).message}` })
     })
-    const raw = yield* Effect.try({
+    const source = yield* Effect.try({
       try: () => parseYaml(text, { logLevel: "error" }) as unknown,
       catch: (cause) => new ConfigError({ message: `${file} is not valid YAML: ${yamlProblem(cause)}` })
     })
-    return yield* decode(raw, env).pipe(
+    const config = yield* decode(source, env).pipe(
       Effect.mapError(
         (error) =>
           new ConfigError({
@@ -253,6 +266,7 @@ export const load = (file: string, env?: Environment): Effect.Effect<Config, Con
           })
       )
     )
+    return { config, source }
   })
 
 /**

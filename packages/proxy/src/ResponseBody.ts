@@ -11,11 +11,19 @@
  */
 const encoder = new TextEncoder()
 
+/**
+ * A vector as a JSON array under the one number rule, as the gateway and `embed`'s JSONL write it:
+ * a Float32Array's values widen to doubles exactly, and JSON.stringify writes their shortest text.
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const vectorJson = (vector: Float32Array): string => JSON.stringify(Array.from(vector))
+
 /** Appends the JSON of a value to `parts`. */
 const write = (value: unknown, parts: Array<Uint8Array | string>): void => {
   if (value instanceof Float32Array) {
-    // A Float32Array's values widen to doubles exactly; JSON.stringify writes their shortest text.
-    parts.push(JSON.stringify(Array.from(value)))
+    parts.push(vectorJson(value))
   } else if (Array.isArray(value)) {
     parts.push("[")
     for (let i = 0; i < value.length; i++) {

@@ -3,7 +3,6 @@
  *
  * @internal
  */
-import { readFile } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import type { Emulator } from "@bedrock-embed/emulator"
 import { Console, Effect, Option } from "effect"
@@ -12,7 +11,6 @@ import * as Config from "../../Config.ts"
 import { defaults } from "../../Gateway.ts"
 import * as Server from "../../Server.ts"
 import { databaseFile } from "../team/team.ts"
-import { parse as parseYaml } from "yaml"
 import { failure, lines, loadEmulator, messageOf, numberFlag, text } from "./shared.ts"
 
 // serve
@@ -38,29 +36,28 @@ const embedded = Effect.gen(function* () {
 })
 
 const configured = (file: string) =>
-  Config.load(file).pipe(
+  Config.loadWithSource(file).pipe(
     Effect.mapError((error) => failure(`invalid configuration: ${error.message}`)),
-    Effect.flatMap((config) =>
-      Effect.map(masterKeyShown(file, config), (key) => ({ config, emulator: Option.none<Emulator>(), key }))
-    )
+    Effect.map(({ config, source }) => ({
+      config,
+      emulator: Option.none<Emulator>(),
+      key: masterKeyShown(config, source)
+    }))
   )
 
 /**
  * How the banner writes the master key in its `curl`, never as the secret itself: `$NAME` when
- * the file reads it from `os.environ/NAME` (the shell fills it in), else a placeholder.
+ * the file reads it from `os.environ/NAME` (the shell fills it in), else a placeholder. The loaded
+ * config holds the resolved secret; its spelling is in the parsed source.
  */
-const masterKeyShown = (file: string, config: Config.Config): Effect.Effect<string | undefined> =>
-  config.general_settings?.master_key === undefined
-    ? Effect.succeed(undefined)
-    : Effect.tryPromise(async () => {
-        // The loaded config holds the resolved secret; its spelling is only in the file.
-        const raw = parseYaml(await readFile(file, "utf8")) as { general_settings?: { master_key?: unknown } }
-        const spelled = raw?.general_settings?.master_key
-        const name = typeof spelled === "string" ? spelled.replace(/^os\.environ\//, "") : ""
-        return typeof spelled === "string" && spelled !== name && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
-          ? `$${name}`
-          : keyPlaceholder
-      }).pipe(Effect.orElseSucceed(() => keyPlaceholder))
+const masterKeyShown = (config: Config.Config, source: unknown): string | undefined => {
+  if (config.general_settings?.master_key === undefined) return undefined
+  const spelled = (source as { general_settings?: { master_key?: unknown } } | null)?.general_settings?.master_key
+  const name = typeof spelled === "string" ? spelled.replace(/^os\.environ\//, "") : ""
+  return typeof spelled === "string" && spelled !== name && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
+    ? `$${name}`
+    : keyPlaceholder
+}
 
 const keyPlaceholder = "<your master_key>"
 

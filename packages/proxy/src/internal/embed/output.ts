@@ -14,6 +14,7 @@ import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, rm
 import type { Embeddings } from "@bedrock-embed/core"
 import { Effect } from "effect"
 import type { Options } from "../../EmbedFile.ts"
+import { vectorJson } from "../../ResponseBody.ts"
 import { OutputFileError } from "./errors.ts"
 import type { Columnar } from "./formats/columnar.ts"
 import {
@@ -318,7 +319,7 @@ const appendLine = (file: JsonlFile, head: string, rest: Buffer | string): LineW
 
 const idHead = (id: unknown) => `{"id":${JSON.stringify(id)},`
 
-const vectorRest = (embedding: Float32Array) => `"embedding":${JSON.stringify(Array.from(embedding))}}\n`
+const vectorRest = (embedding: Float32Array) => `"embedding":${vectorJson(embedding)}}\n`
 
 /** Appends a line for `id` with the vector of an earlier line. */
 const copyLine = (file: JsonlFile, from: LineWritten, id: unknown): LineWritten => {
