@@ -77,22 +77,29 @@ const migrations: ReadonlyArray<string> = [
 /** The SHA-256 hex of a token: how a key is stored and looked up. */
 export const hashToken = (token: string): string => createHash("sha256").update(token).digest("hex")
 
+/** Runs `work` in one transaction: committed when it returns, rolled back when it throws. */
+const transaction = (db: DatabaseSync, work: () => void): void => {
+  db.exec("BEGIN")
+  try {
+    work()
+    db.exec("COMMIT")
+  } catch (cause) {
+    db.exec("ROLLBACK")
+    throw cause
+  }
+}
+
 const migrate = (db: DatabaseSync): void => {
   db.exec("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
   const row = db.prepare("SELECT MAX(version) AS version FROM migrations").get() as { version: number | null }
   for (let version = row.version ?? 0; version < migrations.length; version++) {
-    db.exec("BEGIN")
-    try {
+    transaction(db, () => {
       db.exec(migrations[version]!)
       db.prepare("INSERT INTO migrations (version, applied_at) VALUES (?, ?)").run(
         version + 1,
         new Date().toISOString()
       )
-      db.exec("COMMIT")
-    } catch (cause) {
-      db.exec("ROLLBACK")
-      throw cause
-    }
+    })
   }
 }
 
@@ -163,17 +170,12 @@ export const open = async (file: string, nextReset: (duration: string, from: Dat
     if (pending.length === 0) return
     const rows = pending
     pending = []
-    db.exec("BEGIN")
-    try {
+    transaction(db, () => {
       for (const row of rows) {
         insertLog.run({ ...row })
         if (row.key_hash !== null) addSpend.run(row.cost, row.key_hash)
       }
-      db.exec("COMMIT")
-    } catch (cause) {
-      db.exec("ROLLBACK")
-      throw cause
-    }
+    })
   }
   // A failed write (the file locked past busy_timeout, a full disk) keeps its rows for the next one.
   const flushLater = () => {
@@ -192,15 +194,16 @@ export const open = async (file: string, nextReset: (duration: string, from: Dat
   }
   return {
     insertKey: (token, fields) => {
+      const hash = hashToken(token)
       const values = {
         ...toSql(fields),
-        token: hashToken(token),
+        token: hash,
         key_name: `sk-...${token.slice(-4)}`,
         created_at: new Date().toISOString()
       }
       const names = Object.keys(values)
       db.prepare(`INSERT INTO keys (${names.join(", ")}) VALUES (${names.map((n) => `:${n}`).join(", ")})`).run(values)
-      return find(hashToken(token))!
+      return find(hash)!
     },
     findKey: (hash, now = new Date()) => {
       const key = find(hash)
