@@ -3,7 +3,13 @@
  * 3 s, clients that abort after 300 ms leave no call running. The upstream here is a plain
  * `node:http` server written for this test (not the emulator): it records every InvokeModel it
  * receives and whether the caller closed it before the answer.
+ *
+ * When the gateway sent each call is read on its own side (Node's `http.client.request.start`
+ * diagnostics channel), not from when the upstream saw it: both run in this process, and on a busy
+ * machine the upstream accepts a connection well after it was written (a call the gateway sent
+ * before the client's close was noticed reaches the upstream later, already aborted).
  */
+import * as DiagnosticsChannel from "node:diagnostics_channel"
 import { once } from "node:events"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -18,10 +24,16 @@ interface Seen {
 }
 
 const seen: Array<Seen> = []
+/** When the gateway (the only `node:http` client here: `fetch` is undici) sent each call. */
+const sent: Array<number> = []
+const onSend = () => {
+  sent.push(performance.now())
+}
 let upstream: Http.Server
 let upstreamUrl: string
 
 beforeAll(async () => {
+  DiagnosticsChannel.subscribe("http.client.request.start", onSend)
   upstream = Http.createServer((req, res) => {
     const entry: Seen = { path: req.url ?? "", aborted: false, answered: false }
     seen.push(entry)
@@ -41,6 +53,7 @@ beforeAll(async () => {
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
 })
 afterAll(async () => {
+  DiagnosticsChannel.unsubscribe("http.client.request.start", onSend)
   upstream.closeAllConnections()
   upstream.close()
 })
@@ -68,7 +81,15 @@ const settle = async (done: () => boolean, ms: number) => {
 describe("client disconnects", () => {
   it("abort the Bedrock calls in flight and start none of the queued ones", async () => {
     const logs: Array<string> = []
-    const gateway = await Server.start({ config: config(), port: 0, log: (line) => logs.push(line) })
+    let lastLog = 0
+    const gateway = await Server.start({
+      config: config(),
+      port: 0,
+      log: (line) => {
+        logs.push(line)
+        lastLog = performance.now()
+      }
+    })
     try {
       const clients = 40
       const outcomes = await Promise.allSettled(
@@ -85,20 +106,29 @@ describe("client disconnects", () => {
         outcomes.every((o) => o.status === "rejected"),
         "every client gave up before the 3 s upstream answered"
       )
-      await settle(() => logs.length >= clients && seen.every((s) => s.aborted || s.answered), 2_000)
+      await settle(() => logs.length >= clients, 5_000)
+      const closed = logs.map((line) => JSON.parse(line) as { status: number; error?: string })
+      assert.strictEqual(closed.filter((l) => l.status === 499).length, clients, "each request logged as 499")
+      assert.isAbove(sent.length, 0, "the gateway sent calls")
+      // Requests that were still waiting for a permit never start a call later: none was sent
+      // after the last client's close was logged, nor in the half second after.
+      assert.isTrue(
+        sent.every((at) => at <= lastLog),
+        "every call was sent before the last client's close was logged"
+      )
+      const count = sent.length
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      assert.strictEqual(sent.length, count, "no call sent after the clients left")
+      // What reached the upstream (a call destroyed before it was written never does) has ended.
+      await settle(() => seen.every((s) => s.aborted || s.answered), 2_000)
       assert.isAbove(seen.length, 0, "the calls reached the upstream")
+      assert.isAtMost(seen.length, count, "the upstream saw only calls the gateway sent")
       assert.isTrue(
         seen.every((s) => s.path.startsWith("/model/amazon.titan-embed-text-v2")),
         "InvokeModel calls"
       )
       assert.strictEqual(seen.filter((s) => s.answered).length, 0, "no call ran to its end")
       assert.strictEqual(seen.filter((s) => s.aborted).length, seen.length, "every call in flight was aborted")
-      const closed = logs.map((line) => JSON.parse(line) as { status: number; error?: string })
-      assert.strictEqual(closed.filter((l) => l.status === 499).length, clients, "each request logged as 499")
-      // Requests that were still waiting for a permit never start a call later.
-      const count = seen.length
-      await new Promise((resolve) => setTimeout(resolve, 500))
-      assert.strictEqual(seen.length, count, "no call started after the clients left")
     } finally {
       await gateway.close()
     }
