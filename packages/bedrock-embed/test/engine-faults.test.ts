@@ -290,6 +290,7 @@ describe("what is retried, what is split", () => {
       assert.strictEqual(server.arrivals.length, 2)
       assert.strictEqual(response.data[0]!.embedding.length, 256)
       assert.strictEqual(response._hidden_params.retries, 1)
+      assert.strictEqual(response._hidden_params.throttles, 0, "a cut-short body is a retry, not a throttle")
     }).pipe(Effect.scoped)
   )
 
@@ -382,11 +383,14 @@ describe("retry-after on throttles", () => {
           ? awsError(res, 429, "ThrottlingException", { "x-amz-retry-after": "300" })
           : json(res, 200, titanBody())
       )
-      yield* withEngine({ engine: fast }, (engine) =>
+      const response = yield* withEngine({ engine: fast }, (engine) =>
         engine.embed({ model: TITAN, input: "x", dimensions: 256, ...params(server) })
       )
       const gaps = server.arrivals.slice(1).map((arrival, i) => arrival.at - server.arrivals[i]!.at)
       assert.strictEqual(gaps.length, throttles)
+      // The response counts them: every throttled attempt was a retry.
+      assert.strictEqual(response._hidden_params.throttles, throttles)
+      assert.strictEqual(response._hidden_params.retries, throttles)
       for (const gap of gaps) assert.isAtLeast(gap, 295, `gaps: ${gaps.join(", ")}`)
     }).pipe(Effect.scoped)
   )

@@ -59,6 +59,8 @@ export interface HiddenParams {
   readonly calls: number
   /** How many of those calls were retries. */
   readonly retries: number
+  /** How many attempts Bedrock throttled (each was retried or failed the request). */
+  readonly throttles?: number | undefined
   /** AWS request ids of the calls, in order. */
   readonly request_ids: ReadonlyArray<string>
   /** The ARN of the async-invoke job, for async routes (the first job's, when there are several). */

@@ -23,6 +23,7 @@ import { pollUntil } from "./internal/poll.ts"
 import type * as AwsCredentials from "./AwsCredentials.ts"
 import type * as BedrockRuntime from "./BedrockRuntime.ts"
 import type * as EmbeddingRequest from "./EmbeddingRequest.ts"
+import type { EmbeddingUsage } from "./EmbeddingResponse.ts"
 import type { StreamItem } from "./Embeddings.ts"
 import {
   AsyncJobFailedError,
@@ -112,6 +113,23 @@ export interface BatchResults {
   readonly data: ReadonlyArray<BatchEmbedding>
   /** The S3 objects read. */
   readonly files: ReadonlyArray<string>
+  /**
+   * What the job used, as its output shows it, in the sync responses' shape: input tokens, and in
+   * `prompt_tokens_details` the queries, images and seconds of video or audio. A clip's seconds
+   * are the media the segments cover, counted once however many modalities embed it.
+   */
+  readonly usage: EmbeddingUsage
+  /**
+   * USD at the model's on-demand price (the {@link Pricing} service, so its overrides apply).
+   * Whether Bedrock bills async invoke at the on-demand price is UNCONFIRMED: no AWS source read
+   * states an async-invoke price (batch inference is billed apart, see {@link Results.cost}).
+   */
+  readonly cost: number
+  /**
+   * `false` when the output does not say everything the job used — text tokens the output does
+   * not count, or an input kind it does not name: `usage` and `cost` are then lower bounds.
+   */
+  readonly usage_known: boolean
 }
 
 /**

@@ -231,6 +231,41 @@ export interface AsyncSegment {
 }
 
 /**
+ * What an async job's output shows was billed: the {@link Usage} fields it counts (absent ones are
+ * 0), and whether that is all of it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AsyncUsage extends Partial<Usage> {
+  /**
+   * `false` when the output does not say everything the job used (text tokens it does not count,
+   * an input kind it does not name): the usage, and the cost from it, are then lower bounds.
+   * Default `true`.
+   */
+  readonly known?: boolean | undefined
+}
+
+/**
+ * The seconds of media an input's segments cover: the latest end less the earliest start, so
+ * segments that overlap or repeat per modality (picture and sound of the same clip) count once.
+ * 0 when no segment has times.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const coveredSeconds = (segments: ReadonlyArray<AsyncSegment>): number => {
+  let start = Number.POSITIVE_INFINITY
+  let end = Number.NEGATIVE_INFINITY
+  for (const segment of segments) {
+    if (segment.startSec === undefined || segment.endSec === undefined) continue
+    start = Math.min(start, segment.startSec)
+    end = Math.max(end, segment.endSec)
+  }
+  return end > start ? end - start : 0
+}
+
+/**
  * How a model is driven through StartAsyncInvoke.
  *
  * @category models
@@ -250,6 +285,8 @@ export interface AsyncCodec<P, Req = unknown> {
         readonly segments: ReadonlyArray<AsyncSegment>
         /** The output dimension the job reports, when its output says. */
         readonly dimension?: number | undefined
+        /** What the output shows the job used, priced at the model's on-demand price; absent: unknown. */
+        readonly usage?: AsyncUsage | undefined
       }
     | { readonly failure: string }
 }

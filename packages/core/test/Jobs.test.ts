@@ -193,6 +193,11 @@ layer(Layer.merge(TestEmulator.layer, engine), { excludeTestServices: true })("a
         results.files.map((uri) => uri.split("/").pop()),
         ["output.json", "manifest.json"]
       )
+      // This codec reports no usage: unknown, not free-and-known.
+      assert.deepStrictEqual(
+        [results.usage, results.cost, results.usage_known],
+        [{ prompt_tokens: 0, total_tokens: 0 }, 0, false]
+      )
     })
   )
 

@@ -233,7 +233,9 @@ describe("Nova async output", () => {
           endChar: undefined
         }
       ],
-      dimension: 3
+      dimension: 3,
+      // Two 5 s segments of one clip: 10 s of video.
+      usage: { videoSeconds: 10, known: true }
     })
     assert.deepStrictEqual(NovaEmbeddings.decodeAsyncOutput([]), {
       failure: "segmented-embedding-result.json is missing"

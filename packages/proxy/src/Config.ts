@@ -55,6 +55,25 @@ const Reliability = {
   max_retries: Count
 }
 
+/** A port or number as LiteLLM configs write it: `6379` or `"6379"` (an `os.environ/` value is text). */
+const WholeNumber = (max: number) =>
+  Schema.optional(
+    Schema.Union([Schema.Int, Schema.NumberFromString.check(Schema.isInt())]).check(
+      Schema.isBetween({ minimum: 0, maximum: max }, { message: `must be a whole number from 0 to ${max}` })
+    )
+  )
+
+/**
+ * Where per-key RPM/TPM counters are shared by every gateway (LiteLLM's `router_settings` keys;
+ * `REDIS_URL` or `REDIS_HOST` / `REDIS_PORT` / `REDIS_PASSWORD` when none is set).
+ */
+const RedisSettings = {
+  redis_host: Schema.optional(NonEmpty),
+  redis_port: WholeNumber(65_535),
+  redis_password: Schema.optional(Schema.String),
+  redis_db: WholeNumber(1_000_000)
+}
+
 /**
  * One deployment: an alias and the request parameters that serve it.
  *
@@ -85,7 +104,9 @@ export const ConfigSchema = Schema.Struct({
   ),
   /** LiteLLM's router settings; `timeout` and `num_retries` here win over `litellm_settings`. */
   router_settings: Schema.optional(
-    Schema.StructWithRest(Schema.Struct(Reliability), [Schema.Record(Schema.String, Schema.Unknown)])
+    Schema.StructWithRest(Schema.Struct({ ...Reliability, ...RedisSettings }), [
+      Schema.Record(Schema.String, Schema.Unknown)
+    ])
   ),
   general_settings: Schema.optional(
     Schema.StructWithRest(

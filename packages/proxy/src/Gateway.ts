@@ -23,6 +23,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Config } from "./Config.ts"
 import { badRequest, fromError, type OpenAiError, type Redaction, redaction, respond } from "./HttpErrors.ts"
 import * as Admission from "./internal/admission.ts"
+import * as Limits from "./internal/limits.ts"
 import * as Metrics from "./internal/metrics.ts"
 import { admitted, type BodyLimits, readJson } from "./internal/body.ts"
 import * as TeamAdmin from "./internal/team/admin.ts"
@@ -190,6 +191,8 @@ interface Served {
   /** The virtual keys and spend; none without a master key. */
   readonly team: Team.Team | undefined
   readonly metrics: Metrics.GatewayMetrics
+  /** Per-key RPM and TPM, counted in this process or in Redis. */
+  readonly limits: Limits.Limits
 }
 
 /** Runs a handler with auth, error mapping, the request id and one log line (also when the client leaves). */
@@ -222,7 +225,7 @@ const handler =
           })
         )
       const authorization = request.headers.authorization ?? ""
-      const principal = Team.principalOf(team, masterKey, authorization.replace(/^Bearer\s+/i, ""), sameSecret)
+      const principal = yield* Team.principalOf(team, masterKey, authorization.replace(/^Bearer\s+/i, ""), sameSecret)
       const outcome = yield* ("_tag" in principal ? run(request, principal) : Effect.fail(principal)).pipe(
         // 499, as nginx logs it: the client closed the connection; its Bedrock calls were aborted.
         Effect.onInterrupt(() =>
@@ -255,6 +258,14 @@ const handler =
         performance.now() - started,
         "_tag" in principal && principal._tag === "Key" ? principal.key.key_alias : undefined
       )
+      // The request's span (effect/http's): its alias and the key's alias, never a token or input.
+      const keyAlias = "_tag" in principal && principal._tag === "Key" ? principal.key.key_alias : null
+      yield* Effect.annotateCurrentSpan({
+        "bedrock_embed.route": name,
+        "bedrock_embed.request_id": requestId,
+        ...("model" in fields && typeof fields.model === "string" ? { "gen_ai.request.model": fields.model } : {}),
+        ...(keyAlias === null ? {} : { "bedrock_embed.key_alias": keyAlias })
+      })
       return HttpServerResponse.setHeader(response, "x-request-id", requestId)
     })
 
@@ -275,6 +286,15 @@ const payloadOf = (alias: string, response: EmbeddingResponse.EmbeddingResponse)
       : { id: hidden._invocation_arn, invocation_arns: hidden._invocation_arns })
   }
 }
+
+/** A virtual key's limits, when it has any. */
+const limitedKey = (principal: {
+  readonly hash: string
+  readonly key: Omit<Limits.LimitedKey, "hash">
+}): Limits.LimitedKey | undefined =>
+  principal.key.rpm_limit === null && principal.key.tpm_limit === null
+    ? undefined
+    : { hash: principal.hash, rpm_limit: principal.key.rpm_limit, tpm_limit: principal.key.tpm_limit }
 
 /** `POST /v1/embeddings`: the alias's deployment, the client's parameters under it, the engine. */
 const embeddingsRoute = (
@@ -309,6 +329,8 @@ const embeddingsRoute = (
       // A virtual key's models and budget, checked before any Bedrock call.
       const refused = served.team?.admit(principal, alias)
       if (refused !== undefined) return yield* Effect.fail(refused)
+      const limited = principal._tag === "Key" ? limitedKey(principal) : undefined
+      if (limited !== undefined) yield* served.limits.admit(limited)
       const deployment = deployments.pick(alias)
       if (deployment === undefined) {
         return yield* Effect.fail<OpenAiError>({
@@ -337,6 +359,10 @@ const embeddingsRoute = (
       // Vectors as the model's float32s, read straight from the body; ResponseBody spells them (one rule).
       const response = yield* engine.embedDecoded(decoded, { float32: true }).pipe(Effect.mapError(fail))
       const hidden = response._hidden_params
+      // The key's minute gets the tokens Bedrock counted; the answer does not wait for the count.
+      if (limited?.tpm_limit != null) {
+        yield* Effect.forkDetach(served.limits.used(limited, response.usage.prompt_tokens))
+      }
       return {
         response: HttpServerResponse.uint8Array(ResponseBody.encode(payloadOf(alias, response)), {
           contentType: "application/json",
@@ -352,7 +378,8 @@ const embeddingsRoute = (
           tokens: response.usage.prompt_tokens,
           cost: hidden.response_cost,
           calls: hidden.calls,
-          retries: hidden.retries
+          retries: hidden.retries,
+          throttles: hidden.throttles ?? 0
         }
       }
     })
@@ -403,7 +430,8 @@ export const routes = (
       const redact = redactionOf(config)
       const fail: Fail = (error) => fromError(error, redact)
       const metrics = Metrics.make(engine, config.general_settings?.master_key)
-      const served: Served = { options, team, metrics }
+      const limits = yield* Limits.make(config)
+      const served: Served = { options, team, metrics, limits }
       const embeddings = embeddingsRoute(served, engine, deployments, fail)
       const models = handler(
         served,

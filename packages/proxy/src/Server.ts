@@ -12,6 +12,7 @@ import { Layer, ManagedRuntime } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import type { Config } from "./Config.ts"
 import { defaults, routes } from "./Gateway.ts"
+import * as Tracing from "./internal/tracing.ts"
 
 /**
  * Server options.
@@ -31,6 +32,8 @@ export interface Options {
   readonly log?: ((line: string) => void) | undefined
   /** The SQLite file for virtual keys and spend (see `Gateway.Options.database`). */
   readonly database?: string | undefined
+  /** Where the `OTEL_*` variables (traces over OTLP) are read from; default the process environment. */
+  readonly telemetryEnv?: Readonly<Record<string, string | undefined>> | undefined
 }
 
 /**
@@ -106,7 +109,9 @@ export const layer = (options: Options) =>
         host: options.host ?? "127.0.0.1"
       })
     ),
-    Layer.provide(BedrockEmbed.layer(options.bedrock ?? {}))
+    Layer.provide(BedrockEmbed.layer(options.bedrock ?? {})),
+    // Outermost: built first, closed last, so the spans of requests in flight at close are sent.
+    Layer.provide(Tracing.layer(options.telemetryEnv))
   )
 
 /**

@@ -139,6 +139,7 @@ describe("GET /metrics", () => {
       // Calls that answered, and failed attempts that were re-sent: every call Bedrock received.
       assert.strictEqual(total(families, "bedrock_embed_bedrock_calls_total", deployment), calls.length - throttled)
       assert.strictEqual(total(families, "bedrock_embed_retries_total", deployment), throttled)
+      assert.strictEqual(total(families, "bedrock_embed_throttles_total", deployment), throttled)
     }
     assert.strictEqual(family(families, "bedrock_embed_request_duration_seconds").type, "HISTOGRAM")
     assert.strictEqual(family(families, "bedrock_embed_requests_total").type, "COUNTER")

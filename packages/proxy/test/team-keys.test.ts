@@ -4,11 +4,13 @@ import { once } from "node:events"
 import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { EMULATOR_CREDENTIALS, type Emulator, startEmulator } from "@bedrock-embed/emulator"
 import { Config, Server } from "@bedrock-embed/proxy"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { bedrockEmbed, listening } from "./cli.ts"
+import { fleetTests, masterKey as fleetKey } from "./support/team-fleet.ts"
 
 const masterKey = "sk-master-team-test"
 let emulator: Emulator
@@ -200,15 +202,21 @@ describe("virtual keys (LiteLLM's /key API) on a SQLite file", () => {
     assert.include(late.body.error.message, "Expired Key")
   })
 
-  it("refuses a Postgres database_url rather than keep keys apart from the fleet's, without echoing it", async () => {
-    const url = "postgres://team:pg-secret-pw@db.internal/litellm"
-    const failed = await start({ master_key: masterKey, database_url: url }).then(
-      () => "started",
-      (error: unknown) => String(error)
-    )
-    assert.include(failed, "Postgres URL")
-    assert.include(failed, "sqlite:///")
-    assert.notInclude(failed, "pg-secret-pw")
+  it("refuses a database_url it does not support, naming those it does, and never shows a password", async () => {
+    const startFails = (url: string) =>
+      start({ master_key: masterKey, database_url: url }).then(
+        () => "started",
+        (error: unknown) => String(error)
+      )
+    const mysql = await startFails("mysql://team:my-secret-pw@db.internal/litellm")
+    assert.include(mysql, '"mysql:" is not a database this gateway supports')
+    assert.include(mysql, "postgres://")
+    assert.include(mysql, "sqlite:///")
+    assert.notInclude(mysql, "my-secret-pw")
+    // A Postgres URL is used; one that cannot be reached fails the start, its password masked.
+    const unreachable = await startFails("postgres://team:pg-secret-pw@127.0.0.1:1/litellm")
+    assert.include(unreachable, "cannot open the key database postgres://team:***@127.0.0.1:1/litellm")
+    assert.notInclude(unreachable, "pg-secret-pw")
   })
 
   it("without a master key creates no database and serves no /key routes", async () => {
@@ -217,6 +225,26 @@ describe("virtual keys (LiteLLM's /key API) on a SQLite file", () => {
     assert.strictEqual((await embed(gateway, "", "titan")).status, 200)
     assert.strictEqual((await call(gateway, "POST", "/key/generate", "", {})).status, 404)
     assert.isFalse(existsSync(file))
+  })
+})
+
+// The fleet tests the Postgres file runs, on a SQLite file two gateways share (as workers on one host would).
+describe("two gateways on one SQLite file", () => {
+  const file = () => join(dir, "fleet.db")
+  fleetTests({
+    start: () => start({ master_key: fleetKey, database_url: `sqlite://${file()}` }),
+    emulator: () => emulator,
+    query: (sql) => {
+      const db = new DatabaseSync(file(), { readOnly: true })
+      try {
+        return db
+          .prepare(sql)
+          .all()
+          .map((row) => Object.values(row).join("|"))
+      } finally {
+        db.close()
+      }
+    }
   })
 })
 

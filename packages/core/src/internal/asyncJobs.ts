@@ -1,6 +1,7 @@
 /**
  * Async-invoke jobs: status (GetAsyncInvoke) in LiteLLM's words, the list, and the vectors read
- * back from S3 and decoded by the model's own codec.
+ * back from S3 and decoded by the model's own codec, with the usage that codec reads in the output
+ * and its cost at the model's on-demand price.
  *
  * @internal
  */
@@ -12,10 +13,12 @@ import type * as Jobs from "../Jobs.ts"
 import * as ModelRoute from "../ModelRoute.ts"
 import type * as ModelSpec from "../ModelSpec.ts"
 import * as ObjectStore from "../ObjectStore.ts"
+import * as Pricing from "../Pricing.ts"
 import * as ProviderRegistry from "../ProviderRegistry.ts"
 import * as Target from "../Target.ts"
 import { vectorFault } from "./integrity.ts"
 import { batchStatus, modelIdOf, parseArn } from "./jobArn.ts"
+import { embeddingUsage } from "./response.ts"
 
 /** An async-invoke job as a batch status. */
 export const toStatus = (job: BedrockRuntime.AsyncJob): Jobs.BatchStatus => {
@@ -90,7 +93,17 @@ interface Deps {
   readonly store: ObjectStore.Service
   readonly registry: ProviderRegistry.Service
   readonly credentials: AwsCredentials.Service
+  readonly pricing: Pricing.Service
 }
+
+/** The usage a job's output shows, whole: fields the codec did not count are 0. */
+const usageOf = (usage: ModelSpec.AsyncUsage | undefined): ModelSpec.Usage => ({
+  inputTokens: usage?.inputTokens ?? 0,
+  images: usage?.images ?? 0,
+  videoSeconds: usage?.videoSeconds ?? 0,
+  audioSeconds: usage?.audioSeconds ?? 0,
+  queries: usage?.queries ?? 0
+})
 
 const provide = (deps: Deps) => Effect.provideService(AwsCredentials.AwsCredentials, deps.credentials)
 
@@ -153,12 +166,17 @@ const results = Effect.fn("Jobs.results")(function* (deps: Deps, id: string, par
     })
   }
   if (problem !== undefined) return yield* decodeError(problem.fault)
+  // A codec that reports no usage leaves it unknown, not free.
+  const usage = usageOf(decoded.usage)
   return {
     object: "list",
     id,
     model: modelId,
     files: files.map((file) => file.uri),
-    data: decoded.segments.map(toEmbedding)
+    data: decoded.segments.map(toEmbedding),
+    usage: embeddingUsage(usage),
+    cost: deps.pricing.cost(spec, usage),
+    usage_known: decoded.usage !== undefined && decoded.usage.known !== false
   } satisfies Jobs.BatchResults
 })
 
@@ -191,7 +209,8 @@ export const makeAsyncJobs = Effect.gen(function* () {
     runtime: yield* BedrockRuntime.BedrockRuntime,
     store: yield* ObjectStore.ObjectStore,
     registry: yield* ProviderRegistry.ProviderRegistry,
-    credentials: yield* AwsCredentials.AwsCredentials
+    credentials: yield* AwsCredentials.AwsCredentials,
+    pricing: yield* Pricing.Pricing
   }
   return {
     retrieve: (arn: Jobs.JobArn, id: string, params: Jobs.Params) => retrieve(deps, arn, id, params),

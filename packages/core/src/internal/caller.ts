@@ -29,6 +29,8 @@ export interface CallResult {
   readonly result: BedrockRuntime.InvokeResult
   readonly decoded: ModelSpec.DecodedBatch
   readonly failedAttempts: number
+  /** How many of those failed attempts were throttled. */
+  readonly throttledAttempts: number
 }
 
 /**
@@ -161,6 +163,7 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
       const { route, spec, controls } = resolved
       const due = deadline ?? callDeadline()
       let failedAttempts = 0
+      let throttledAttempts = 0
       let sent = 0
       let last: BedrockError | undefined
       // A 200 whose body is not JSON (cut short, garbled) is a transport fault, re-sent within the
@@ -189,7 +192,10 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
           failedAttempts++
           counters.calls++
           counters.retries++
-          if (error instanceof ThrottlingError) counters.throttles++
+          if (error instanceof ThrottlingError) {
+            counters.throttles++
+            throttledAttempts++
+          }
           return Effect.fail(error)
         },
         onSuccess: (result) => {
@@ -225,7 +231,7 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
         const context = { modelId: route.modelId, requestId: result.requestId }
         const decoded = decodeResponseResult(spec, json, call, options, context)
         return Result.isSuccess(decoded)
-          ? Effect.succeed({ call, result, decoded: decoded.success, failedAttempts })
+          ? Effect.succeed({ call, result, decoded: decoded.success, failedAttempts, throttledAttempts })
           : Effect.fail(decoded.failure)
       })
     })

@@ -20,6 +20,22 @@ export const usageOf = (outcome: CallResult): ModelSpec.Usage => ({
   queries: outcome.decoded.media?.queries ?? 0
 })
 
+/** Usage in OpenAI's shape: tokens, and media counts in `prompt_tokens_details` when there are any. */
+export const embeddingUsage = (usage: ModelSpec.Usage): EmbeddingResponse.EmbeddingUsage => {
+  const queries = usage.queries ?? 0
+  const details = {
+    ...(queries > 0 ? { query_count: queries } : {}),
+    ...(usage.images > 0 ? { image_count: usage.images } : {}),
+    ...(usage.videoSeconds > 0 ? { video_seconds: usage.videoSeconds } : {}),
+    ...(usage.audioSeconds > 0 ? { audio_seconds: usage.audioSeconds } : {})
+  }
+  return {
+    prompt_tokens: usage.inputTokens,
+    total_tokens: usage.inputTokens,
+    ...(Object.keys(details).length > 0 ? { prompt_tokens_details: details } : {})
+  }
+}
+
 /** Collects a request's call results into its response. */
 export const collector = (resolved: Resolved, count: number) => {
   const asBase64 = resolved.known.encoding_format === "base64"
@@ -28,6 +44,7 @@ export const collector = (resolved: Resolved, count: number) => {
   const requestIds: Array<string> = []
   let calls = 0
   let retries = 0
+  let throttles = 0
 
   const add = (outcome: CallResult): void => {
     const { decoded, call } = outcome
@@ -53,24 +70,15 @@ export const collector = (resolved: Resolved, count: number) => {
     if (outcome.result.requestId !== undefined) requestIds.push(outcome.result.requestId)
     calls++
     retries += outcome.failedAttempts
+    throttles += outcome.throttledAttempts
   }
 
   const response = (pricing: Pricing.Service, region: string): EmbeddingResponse.EmbeddingResponse => {
-    const details = {
-      ...(usage.queries > 0 ? { query_count: usage.queries } : {}),
-      ...(usage.images > 0 ? { image_count: usage.images } : {}),
-      ...(usage.videoSeconds > 0 ? { video_seconds: usage.videoSeconds } : {}),
-      ...(usage.audioSeconds > 0 ? { audio_seconds: usage.audioSeconds } : {})
-    }
     return {
       object: "list",
       data,
       model: ModelRoute.responseModel(resolved.route),
-      usage: {
-        prompt_tokens: usage.inputTokens,
-        total_tokens: usage.inputTokens,
-        ...(Object.keys(details).length > 0 ? { prompt_tokens_details: details } : {})
-      },
+      usage: embeddingUsage(usage),
       _hidden_params: {
         response_cost: pricing.cost(resolved.spec, usage, resolved.price),
         model_id: resolved.route.modelId,
@@ -78,6 +86,7 @@ export const collector = (resolved: Resolved, count: number) => {
         region,
         calls,
         retries,
+        throttles,
         request_ids: requestIds
       }
     }

@@ -1,11 +1,12 @@
 /**
  * A Nova async job's output folder (bedrock-wire.md §5.2): `segmented-embedding-result.json`
  * names one result per modality and the JSONL file of its segments. Every segment comes back,
- * failed ones too (an RAI deflection, invalid content) with their status and reason.
+ * failed ones too (an RAI deflection, invalid content) with their status and reason, and the
+ * usage the output shows: a clip's seconds, an image; never text tokens, which it does not count.
  *
  * @internal
  */
-import type { ModelSpec } from "@bedrock-embed/core"
+import { ModelSpec } from "@bedrock-embed/core"
 
 const modalities: Record<string, string> = {
   TEXT: "text",
@@ -69,11 +70,33 @@ const segmentOf = (line: Line, modality: string): ModelSpec.AsyncSegment => {
   }
 }
 
+/**
+ * What a job used, from the kinds of its results: a clip's seconds — the media its segments cover,
+ * once, though `AUDIO_VIDEO_SEPARATE` embeds picture and sound apart over the same times, and
+ * billed as video as the sync route bills the clip — or one image. A text job's tokens are in no
+ * output file, so its usage is unknown (0, a lower bound).
+ */
+const usageOf = (types: ReadonlySet<string>, segments: ReadonlyArray<ModelSpec.AsyncSegment>): ModelSpec.AsyncUsage => {
+  const video = types.has("VIDEO") || types.has("AUDIO_VIDEO_COMBINED")
+  const clip = video || types.has("AUDIO")
+  const seconds = clip ? ModelSpec.coveredSeconds(segments) : 0
+  return {
+    ...(types.has("IMAGE") ? { images: 1 } : {}),
+    ...(clip ? (video ? { videoSeconds: seconds } : { audioSeconds: seconds }) : {}),
+    // Text tokens are in no output file; a clip whose results name no times (failed whole) has no length.
+    known: !types.has("TEXT") && (!clip || seconds > 0)
+  }
+}
+
 /** Reads the files of one job. */
 export const decodeOutput = (
   files: ReadonlyArray<ModelSpec.AsyncOutputFile>
 ):
-  | { readonly segments: ReadonlyArray<ModelSpec.AsyncSegment>; readonly dimension?: number | undefined }
+  | {
+      readonly segments: ReadonlyArray<ModelSpec.AsyncSegment>
+      readonly dimension?: number | undefined
+      readonly usage: ModelSpec.AsyncUsage
+    }
   | { readonly failure: string } => {
   const index = files.find((file) => file.name.endsWith("segmented-embedding-result.json"))
   if (index === undefined) return { failure: "segmented-embedding-result.json is missing" }
@@ -84,7 +107,9 @@ export const decodeOutput = (
     return { failure: "segmented-embedding-result.json is not JSON" }
   }
   const segments: Array<ModelSpec.AsyncSegment> = []
+  const types = new Set<string>()
   for (const result of summary.embeddingResults ?? []) {
+    types.add(result.embeddingType ?? "")
     const modality = modalityOf(result.embeddingType)
     const name = result.outputFileUri?.split("/").pop() ?? ""
     const file =
@@ -117,5 +142,5 @@ export const decodeOutput = (
     for (const line of lines) segments.push(segmentOf(line, modality))
   }
   const dimension = typeof summary.embeddingDimension === "number" ? summary.embeddingDimension : undefined
-  return { segments, ...(dimension === undefined ? {} : { dimension }) }
+  return { segments, ...(dimension === undefined ? {} : { dimension }), usage: usageOf(types, segments) }
 }

@@ -72,10 +72,27 @@ export const decodeSync = (
   }
 })
 
+/**
+ * What a job used, from its segments. Clips: the seconds they cover, once, though Marengo embeds
+ * the same times per option (visual, audio, transcription) and scope (clip, asset) — video when an
+ * option is visual; with none, audio, but the output does not name the input kind (a video
+ * embedded for its sound alone looks the same), so that is a lower bound. Without times, one
+ * still: a text (a query) and an image look alike too, so one query, the lower of the two prices.
+ */
+const usageOf = (segments: ReadonlyArray<ModelSpec.AsyncSegment>): ModelSpec.AsyncUsage => {
+  const seconds = ModelSpec.coveredSeconds(segments)
+  if (seconds === 0) return { queries: 1, known: false }
+  return segments.some((segment) => segment.modality.startsWith("visual"))
+    ? { videoSeconds: seconds }
+    : { audioSeconds: seconds, known: false }
+}
+
 /** Reads an async job's `output.json` (`{ "data": [...] }`). */
 export const decodeOutput = (
   files: ReadonlyArray<ModelSpec.AsyncOutputFile>
-): { readonly segments: ReadonlyArray<ModelSpec.AsyncSegment> } | { readonly failure: string } => {
+):
+  | { readonly segments: ReadonlyArray<ModelSpec.AsyncSegment>; readonly usage: ModelSpec.AsyncUsage }
+  | { readonly failure: string } => {
   const output = files.find((file) => file.name === "output.json" || file.name.endsWith("/output.json"))
   if (output === undefined) return { failure: "output.json is missing" }
   let parsed: unknown
@@ -86,8 +103,8 @@ export const decodeOutput = (
   }
   const decoded = Schema.decodeUnknownExit(Response)(parsed)
   if (decoded._tag === "Failure") return { failure: "output.json does not hold embeddings" }
-  return {
-    segments: elementsOf(decoded.value).map((element, index) => ({
+  const segments = elementsOf(decoded.value).map(
+    (element, index): ModelSpec.AsyncSegment => ({
       embedding: element.embedding,
       status: "SUCCESS" as const,
       modality: element.embeddingOption ?? "embedding",
@@ -95,8 +112,9 @@ export const decodeOutput = (
       startSec: element.startSec,
       endSec: element.endSec,
       ...(element.embeddingScope === undefined ? {} : { details: { embeddingScope: element.embeddingScope } })
-    }))
-  }
+    })
+  )
+  return { segments, usage: usageOf(segments) }
 }
 
 /** Media limits: 5 MB images; inline video/audio bounded by the 25 MB request body; S3 up to 2 GB. */

@@ -8,6 +8,7 @@
  * - `bedrock_embed_request_duration_seconds{model,bedrock_model}`: histogram of their latency.
  * - `bedrock_embed_bedrock_calls_total{model,bedrock_model}`, `bedrock_embed_retries_total{model,bedrock_model}`:
  *   the Bedrock calls that answered them, and the failed attempts (throttles, 5xx, resets) re-sent.
+ * - `bedrock_embed_throttles_total{model,bedrock_model}`: of those attempts, the ones Bedrock throttled.
  * - `bedrock_embed_errors_total{route,status,type,code,key}`: requests answered with an OpenAI error, by its type
  *   and code (and clients that left first: `client_closed_request`, status 499).
  * - `bedrock_embed_in_flight_requests`: embeddings requests being served now.
@@ -43,6 +44,7 @@ interface Series {
   readonly latency: Metric.Histogram<number>
   readonly calls: Metric.Counter<number>
   readonly retries: Metric.Counter<number>
+  readonly throttles: Metric.Counter<number>
 }
 
 /**
@@ -139,6 +141,11 @@ const seriesOf = (model: string, bedrock_model: string, key: string): Series => 
       "bedrock_embed_retries_total",
       "Failed Bedrock attempts re-sent for embeddings requests.",
       deployment
+    ),
+    throttles: counter(
+      "bedrock_embed_throttles_total",
+      "Bedrock attempts throttled while serving embeddings requests.",
+      deployment
     )
   }
 }
@@ -215,8 +222,9 @@ export const make = (engine: Embeddings.Service, masterKey: string | undefined):
       const bedrockModel = stringOf(fields.bedrock_model)
       const s = cached(series, model, bedrockModel, key, () => {
         const made = seriesOf(model, bedrockModel, key)
-        // Shown at 0 from the start: retries are only added when there are some.
+        // Shown at 0 from the start: retries and throttles are only added when there are some.
         made.retries.updateUnsafe(0, context)
+        made.throttles.updateUnsafe(0, context)
         return made
       })
       s.requests.updateUnsafe(1, context)
@@ -226,6 +234,8 @@ export const make = (engine: Embeddings.Service, masterKey: string | undefined):
       s.calls.updateUnsafe(numberOf(fields.calls), context)
       const retries = numberOf(fields.retries)
       if (retries > 0) s.retries.updateUnsafe(retries, context)
+      const throttles = numberOf(fields.throttles)
+      if (throttles > 0) s.throttles.updateUnsafe(throttles, context)
     },
     format: () => PrometheusMetrics.formatUnsafe(context)
   }

@@ -185,7 +185,13 @@ const serveHandler = (flags: Command.Command.Config.Infer<typeof serveFlags>) =>
                 Option.map(flags.config, (file) => join(dirname(file), "bedrock-embed.db"))
               )
             }),
-          catch: (cause) => failure(listenFailure(host, port, cause))
+          // A bad `OTEL_*` variable is the environment's fault, not the listener's.
+          catch: (cause) =>
+            failure(
+              cause instanceof Config.ConfigError
+                ? `invalid configuration: ${cause.message}`
+                : listenFailure(host, port, cause)
+            )
         }),
         (gateway) => Effect.promise(() => gateway.close())
       )

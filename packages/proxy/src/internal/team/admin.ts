@@ -11,8 +11,8 @@ import { randomBytes } from "node:crypto"
 import { Effect, Layer, Schema } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { badRequest, type OpenAiError } from "../../HttpErrors.ts"
-import { hashToken, type KeyFields, type SpendRow } from "./store.ts"
-import { durationEnd, masterOnly, type Principal, type Team } from "./team.ts"
+import { hashToken, type KeyFields, type SpendRow, type StoreError } from "./store.ts"
+import { durationEnd, masterOnly, type Principal, type Team, unavailable } from "./team.ts"
 
 /** A route body under the gateway's handler (auth, request id, log line). */
 export type Handle = (
@@ -114,9 +114,13 @@ const spendOf = (row: SpendRow) => ({
 
 const json = (body: unknown) => ({ response: HttpServerResponse.jsonUnsafe(body) })
 
+/** A store operation under a route: a database failure is a 503. */
+const db = <A>(effect: Effect.Effect<A, StoreError>): Effect.Effect<A, OpenAiError> =>
+  Effect.mapError(effect, unavailable)
+
 /** The admin routes, as a layer on `HttpRouter`. */
 export const routes = (team: Team, handle: Handle) => {
-  const { store } = team
+  const { store, cache } = team
   const master =
     (route: string) =>
     (
@@ -134,12 +138,12 @@ export const routes = (team: Team, handle: Handle) => {
       const fields = yield* fieldsOf(body)
       // LiteLLM's tokens: "sk-" and 16 random bytes, URL-safe base64.
       const token = body.key ?? `sk-${randomBytes(16).toString("base64url")}`
-      if (store.findKey(hashToken(token)) !== undefined) {
+      if ((yield* db(store.findKey(hashToken(token)))) !== undefined) {
         return yield* Effect.fail(
           badRequest("invalid_request", "A key with this value already exists; omit `key` to generate one.")
         )
       }
-      const row = store.insertKey(token, fields)
+      const row = yield* db(store.insertKey(token, fields))
       // LiteLLM returns the key once, with its hash as `token_id` and a display name.
       return json({ ...row, key: token, token_id: row.token })
     })
@@ -154,8 +158,9 @@ export const routes = (team: Team, handle: Handle) => {
       if (principal._tag !== "Master" && !(principal._tag === "Key" && principal.hash === hash)) {
         return yield* Effect.fail(masterOnly("use /key/info for another key"))
       }
-      store.flush()
-      const key = store.findKey(hash)
+      // Read from the database, not the cache: the spend every gateway has written, this one's flushed first.
+      yield* db(store.flush)
+      const key = yield* db(store.findKey(hash))
       if (key === undefined) return yield* Effect.fail(notFound(asked ?? "this key"))
       return json({ key: asked ?? hash, info: key })
     })
@@ -167,7 +172,9 @@ export const routes = (team: Team, handle: Handle) => {
       if (body.key === undefined)
         return yield* Effect.fail(badRequest("invalid_request", 'Name the key to update: { "key": "sk-…", … }'))
       const fields = yield* fieldsOf(body)
-      const key = store.updateKey(hashOf(body.key), fields)
+      const hash = hashOf(body.key)
+      const key = yield* db(store.updateKey(hash, fields))
+      cache.drop(hash)
       if (key === undefined) return yield* Effect.fail(notFound(body.key))
       return json({ key: body.key, ...key })
     })
@@ -177,9 +184,13 @@ export const routes = (team: Team, handle: Handle) => {
     Effect.gen(function* () {
       const body = yield* bodyOf(request, DeleteBody)
       const aliases = new Set(body.key_aliases ?? [])
-      const byAlias = store.listKeys().filter((key) => key.key_alias !== null && aliases.has(key.key_alias))
+      const byAlias =
+        aliases.size === 0
+          ? []
+          : (yield* db(store.listKeys)).filter((key) => key.key_alias !== null && aliases.has(key.key_alias))
       const named = body.keys ?? []
-      const deleted = new Set(store.deleteKeys([...named.map(hashOf), ...byAlias.map((key) => key.token)]))
+      const deleted = new Set(yield* db(store.deleteKeys([...named.map(hashOf), ...byAlias.map((key) => key.token)])))
+      for (const hash of deleted) cache.drop(hash)
       if (deleted.size === 0) return yield* Effect.fail(notFound([...named, ...aliases].join(", ") || "none named"))
       return json({
         deleted_keys: [...named.filter((key) => deleted.has(hashOf(key))), ...byAlias.map((key) => key.key_alias)]
@@ -188,9 +199,9 @@ export const routes = (team: Team, handle: Handle) => {
   )
 
   const list = master("/key/list")((request) =>
-    Effect.sync(() => {
+    Effect.gen(function* () {
       const full = new URL(request.url, "http://gateway").searchParams.get("return_full_object") === "true"
-      const keys = store.listKeys()
+      const keys = yield* db(store.listKeys)
       return json({
         keys: full ? keys : keys.map((key) => key.token),
         total_count: keys.length,
@@ -201,9 +212,9 @@ export const routes = (team: Team, handle: Handle) => {
   )
 
   const spend = master("/spend/logs")((request) =>
-    Effect.sync(() => {
+    Effect.gen(function* () {
       const key = new URL(request.url, "http://gateway").searchParams.get("api_key")
-      return json(store.spendLogs(key === null ? undefined : hashOf(key)).map(spendOf))
+      return json((yield* db(store.spendLogs(key === null ? undefined : hashOf(key)))).map(spendOf))
     })
   )
 

@@ -1,6 +1,8 @@
 /**
- * The team store: virtual keys and spend logs in an embedded SQLite database (`node:sqlite`),
- * with numbered migrations so later versions can change the schema in place.
+ * The team store: virtual keys and spend logs in a database — an embedded SQLite file
+ * (`node:sqlite`, this module) or Postgres (`postgres.ts`) — with numbered migrations so later
+ * versions can change the schema in place. Both backends sit behind one {@link Backend}; the
+ * spend batching, budget resets and key encoding around it are shared here.
  *
  * Keys are stored by the SHA-256 hex of their token (LiteLLM's `hash_token`), never the token.
  *
@@ -8,6 +10,7 @@
  */
 import { createHash } from "node:crypto"
 import type { DatabaseSync, SQLInputValue } from "node:sqlite"
+import { Cause, Effect, Exit, Schema, type Scope, Semaphore } from "effect"
 
 /** A stored virtual key, as LiteLLM names its fields. */
 export interface KeyRow {
@@ -43,7 +46,12 @@ export interface SpendRow {
   readonly started_at: string
 }
 
-/** Each migration moves the schema from version `index` to `index + 1`; only ever append. */
+/** The database failed (unreachable, locked, full); the message names no secret. */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  message: Schema.String
+}) {}
+
+/** SQLite's migrations: each moves the schema from version `index` to `index + 1`; only ever append. */
 const migrations: ReadonlyArray<string> = [
   `CREATE TABLE keys (
      token TEXT PRIMARY KEY,
@@ -103,6 +111,7 @@ const migrate = (db: DatabaseSync): void => {
   }
 }
 
+/** The columns a caller sets (generate, update); `models` and `metadata` are stored as JSON text. */
 const columns = [
   "key_alias",
   "models",
@@ -115,136 +124,274 @@ const columns = [
   "metadata"
 ] as const
 
-const toSql = (fields: KeyFields): Record<string, SQLInputValue> => {
-  const out: Record<string, SQLInputValue> = {}
+/** A key's settable fields as column values (JSON text for the lists and records). */
+const valuesOf = (fields: KeyFields): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
   for (const column of columns) {
     const value = fields[column]
     if (value === undefined) continue
-    out[column] = column === "models" || column === "metadata" ? JSON.stringify(value) : (value as SQLInputValue)
+    out[column] = column === "models" || column === "metadata" ? JSON.stringify(value) : value
   }
   return out
 }
 
-const fromSql = (row: Record<string, unknown>): KeyRow => ({
+/** A key row as read back from either database (its JSON columns decoded). */
+export const keyOf = (row: Record<string, unknown>): KeyRow => ({
   ...(row as unknown as KeyRow),
   models: JSON.parse(String(row.models)) as ReadonlyArray<string>,
   metadata: JSON.parse(String(row.metadata)) as Record<string, unknown>
 })
 
-/** The store's operations; every one is a short synchronous SQLite statement. */
+/** The cost of a batch per key, keys in one order (so concurrent writers lock rows alike). */
+export const costPerKey = (rows: ReadonlyArray<SpendRow>): ReadonlyArray<readonly [string, number]> => {
+  const sums = new Map<string, number>()
+  for (const row of rows) {
+    if (row.key_hash !== null) sums.set(row.key_hash, (sums.get(row.key_hash) ?? 0) + row.cost)
+  }
+  return [...sums].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
+/**
+ * What a database does for the store. Values are the store's: ISO-8601 text for times, JSON text
+ * for `models` and `metadata`; a backend converts them to its own column types.
+ */
+export interface Backend {
+  readonly find: (hash: string) => Effect.Effect<KeyRow | undefined, StoreError>
+  /** Inserts a key from its column values (`token` is the hash). */
+  readonly insert: (values: Readonly<Record<string, unknown>>) => Effect.Effect<void, StoreError>
+  readonly update: (hash: string, values: Readonly<Record<string, unknown>>) => Effect.Effect<void, StoreError>
+  /** Zeroes a key's spend for a new budget period, unless another gateway already did (`was` moved). */
+  readonly reset: (hash: string, was: string, next: string) => Effect.Effect<void, StoreError>
+  readonly remove: (hash: string) => Effect.Effect<boolean, StoreError>
+  readonly list: Effect.Effect<ReadonlyArray<KeyRow>, StoreError>
+  readonly logs: (keyHash: string | undefined) => Effect.Effect<ReadonlyArray<SpendRow>, StoreError>
+  /**
+   * Inserts spend rows and adds their cost to their keys (`spend = spend + cost`), in one
+   * transaction; a row whose `request_id` is already stored is skipped, its cost not added again.
+   */
+  readonly writeSpend: (rows: ReadonlyArray<SpendRow>) => Effect.Effect<void, StoreError>
+}
+
+/** The store's operations, on either database. */
 export interface Store {
-  readonly insertKey: (token: string, fields: KeyFields) => KeyRow
-  /** A key by hash, with its spend reset first when its budget period has passed. */
-  readonly findKey: (hash: string, now?: Date) => KeyRow | undefined
-  readonly updateKey: (hash: string, fields: KeyFields) => KeyRow | undefined
-  readonly deleteKeys: (hashes: ReadonlyArray<string>) => ReadonlyArray<string>
-  readonly listKeys: () => ReadonlyArray<KeyRow>
+  readonly insertKey: (token: string, fields: KeyFields) => Effect.Effect<KeyRow, StoreError>
+  /** A key by hash, read from the database, with its spend reset first when its budget period has passed. */
+  readonly findKey: (hash: string, now?: Date) => Effect.Effect<KeyRow | undefined, StoreError>
+  /**
+   * `findKey`, never while this gateway's spend write is in flight: the row read holds a batch's
+   * cost exactly when that batch has committed (the key cache counts on it).
+   */
+  readonly readKey: (hash: string) => Effect.Effect<KeyRow | undefined, StoreError>
+  readonly updateKey: (hash: string, fields: KeyFields) => Effect.Effect<KeyRow | undefined, StoreError>
+  readonly deleteKeys: (hashes: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  readonly listKeys: Effect.Effect<ReadonlyArray<KeyRow>, StoreError>
   /**
    * Records one request's spend and adds its cost to its key. Rows are written together, once
-   * per turn of the event loop, in one transaction (a budget check may lag by that turn).
+   * per turn of the event loop (or, while a write is in flight, when it ends), one transaction a
+   * batch; a failed write keeps its rows for the next.
    */
   readonly recordSpend: (row: SpendRow) => void
   /** Writes the spend recorded so far now (reads of spend call it first). */
-  readonly flush: () => void
-  readonly spendLogs: (keyHash?: string) => ReadonlyArray<SpendRow>
-  readonly close: () => void
+  readonly flush: Effect.Effect<void, StoreError>
+  readonly spendLogs: (keyHash?: string) => Effect.Effect<ReadonlyArray<SpendRow>, StoreError>
 }
 
-/** Opens (creating and migrating) the database at `file` (`:memory:` for none). */
-export const open = async (file: string, nextReset: (duration: string, from: Date) => string): Promise<Store> => {
-  const { DatabaseSync } = await import("node:sqlite")
-  const db = new DatabaseSync(file)
-  // WAL with synchronous=NORMAL: a commit is not an fsync (these run on the event loop); a power
-  // loss can drop the last commits' spend, never corrupt the file.
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000")
-  migrate(db)
-  const select = db.prepare("SELECT * FROM keys WHERE token = ?")
-  const reset = db.prepare("UPDATE keys SET spend = 0, budget_reset_at = ? WHERE token = ?")
-  const addSpend = db.prepare("UPDATE keys SET spend = spend + ? WHERE token = ?")
-  const insertLog = db.prepare(
-    `INSERT INTO spend_logs (request_id, key_hash, model, deployment, prompt_tokens, cost, latency_ms, status, started_at)
-     VALUES (:request_id, :key_hash, :model, :deployment, :prompt_tokens, :cost, :latency_ms, :status, :started_at)`
-  )
+/** Options of {@link make}. */
+export interface Hooks {
+  readonly nextReset: (duration: string, from: Date) => string
+  /** Called after each batch of spend rows commits (the key cache moves their cost into its rows). */
+  readonly committed?: ((rows: ReadonlyArray<SpendRow>) => void) | undefined
+}
+
+/** The store on a backend; its batched spend is written once more when `scope` closes. */
+export const make = (backend: Backend, hooks: Hooks): Effect.Effect<Store, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const spend = yield* Effect.acquireRelease(
+      Effect.sync(() => batcher(backend, hooks)),
+      (batch) => batch.close
+    )
+    const find = (hash: string, now = new Date()) =>
+      backend.find(hash).pipe(
+        Effect.flatMap((key) => {
+          const was = key?.budget_reset_at
+          if (key === undefined || was == null || key.budget_duration === null || Date.parse(was) > +now) {
+            return Effect.succeed(key)
+          }
+          return Effect.andThen(backend.reset(hash, was, hooks.nextReset(key.budget_duration, now)), backend.find(hash))
+        })
+      )
+    return {
+      insertKey: (token, fields) => {
+        const hash = hashToken(token)
+        const values = {
+          ...valuesOf(fields),
+          token: hash,
+          key_name: `sk-...${token.slice(-4)}`,
+          created_at: new Date().toISOString()
+        }
+        return Effect.andThen(
+          backend.insert(values),
+          Effect.flatMap(backend.find(hash), (key) =>
+            key === undefined
+              ? Effect.fail(new StoreError({ message: "the inserted key was not found" }))
+              : Effect.succeed(key)
+          )
+        )
+      },
+      findKey: find,
+      readKey: (hash) => spend.between(find(hash)),
+      updateKey: (hash, fields) => {
+        const values = valuesOf(fields)
+        return Effect.andThen(
+          Object.keys(values).length === 0 ? Effect.void : backend.update(hash, values),
+          backend.find(hash)
+        )
+      },
+      deleteKeys: (hashes) =>
+        Effect.map(
+          Effect.forEach(hashes, (hash) => Effect.map(backend.remove(hash), (gone) => (gone ? [hash] : []))),
+          (found) => found.flat()
+        ),
+      listKeys: Effect.andThen(spend.flush, backend.list),
+      recordSpend: spend.record,
+      flush: spend.flush,
+      spendLogs: (keyHash) => Effect.andThen(spend.flush, backend.logs(keyHash))
+    } satisfies Store
+  })
+
+/**
+ * Spend rows batched per turn of the event loop, written one batch at a time (a reader's flush
+ * waits for the batch in flight, then writes the rest). A failed write is logged, its rows kept,
+ * and retried a second later.
+ */
+const batcher = (backend: Backend, hooks: Hooks) => {
+  const permit = Semaphore.makeUnsafe(1)
   let pending: Array<SpendRow> = []
-  const flush = () => {
-    if (pending.length === 0) return
-    const rows = pending
-    pending = []
-    transaction(db, () => {
-      for (const row of rows) {
-        insertLog.run({ ...row })
-        if (row.key_hash !== null) addSpend.run(row.cost, row.key_hash)
-      }
-    })
+  let retry: ReturnType<typeof setTimeout> | undefined
+  let closed = false
+  const later = () => {
+    if (retry !== undefined || closed) return
+    retry = setTimeout(() => {
+      retry = undefined
+      background()
+    }, 1_000)
+    retry.unref()
   }
-  // A failed write (the file locked past busy_timeout, a full disk) keeps its rows for the next one.
-  const flushLater = () => {
-    const rows = pending
-    try {
-      flush()
-    } catch (cause) {
-      pending = [...rows, ...pending]
-      process.stderr.write(`bedrock-embed: cannot write ${rows.length} spend rows yet: ${(cause as Error).message}\n`)
-      setTimeout(flushLater, 1_000).unref()
-    }
-  }
-  const find = (hash: string): KeyRow | undefined => {
-    const row = select.get(hash) as Record<string, unknown> | undefined
-    return row === undefined ? undefined : fromSql(row)
+  // Uninterruptible: a write cut off between COMMIT and its bookkeeping would count the rows twice.
+  const flush: Effect.Effect<void, StoreError> = permit.withPermits(1)(
+    Effect.uninterruptible(
+      Effect.suspend(() => {
+        if (pending.length === 0) return Effect.void
+        const rows = pending
+        pending = []
+        return backend.writeSpend(rows).pipe(
+          Effect.onExit((exit) =>
+            Effect.sync(() => {
+              if (Exit.isSuccess(exit)) return hooks.committed?.(rows)
+              pending = [...rows, ...pending]
+              process.stderr.write(`bedrock-embed: cannot write ${rows.length} spend rows yet: ${failure(exit)}\n`)
+              later()
+            })
+          )
+        )
+      })
+    )
+  )
+  const background = () => {
+    Effect.runFork(Effect.ignore(flush))
   }
   return {
-    insertKey: (token, fields) => {
-      const hash = hashToken(token)
-      const values = {
-        ...toSql(fields),
-        token: hash,
-        key_name: `sk-...${token.slice(-4)}`,
-        created_at: new Date().toISOString()
-      }
-      const names = Object.keys(values)
-      db.prepare(`INSERT INTO keys (${names.join(", ")}) VALUES (${names.map((n) => `:${n}`).join(", ")})`).run(values)
-      return find(hash)!
-    },
-    findKey: (hash, now = new Date()) => {
-      const key = find(hash)
-      if (key?.budget_reset_at == null || key.budget_duration === null || Date.parse(key.budget_reset_at) > +now) {
-        return key
-      }
-      reset.run(nextReset(key.budget_duration, now), hash)
-      return find(hash)
-    },
-    updateKey: (hash, fields) => {
-      const values = toSql(fields)
-      const names = Object.keys(values)
-      if (names.length > 0) {
-        db.prepare(`UPDATE keys SET ${names.map((n) => `${n} = :${n}`).join(", ")} WHERE token = :token`).run({
-          ...values,
-          token: hash
-        })
-      }
-      return find(hash)
-    },
-    deleteKeys: (hashes) =>
-      hashes.filter((hash) => db.prepare("DELETE FROM keys WHERE token = ?").run(hash).changes > 0),
-    listKeys: () => {
-      flush()
-      return (db.prepare("SELECT * FROM keys ORDER BY created_at").all() as Array<Record<string, unknown>>).map(fromSql)
-    },
-    recordSpend: (row) => {
-      if (pending.push(row) === 1) setImmediate(flushLater)
-    },
     flush,
-    spendLogs: (keyHash) => {
-      flush()
-      return (keyHash === undefined
-        ? db.prepare("SELECT * FROM spend_logs ORDER BY started_at").all()
-        : db
-            .prepare("SELECT * FROM spend_logs WHERE key_hash = ? ORDER BY started_at")
-            .all(keyHash)) as unknown as ReadonlyArray<SpendRow>
+    /** Runs `effect` between writes, not during one. */
+    between: <A, E>(effect: Effect.Effect<A, E>) => permit.withPermits(1)(effect),
+    record: (row: SpendRow) => {
+      if (pending.push(row) === 1 && !closed) setImmediate(background)
     },
-    close: () => {
-      flush()
-      db.close()
-    }
+    /** The last write, on close: what still fails is reported, not retried. */
+    close: Effect.suspend(() => {
+      closed = true
+      if (retry !== undefined) clearTimeout(retry)
+      return Effect.ignore(flush)
+    })
   }
 }
+
+/** What a failed write says (a StoreError's message names no secret). */
+const failure = (exit: Exit.Exit<unknown, StoreError>): string => {
+  if (Exit.isSuccess(exit)) return ""
+  const error = Cause.squash(exit.cause)
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** A SQLite statement as an effect; its error (a locked file, a full disk) as a {@link StoreError}. */
+const run = <A>(statement: () => A): Effect.Effect<A, StoreError> =>
+  Effect.try({ try: statement, catch: (cause) => new StoreError({ message: (cause as Error).message }) })
+
+/** The SQLite backend on `file` (`:memory:` for none), created and migrated; closed with the scope. */
+export const sqlite = (file: string): Effect.Effect<Backend, StoreError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { DatabaseSync } = yield* Effect.promise(() => import("node:sqlite"))
+    const db = yield* Effect.acquireRelease(
+      run(() => new DatabaseSync(file)),
+      (db) => Effect.sync(() => db.close())
+    )
+    // WAL with synchronous=NORMAL: a commit is not an fsync (these run on the event loop); a power
+    // loss can drop the last commits' spend, never corrupt the file.
+    yield* run(() => {
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000")
+      migrate(db)
+    })
+    const select = db.prepare("SELECT * FROM keys WHERE token = ?")
+    const reset = db.prepare("UPDATE keys SET spend = 0, budget_reset_at = ? WHERE token = ? AND budget_reset_at = ?")
+    const addSpend = db.prepare("UPDATE keys SET spend = spend + ? WHERE token = ?")
+    const remove = db.prepare("DELETE FROM keys WHERE token = ?")
+    const insertLog = db.prepare(
+      `INSERT OR IGNORE INTO spend_logs (request_id, key_hash, model, deployment, prompt_tokens, cost, latency_ms, status, started_at)
+       VALUES (:request_id, :key_hash, :model, :deployment, :prompt_tokens, :cost, :latency_ms, :status, :started_at)`
+    )
+    const named = (values: Readonly<Record<string, unknown>>) => values as Record<string, SQLInputValue>
+    return {
+      find: (hash) =>
+        run(() => {
+          const row = select.get(hash) as Record<string, unknown> | undefined
+          return row === undefined ? undefined : keyOf(row)
+        }),
+      insert: (values) =>
+        run(() => {
+          const names = Object.keys(values)
+          db.prepare(`INSERT INTO keys (${names.join(", ")}) VALUES (${names.map((n) => `:${n}`).join(", ")})`).run(
+            named(values)
+          )
+        }),
+      update: (hash, values) =>
+        run(() => {
+          const names = Object.keys(values)
+          db.prepare(`UPDATE keys SET ${names.map((n) => `${n} = :${n}`).join(", ")} WHERE token = :token`).run(
+            named({ ...values, token: hash })
+          )
+        }),
+      reset: (hash, was, next) => run(() => void reset.run(next, hash, was)),
+      remove: (hash) => run(() => remove.run(hash).changes > 0),
+      list: run(() =>
+        (db.prepare("SELECT * FROM keys ORDER BY created_at, token").all() as Array<Record<string, unknown>>).map(keyOf)
+      ),
+      logs: (keyHash) =>
+        run(
+          () =>
+            (keyHash === undefined
+              ? db.prepare("SELECT * FROM spend_logs ORDER BY started_at").all()
+              : db
+                  .prepare("SELECT * FROM spend_logs WHERE key_hash = ? ORDER BY started_at")
+                  .all(keyHash)) as unknown as ReadonlyArray<SpendRow>
+        ),
+      writeSpend: (rows) =>
+        run(() =>
+          transaction(db, () => {
+            // A row already written (a batch retried after a commit whose outcome was lost) is
+            // neither written nor added again.
+            const written = rows.filter((row) => insertLog.run({ ...row }).changes > 0)
+            for (const [hash, cost] of costPerKey(written)) addSpend.run(cost, hash)
+          })
+        )
+    } satisfies Backend
+  })

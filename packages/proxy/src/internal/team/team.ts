@@ -1,15 +1,26 @@
 /**
  * Virtual keys for teams, as LiteLLM's proxy has them: who a request's bearer token is, which
  * models it may use, whether its budget is spent, and the spend it adds. Created only when the
- * gateway has a `general_settings.master_key`; the keys live in the {@link Store}.
+ * gateway has a `general_settings.master_key`; the keys live in the {@link Store} (SQLite, or Postgres
+ * for a fleet), and each request finds its key in the {@link KeyCache} (read again every 2 s).
  *
  * @internal
  */
 import { isAbsolute, resolve } from "node:path"
-import { Config as EffectConfig, Effect, Option, type Scope } from "effect"
+import { Config as EffectConfig, Effect, Option, Redacted, type Scope } from "effect"
 import type { Config } from "../../Config.ts"
 import { badRequest, type OpenAiError } from "../../HttpErrors.ts"
-import { hashToken, type KeyRow, open, type SpendRow, type Store } from "./store.ts"
+import * as KeyCache from "./cache.ts"
+import { postgres, redactUrl } from "./postgres.ts"
+import {
+  hashToken,
+  type KeyRow,
+  make as makeStore,
+  type SpendRow,
+  type Store,
+  sqlite,
+  type StoreError
+} from "./store.ts"
 
 /** Who sent a request: the master key, a virtual key, or anyone (a gateway without a master key). */
 export type Principal =
@@ -20,8 +31,13 @@ export type Principal =
 /** The keys and spend of one gateway. */
 export interface Team {
   readonly store: Store
-  /** The virtual key a (non-empty) token is, or the error LiteLLM answers for it (unknown, expired). */
-  readonly authenticate: (token: string) => Principal | OpenAiError
+  /** The key rows requests are checked against; the admin API drops what it changes. */
+  readonly cache: KeyCache.KeyCache
+  /**
+   * The virtual key a (non-empty) token is, or the error LiteLLM answers for it (unknown,
+   * expired); a 503 when the database cannot be read.
+   */
+  readonly authenticate: (token: string) => Effect.Effect<Principal | OpenAiError>
   /** Refuses a key the model (alias) or a spent budget, before any Bedrock call. */
   readonly admit: (principal: Principal, alias: string) => OpenAiError | undefined
   /** Records an embeddings request's spend (its log fields carry `cost`); other requests add none. */
@@ -31,7 +47,6 @@ export interface Team {
     fields: Readonly<Record<string, unknown>>,
     latencyMs: number
   ) => void
-  readonly close: () => void
 }
 
 const units: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -54,31 +69,34 @@ export const durationEnd = (text: string, from: Date): Date | undefined => {
 
 const nextReset = (duration: string, from: Date): string => (durationEnd(duration, from) ?? from).toISOString()
 
+/** Where keys and spend live: a SQLite file, or a Postgres server (its URL redacted from logs). */
+export type Database =
+  | { readonly file: string }
+  | { readonly postgres: Redacted.Redacted<string> }
+  | { readonly error: string }
+
+const supported =
+  "use postgres://user:password@host:5432/database (or postgresql://), sqlite:///path/to/keys.db, or a file path"
+
 /**
- * The SQLite file: `general_settings.database_url`, else `DATABASE_URL`, when either is a
- * `sqlite:` or `file:` URL or a bare path (a relative one from the working directory); else
- * `fallback`. A Postgres URL is refused: this
- * version stores keys in SQLite only, and silently keeping them apart from a fleet's Postgres
- * would split its keys.
+ * The database: `general_settings.database_url`, else `DATABASE_URL` (LiteLLM's variable). A
+ * `postgres:`/`postgresql:` URL is a Postgres server (what gateways of a fleet share); a
+ * `sqlite:` or `file:` URL or a bare path (a relative one from the working directory) a SQLite
+ * file; neither set, `fallback`. Any other scheme is an error naming the supported ones; no
+ * message shows the URL's password.
  */
-export const databaseFile = (
-  config: Config,
-  env: string | undefined,
-  fallback: string
-): { readonly file: string } | { readonly error: string } => {
+export const databaseFile = (config: Config, env: string | undefined, fallback: string): Database => {
   const url = config.general_settings?.database_url ?? env
   if (url === undefined || url === "") return { file: fallback }
   if (/^postgres(ql)?:/i.test(url)) {
-    return {
-      error:
-        "database_url / DATABASE_URL is a Postgres URL; this version keeps virtual keys in SQLite only: " +
-        "set it to sqlite:///path/to/keys.db (or a file path), or unset it to use bedrock-embed.db next to the config"
-    }
+    return /^postgres(ql)?:\/\//i.test(url) && URL.parse(url)?.hostname
+      ? { postgres: Redacted.make(url) }
+      : { error: `database_url / DATABASE_URL "${redactUrl(url)}" is not a valid Postgres URL: ${supported}` }
   }
   const path = url.replace(/^(sqlite|file):(\/\/)?/i, "")
   if (/^[a-z][a-z0-9+.-]*:/i.test(path) && !/^[a-z]:[\\/]/i.test(path)) {
     return {
-      error: `database_url / DATABASE_URL "${path.split(":")[0]}:" is not a database this gateway supports (sqlite: or file:)`
+      error: `database_url / DATABASE_URL "${path.split(":")[0]}:" is not a database this gateway supports: ${supported}`
     }
   }
   return { file: path === ":memory:" || isAbsolute(path) ? path : resolve(path) }
@@ -99,18 +117,45 @@ const budgetExceeded = (spend: number, max: number): OpenAiError => ({
   message: `Budget has been exceeded! Current cost: ${spend}, Max budget: ${max}`
 })
 
-/** Opens the team's store on `file`. */
-export const make = async (file: string): Promise<Team> => {
-  const store = await open(file, nextReset)
-  const authenticate = (token: string): Principal | OpenAiError => {
+/**
+ * The 503 for a database the gateway cannot read or write: keys cannot be checked, so none is
+ * let through. The cause (secrets removed) goes to the operator's log only.
+ */
+export const unavailable = (error: StoreError): OpenAiError => ({
+  status: 503,
+  type: "service_unavailable",
+  code: "database_unavailable",
+  message: "The key database cannot be reached; try again shortly.",
+  detail: error.message
+})
+
+/** Opens the team's store on the database (SQLite or Postgres), closed with the scope. */
+export const make = (
+  database: Exclude<Database, { readonly error: string }>
+): Effect.Effect<Team, StoreError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const backend = yield* "file" in database ? sqlite(database.file) : postgres(database.postgres)
+    // The cache is made after the store it reads; commits reach it through this late binding.
+    let cache: KeyCache.KeyCache | undefined
+    const store = yield* makeStore(backend, { nextReset, committed: (rows) => cache?.committed(rows) })
+    cache = KeyCache.make(store.readKey)
+    return team(store, cache)
+  })
+
+const team = (store: Store, cache: KeyCache.KeyCache): Team => {
+  const authenticate = (token: string): Effect.Effect<Principal | OpenAiError> => {
     const hash = hashToken(token)
-    const key = store.findKey(hash)
-    if (key === undefined) return invalidKey("Invalid API key.")
-    if (key.expires !== null && Date.parse(key.expires) <= Date.now()) {
-      // LiteLLM: "Authentication Error - Expired Key. Key Expiry time …" (status 401).
-      return invalidKey(`Authentication Error - Expired Key. Key Expiry time ${key.expires}.`)
-    }
-    return { _tag: "Key", hash, key }
+    return cache.get(hash).pipe(
+      Effect.map((key): Principal | OpenAiError => {
+        if (key === undefined) return invalidKey("Invalid API key.")
+        if (key.expires !== null && Date.parse(key.expires) <= Date.now()) {
+          // LiteLLM: "Authentication Error - Expired Key. Key Expiry time …" (status 401).
+          return invalidKey(`Authentication Error - Expired Key. Key Expiry time ${key.expires}.`)
+        }
+        return { _tag: "Key", hash, key }
+      }),
+      Effect.catch((error) => Effect.succeed(unavailable(error)))
+    )
   }
   const admit = (principal: Principal, alias: string): OpenAiError | undefined => {
     if (principal._tag !== "Key") return undefined
@@ -130,25 +175,31 @@ export const make = async (file: string): Promise<Team> => {
     return undefined
   }
   const spent: Team["spent"] = (requestId, principal, fields, latencyMs) => {
-    if (typeof fields.cost === "number") store.recordSpend(spendRow(requestId, principal, fields, latencyMs))
+    if (typeof fields.cost !== "number") return
+    const row = spendRow(requestId, principal, fields, latencyMs)
+    cache.recorded(row)
+    store.recordSpend(row)
   }
-  return { store, authenticate, admit, spent, close: store.close }
+  return { store, cache, authenticate, admit, spent }
 }
 
-const master: Principal = { _tag: "Master" }
-const anyone: Principal = { _tag: "Open" }
+const master = Effect.succeed<Principal | OpenAiError>({ _tag: "Master" })
+const anyone = Effect.succeed<Principal | OpenAiError>({ _tag: "Open" })
 
-/** Who a bearer token is: anyone without a master key; the master key; else a virtual key. */
+/**
+ * Who a bearer token is: anyone without a master key; the master key; else a virtual key (from
+ * the key cache: no database read while its row is fresh).
+ */
 export const principalOf = (
   team: Team | undefined,
   masterKey: string | undefined,
   token: string,
   sameSecret: (given: string, expected: string) => boolean
-): Principal | OpenAiError => {
+): Effect.Effect<Principal | OpenAiError> => {
   if (masterKey === undefined) return anyone
   if (sameSecret(token, masterKey)) return master
   if (team === undefined || token === "") {
-    return invalidKey(token === "" ? missingKey : "Invalid API key.")
+    return Effect.succeed(invalidKey(token === "" ? missingKey : "Invalid API key."))
   }
   return team.authenticate(token)
 }
@@ -178,9 +229,10 @@ export const spendRow = (
 })
 
 /**
- * The team of a gateway with a master key — its store opened on the configured file, closed with
- * the scope — or none without a master key (no file is created). A
- * database setting it cannot use is a defect with a message that says what to set.
+ * The team of a gateway with a master key — its store opened on the configured database,
+ * closed with the scope — or none without a master key (no file is created, no server
+ * contacted). A database setting it cannot use, or a database it cannot open, is a defect with a
+ * message that says what to set and shows no password.
  */
 export const layerOf = (options: {
   readonly config: Config
@@ -194,12 +246,8 @@ export const layerOf = (options: {
     )
     const target = databaseFile(options.config, env, options.database ?? ":memory:")
     if ("error" in target) return yield* Effect.die(new Error(target.error))
-    const team = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => make(target.file),
-        catch: (cause) => new Error(`cannot open the key database ${target.file}: ${(cause as Error).message}`)
-      }).pipe(Effect.orDie),
-      (team) => Effect.sync(team.close)
+    const where = "file" in target ? target.file : redactUrl(Redacted.value(target.postgres))
+    return yield* make(target).pipe(
+      Effect.catch((error) => Effect.die(new Error(`cannot open the key database ${where}: ${error.message}`)))
     )
-    return team
   })
