@@ -6,7 +6,7 @@ import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect, Redacted, type Scope } from "effect"
 import { postgres } from "../src/internal/team/postgres.ts"
 import { type Backend, hashToken, type SpendRow, sqlite } from "../src/internal/team/store.ts"
 import { type Postgres, startPostgres, unavailable } from "./support/postgres.ts"
@@ -25,7 +25,7 @@ const rows: ReadonlyArray<SpendRow> = [1, 2, 3].map((n) => ({
 }))
 
 /** Writes the batch, then the same batch again plus one new row; the key's spend counts each row once. */
-const writesOnce = (backend: Effect.Effect<Backend, unknown, import("effect").Scope.Scope>) =>
+const writesOnce = (backend: Effect.Effect<Backend, unknown, Scope.Scope>) =>
   Effect.gen(function* () {
     const db = yield* backend
     yield* db.insert({
@@ -39,10 +39,12 @@ const writesOnce = (backend: Effect.Effect<Backend, unknown, import("effect").Sc
     const fourth = { ...rows[0]!, request_id: "request-4", cost: 2 }
     yield* db.writeSpend([...rows, fourth])
     const logs = yield* db.logs(hash)
-    assert.deepStrictEqual(
-      logs.map((row) => row.request_id).sort(),
-      ["request-1", "request-2", "request-3", "request-4"]
-    )
+    assert.deepStrictEqual(logs.map((row) => row.request_id).sort(), [
+      "request-1",
+      "request-2",
+      "request-3",
+      "request-4"
+    ])
     const key = yield* db.find(hash)
     assert.closeTo(key!.spend, 0.25 + 0.5 + 0.75 + 2, 1e-12)
   }).pipe(Effect.scoped)
