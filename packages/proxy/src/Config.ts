@@ -128,7 +128,13 @@ export const ConfigSchema = Schema.Struct({
          * path (LiteLLM's name; `DATABASE_URL` otherwise). Default: `bedrock-embed.db` next to
          * the config.
          */
-        database_url: Schema.optional(NonEmpty)
+        database_url: Schema.optional(NonEmpty),
+        /**
+         * Seconds between looks at async jobs keys submitted, to record their spend when they
+         * end (LiteLLM's name; default 60). A client reading a finished job at
+         * `/v1/batches/{id}` settles it at once.
+         */
+        proxy_batch_polling_interval: Positive
       }),
       [Schema.Record(Schema.String, Schema.Unknown)]
     )

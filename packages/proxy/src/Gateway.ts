@@ -27,6 +27,7 @@ import * as Limits from "./internal/limits.ts"
 import * as Metrics from "./internal/metrics.ts"
 import { admitted, type BodyLimits, readJson } from "./internal/body.ts"
 import * as TeamAdmin from "./internal/team/admin.ts"
+import * as TeamJobs from "./internal/team/jobs.ts"
 import * as Team from "./internal/team/team.ts"
 import * as ResponseBody from "./ResponseBody.ts"
 
@@ -74,7 +75,9 @@ export const defaults = {
   max_inputs_per_request: 2048,
   request_body_timeout: 30,
   max_in_flight_requests_per_worker: 512,
-  max_request_bytes_in_flight: 100_000_000
+  max_request_bytes_in_flight: 100_000_000,
+  /** Seconds between looks at pending async jobs, to record their spend when they end. */
+  proxy_batch_polling_interval: 60
 } as const
 
 // What the engine reads of a deployment's deadline and retries, under either spelling.
@@ -243,7 +246,8 @@ const handler =
               respond(outcome.failure),
               {
                 error: outcome.failure.code,
-                ...(outcome.failure.detail === undefined ? {} : { detail: outcome.failure.detail })
+                ...(outcome.failure.detail === undefined ? {} : { detail: outcome.failure.detail }),
+                ...(outcome.failure.model === undefined ? {} : { model: outcome.failure.model })
               }
             ]
       line(response.status, fields)
@@ -317,8 +321,10 @@ const embeddingsRoute = (
   }
   const maxInputs = settings?.max_inputs_per_request ?? defaults.max_inputs_per_request
   const dropParams = config.litellm_settings?.drop_params === true
-  const embed = (request: HttpServerRequest.HttpServerRequest, ticket: Admission.Ticket, principal: Team.Principal) =>
-    Effect.gen(function* () {
+  const embed = (request: HttpServerRequest.HttpServerRequest, ticket: Admission.Ticket, principal: Team.Principal) => {
+    // Once admitted, a failure carries the alias (its log line and spend row say which model).
+    let named: string | undefined
+    return Effect.gen(function* () {
       const body = yield* readJson(request, limits, ticket)
       if (!isRecord(body)) {
         return yield* Effect.fail(
@@ -331,6 +337,8 @@ const embeddingsRoute = (
       if (refused !== undefined) return yield* Effect.fail(refused)
       const limited = principal._tag === "Key" ? limitedKey(principal) : undefined
       if (limited !== undefined) yield* served.limits.admit(limited)
+      // Admitted: from here a failure is the request's own, logged and recorded under its alias.
+      if (alias !== "") named = alias
       const deployment = deployments.pick(alias)
       if (deployment === undefined) {
         return yield* Effect.fail<OpenAiError>({
@@ -379,18 +387,35 @@ const embeddingsRoute = (
           cost: hidden.response_cost,
           calls: hidden.calls,
           retries: hidden.retries,
-          throttles: hidden.throttles ?? 0
+          throttles: hidden.throttles ?? 0,
+          // Async-invoke jobs: their spend is recorded when they end.
+          ...(hidden._invocation_arns === undefined ? {} : { jobs: hidden._invocation_arns })
         }
       }
-    })
+    }).pipe(Effect.mapError((error) => (named === undefined ? error : { ...error, model: named })))
+  }
   return handler(
     served,
     "embeddings"
   )((request, principal) => admitted(request, limits, (ticket) => embed(request, ticket, principal)))
 }
 
-/** `GET /v1/batches/{id}`: a job's status, read with a deployment's identity (the first with an async route). */
-const batchRoute = (served: Served, jobs: Jobs.Service, fail: Fail) => {
+/** A job's deployment parameters (region, identity, endpoints), from the alias and model it was submitted to. */
+const paramsOfJob =
+  (config: Config): TeamJobs.ParamsOf =>
+  (job) => {
+    const named = config.model_list.filter((deployment) => deployment.model_name === job.model)
+    const deployment = named.find((d) => d.litellm_params.model.endsWith(`/${job.deployment}`)) ?? named[0]
+    if (deployment === undefined) return undefined
+    const { model: _, ...params } = deployment.litellm_params
+    return params
+  }
+
+/**
+ * `GET /v1/batches/{id}`: a job's status, read with a deployment's identity (the first with an
+ * async route); a job seen ended has its spend settled (`ended`).
+ */
+const batchRoute = (served: Served, jobs: Jobs.Service, fail: Fail, ended: (arn: string) => void) => {
   const { config } = served.options
   const deployment =
     config.model_list.find((d) => d.litellm_params.model.includes("async_invoke/")) ?? config.model_list[0]
@@ -403,6 +428,7 @@ const batchRoute = (served: Served, jobs: Jobs.Service, fail: Fail) => {
     Effect.gen(function* () {
       const id = decodeURIComponent(request.url.split("?")[0]!.replace(/^\/v1\/batches\//, ""))
       const status = yield* jobs.retrieve(id, params).pipe(Effect.mapError(fail))
+      if (status.status !== "in_progress") ended(id)
       return { response: HttpServerResponse.jsonUnsafe(status), fields: { batch: id, batch_status: status.status } }
     })
   )
@@ -431,6 +457,11 @@ export const routes = (
       const fail: Fail = (error) => fromError(error, redact)
       const metrics = Metrics.make(engine, config.general_settings?.master_key)
       const limits = yield* Limits.make(config)
+      const pollSeconds = config.general_settings?.proxy_batch_polling_interval ?? defaults.proxy_batch_polling_interval
+      const jobSpend =
+        team === undefined
+          ? undefined
+          : yield* TeamJobs.watch(team, jobs, paramsOfJob(config), Duration.seconds(pollSeconds))
       const served: Served = { options, team, metrics, limits }
       const embeddings = embeddingsRoute(served, engine, deployments, fail)
       const models = handler(
@@ -459,7 +490,11 @@ export const routes = (
         HttpRouter.add("POST", "/embeddings", embeddings),
         HttpRouter.add("GET", "/v1/models", models),
         HttpRouter.add("GET", "/models", models),
-        HttpRouter.add("GET", "/v1/batches/*", batchRoute(served, jobs, fail)),
+        HttpRouter.add(
+          "GET",
+          "/v1/batches/*",
+          batchRoute(served, jobs, fail, (arn) => jobSpend?.ended(arn))
+        ),
         HttpRouter.add("GET", "/health/liveliness", HttpServerResponse.jsonUnsafe("I'm alive!")),
         HttpRouter.add("GET", "/health/readiness", readiness),
         team === undefined ? Layer.empty : TeamAdmin.routes(team, (name) => handler(served, name)),

@@ -165,6 +165,33 @@ describe("virtual keys (LiteLLM's /key API) on a SQLite file", () => {
     assert.strictEqual((await embed(gateway, body.key, "titan")).status, 200)
   })
 
+  it("logs a failed request at 0 with status failure, and a refused one not at all", async () => {
+    const gateway = await start({ master_key: masterKey }, join(dir, "failures.db"))
+    const { body } = await call(gateway, "POST", "/key/generate", masterKey, { models: ["titan"] })
+    assert.strictEqual((await embed(gateway, body.key, "titan")).status, 200)
+    // Bedrock refuses the call: the request fails after it was admitted.
+    emulator.injectFaults([{ error: "ValidationException" }])
+    const failed = await embed(gateway, body.key, "titan", ["refused upstream"])
+    assert.strictEqual(failed.status, 400)
+    // Refused before any call (a model the key may not use): no spend row.
+    assert.strictEqual((await embed(gateway, body.key, "cohere")).status, 401)
+    const logs = (await call(gateway, "GET", `/spend/logs?api_key=${body.key}`, masterKey)).body as Array<{
+      status: string
+      spend: number
+      model_group: string
+    }>
+    assert.deepStrictEqual(
+      logs.map((row) => [row.status, row.model_group]),
+      [
+        ["success", "titan"],
+        ["failure", "titan"]
+      ]
+    )
+    assert.strictEqual(logs[1]!.spend, 0)
+    const info = await call(gateway, "GET", `/key/info?key=${body.key}`, masterKey)
+    assert.closeTo(info.body.info.spend, logs[0]!.spend, 1e-15)
+  })
+
   it("resets spend when budget_duration passes", async () => {
     const gateway = await start({ master_key: masterKey }, join(dir, "reset.db"))
     const { body } = await call(gateway, "POST", "/key/generate", masterKey, {

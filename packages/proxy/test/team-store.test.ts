@@ -1,6 +1,7 @@
 /**
  * The team store's backends, SQLite and a real Postgres: a spend batch written twice (retried
- * after a commit whose outcome was lost) is stored and added to its key once.
+ * after a commit whose outcome was lost) is stored and added to its key once; an async job is
+ * tracked and settled once.
  */
 import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -49,12 +50,56 @@ const writesOnce = (backend: Effect.Effect<Backend, unknown, Scope.Scope>) =>
     assert.closeTo(key!.spend, 0.25 + 0.5 + 0.75 + 2, 1e-12)
   }).pipe(Effect.scoped)
 
-describe("spend rows are idempotent by request_id", () => {
-  it.effect("SQLite", () =>
-    Effect.flatMap(
-      Effect.promise(() => mkdtemp(join(tmpdir(), "bedrock-embed-store-"))),
-      (dir) => writesOnce(sqlite(join(dir, "keys.db")))
+/** A job tracked twice is one pending job; settled twice, its spend row is written and added once. */
+const settlesOnce = (backend: Effect.Effect<Backend, unknown, Scope.Scope>) =>
+  Effect.gen(function* () {
+    const db = yield* backend
+    const hash = hashToken("sk-store-test-job-key")
+    yield* db.insert({
+      token: hash,
+      key_name: "sk-...-key",
+      models: "[]",
+      metadata: "{}",
+      created_at: new Date().toISOString()
+    })
+    const job = {
+      invocation_arn: "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefghijkl",
+      key_hash: hash,
+      model: "nova-async",
+      deployment: "amazon.nova-2-multimodal-embeddings-v1:0",
+      submitted_at: "2026-12-01T12:00:00.000Z"
+    }
+    yield* db.trackJobs([job])
+    yield* db.trackJobs([job])
+    assert.deepStrictEqual(yield* db.pendingJobs, [job])
+    const row = {
+      ...rows[0]!,
+      key_hash: hash,
+      request_id: job.invocation_arn,
+      cost: 0.0042,
+      started_at: job.submitted_at
+    }
+    assert.isTrue(yield* db.settleJob(job.invocation_arn, row))
+    assert.isFalse(yield* db.settleJob(job.invocation_arn, row), "a settled job is not settled again")
+    assert.deepStrictEqual(yield* db.pendingJobs, [])
+    assert.deepStrictEqual(
+      (yield* db.logs(hash)).map((log) => [log.request_id, log.cost]),
+      [[job.invocation_arn, 0.0042]]
     )
+    assert.closeTo((yield* db.find(hash))!.spend, 0.0042, 1e-12)
+  }).pipe(Effect.scoped)
+
+const sqliteFile = Effect.map(
+  Effect.promise(() => mkdtemp(join(tmpdir(), "bedrock-embed-store-"))),
+  (dir) => join(dir, "keys.db")
+)
+
+describe("the store's backends", () => {
+  it.effect("SQLite: spend rows are idempotent by request_id", () =>
+    Effect.flatMap(sqliteFile, (file) => writesOnce(sqlite(file)))
+  )
+  it.effect("SQLite: an async job is settled once", () =>
+    Effect.flatMap(sqliteFile, (file) => settlesOnce(sqlite(file)))
   )
 
   const missing = unavailable()
@@ -68,6 +113,11 @@ describe("spend rows are idempotent by request_id", () => {
     afterAll(async () => {
       await pg?.stop()
     })
-    it.effect("Postgres", () => Effect.suspend(() => writesOnce(postgres(Redacted.make(pg.url)))))
+    it.effect("Postgres: spend rows are idempotent by request_id", () =>
+      Effect.suspend(() => writesOnce(postgres(Redacted.make(pg.url))))
+    )
+    it.effect("Postgres: an async job is settled once", () =>
+      Effect.suspend(() => settlesOnce(postgres(Redacted.make(pg.url))))
+    )
   })
 })

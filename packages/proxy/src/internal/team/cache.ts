@@ -59,6 +59,14 @@ export const make = (
   // it serves the requests that waited for it but is not kept. Commits need no such guard: `find`
   // never overlaps one (the store's `readKey`), so a row read holds exactly the batches committed.
   let version = 0
+  // Rows past their time are dropped now and then (at most once a ttl, past 1 024 rows), so a
+  // gateway that has seen many keys does not keep them all.
+  let nextSweep = 0
+  const sweep = (now: number) => {
+    if (entries.size <= 1_024 || now < nextSweep) return
+    nextSweep = now + ttl
+    for (const [hash, entry] of entries) if (entry.until <= now) entries.delete(hash)
+  }
   const withOwn = (hash: string, row: KeyRow): KeyRow => {
     const own = uncommitted.get(hash)
     return own === undefined ? row : { ...row, spend: row.spend + own.cost }
@@ -72,7 +80,9 @@ export const make = (
           entries.delete(hash)
         } else {
           const resetAt = row.budget_reset_at === null ? Infinity : Date.parse(row.budget_reset_at)
-          entries.set(hash, { row, until: Date.now() + ttl, resetAt })
+          const now = Date.now()
+          sweep(now)
+          entries.set(hash, { row, until: now + ttl, resetAt })
         }
         return row
       })

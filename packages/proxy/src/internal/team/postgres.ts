@@ -13,7 +13,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted, type Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import type { SqlError } from "effect/sql/SqlError"
-import { type Backend, costPerKey, keyOf, type SpendRow, StoreError } from "./store.ts"
+import { type Backend, costPerKey, type JobRow, keyOf, type SpendRow, StoreError } from "./store.ts"
 
 /** Postgres's migrations, statement by statement: each moves version `index` to `index + 1`; only ever append. */
 const migrations: ReadonlyArray<ReadonlyArray<string>> = [
@@ -45,6 +45,18 @@ const migrations: ReadonlyArray<ReadonlyArray<string>> = [
        started_at TIMESTAMPTZ NOT NULL
      )`,
     "CREATE INDEX spend_logs_key ON spend_logs (key_hash, started_at)"
+  ],
+  // 2: async-invoke jobs whose spend is recorded when they end (settled_at is null until then).
+  [
+    `CREATE TABLE jobs (
+       invocation_arn TEXT PRIMARY KEY,
+       key_hash TEXT,
+       model TEXT NOT NULL,
+       deployment TEXT NOT NULL,
+       submitted_at TIMESTAMPTZ NOT NULL,
+       settled_at TIMESTAMPTZ
+     )`,
+    "CREATE INDEX jobs_pending ON jobs (settled_at)"
   ]
 ]
 
@@ -63,7 +75,7 @@ const safeDecode = (text: string): string => {
   }
 }
 
-const times = new Set(["budget_reset_at", "expires", "created_at", "started_at"])
+const times = new Set(["budget_reset_at", "expires", "created_at", "started_at", "submitted_at", "settled_at"])
 
 /** The store's values in Postgres's types: ISO text as `Date` for the `TIMESTAMPTZ` columns. */
 const toPg = (values: Readonly<Record<string, unknown>>): Record<string, unknown> => {
@@ -99,8 +111,12 @@ export const postgres = (url: Redacted.Redacted<string>): Effect.Effect<Backend,
         "$1:***@"
       )
     const fail = (error: SqlError) => {
-      const cause =
-        error.cause instanceof Error && error.cause.message !== error.message ? `: ${error.cause.message}` : ""
+      // The server's own words (a duplicate key, a missing table), from whatever the driver threw.
+      const said =
+        typeof error.cause === "object" && error.cause !== null && "message" in error.cause
+          ? String(error.cause.message)
+          : ""
+      const cause = said !== "" && said !== error.message ? `: ${said}` : ""
       return new StoreError({ message: clean(`${error.message}${cause}`) })
     }
     const sql = yield* PgClient.make({
@@ -128,6 +144,24 @@ export const postgres = (url: Redacted.Redacted<string>): Effect.Effect<Backend,
     )
 
     const keys = (rows: ReadonlyArray<Record<string, unknown>>) => rows.map((row) => keyOf(fromPg(row)))
+    /** Writes spend rows not written yet and adds their cost to their keys (inside a transaction). */
+    const addRows = (rows: ReadonlyArray<SpendRow>) =>
+      Effect.gen(function* () {
+        // A row already written (a batch retried after a commit whose outcome was lost) is
+        // neither written nor added again.
+        const written = new Set<string>()
+        for (let start = 0; start < rows.length; start += chunk) {
+          const part = rows.slice(start, start + chunk).map((row) => toPg({ ...row }))
+          const inserted = yield* sql<{
+            readonly request_id: string
+          }>`INSERT INTO spend_logs ${sql.insert(part as [Record<string, unknown>, ...Array<Record<string, unknown>>])}
+             ON CONFLICT (request_id) DO NOTHING RETURNING request_id`
+          for (const row of inserted) written.add(row.request_id)
+        }
+        for (const [hash, cost] of costPerKey(rows.filter((row) => written.has(row.request_id)))) {
+          yield* sql`UPDATE keys SET spend = spend + ${cost} WHERE token = ${hash}`
+        }
+      })
     return {
       find: (hash) => orFail(Effect.map(sql`SELECT * FROM keys WHERE token = ${hash}`, (rows) => keys(rows)[0])),
       insert: (values) => orFail(Effect.asVoid(sql`INSERT INTO keys ${sql.insert(toPg(values))}`)),
@@ -152,24 +186,32 @@ export const postgres = (url: Redacted.Redacted<string>): Effect.Effect<Backend,
             (rows) => rows.map((row) => fromPg(row) as unknown as SpendRow)
           )
         ),
-      writeSpend: (rows) =>
+      writeSpend: (rows) => orFail(sql.withTransaction(addRows(rows))),
+      trackJobs: (jobs) =>
+        jobs.length === 0
+          ? Effect.void
+          : orFail(
+              Effect.asVoid(
+                sql`INSERT INTO jobs ${sql.insert(jobs.map((job) => toPg({ ...job })) as [Record<string, unknown>, ...Array<Record<string, unknown>>])}
+                    ON CONFLICT (invocation_arn) DO NOTHING`
+              )
+            ),
+      pendingJobs: orFail(
+        Effect.map(
+          sql`SELECT invocation_arn, key_hash, model, deployment, submitted_at FROM jobs
+              WHERE settled_at IS NULL ORDER BY submitted_at`,
+          (rows) => rows.map((row) => fromPg(row) as unknown as JobRow)
+        )
+      ),
+      settleJob: (arn, row) =>
         orFail(
           sql.withTransaction(
             Effect.gen(function* () {
-              // A row already written (a batch retried after a commit whose outcome was lost) is
-              // neither written nor added again.
-              const written = new Set<string>()
-              for (let start = 0; start < rows.length; start += chunk) {
-                const part = rows.slice(start, start + chunk).map((row) => toPg({ ...row }))
-                const inserted = yield* sql<{
-                  readonly request_id: string
-                }>`INSERT INTO spend_logs ${sql.insert(part as [Record<string, unknown>, ...Array<Record<string, unknown>>])}
-                   ON CONFLICT (request_id) DO NOTHING RETURNING request_id`
-                for (const row of inserted) written.add(row.request_id)
-              }
-              for (const [hash, cost] of costPerKey(rows.filter((row) => written.has(row.request_id)))) {
-                yield* sql`UPDATE keys SET spend = spend + ${cost} WHERE token = ${hash}`
-              }
+              const settled = yield* sql`UPDATE jobs SET settled_at = ${new Date()}
+                WHERE invocation_arn = ${arn} AND settled_at IS NULL RETURNING invocation_arn`
+              if (settled.length === 0) return false
+              yield* addRows([row])
+              return true
             })
           )
         )

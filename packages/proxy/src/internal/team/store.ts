@@ -79,7 +79,17 @@ const migrations: ReadonlyArray<string> = [
      status TEXT NOT NULL,
      started_at TEXT NOT NULL
    );
-   CREATE INDEX spend_logs_key ON spend_logs (key_hash, started_at);`
+   CREATE INDEX spend_logs_key ON spend_logs (key_hash, started_at);`,
+  // 2: async-invoke jobs whose spend is recorded when they end (settled_at is null until then).
+  `CREATE TABLE jobs (
+     invocation_arn TEXT PRIMARY KEY,
+     key_hash TEXT,
+     model TEXT NOT NULL,
+     deployment TEXT NOT NULL,
+     submitted_at TEXT NOT NULL,
+     settled_at TEXT
+   );
+   CREATE INDEX jobs_pending ON jobs (settled_at);`
 ]
 
 /** The SHA-256 hex of a token: how a key is stored and looked up. */
@@ -152,6 +162,19 @@ export const costPerKey = (rows: ReadonlyArray<SpendRow>): ReadonlyArray<readonl
 }
 
 /**
+ * An async-invoke job a request submitted: its spend (tokens, media, cost) is known only when it
+ * ends, and is recorded then as a spend row whose `request_id` is the job's ARN.
+ */
+export interface JobRow {
+  readonly invocation_arn: string
+  readonly key_hash: string | null
+  /** The alias the request named, and the Bedrock model id of its deployment. */
+  readonly model: string
+  readonly deployment: string
+  readonly submitted_at: string
+}
+
+/**
  * What a database does for the store. Values are the store's: ISO-8601 text for times, JSON text
  * for `models` and `metadata`; a backend converts them to its own column types.
  */
@@ -170,6 +193,15 @@ export interface Backend {
    * transaction; a row whose `request_id` is already stored is skipped, its cost not added again.
    */
   readonly writeSpend: (rows: ReadonlyArray<SpendRow>) => Effect.Effect<void, StoreError>
+  /** Records submitted jobs (one already recorded is kept as it is). */
+  readonly trackJobs: (jobs: ReadonlyArray<JobRow>) => Effect.Effect<void, StoreError>
+  /** The jobs not settled yet, oldest first. */
+  readonly pendingJobs: Effect.Effect<ReadonlyArray<JobRow>, StoreError>
+  /**
+   * Marks a job settled and writes its spend row (its cost added to its key), in one transaction,
+   * unless it was already settled (by this gateway or another): `false` then, and nothing written.
+   */
+  readonly settleJob: (arn: string, row: SpendRow) => Effect.Effect<boolean, StoreError>
 }
 
 /** The store's operations, on either database. */
@@ -194,6 +226,9 @@ export interface Store {
   /** Writes the spend recorded so far now (reads of spend call it first). */
   readonly flush: Effect.Effect<void, StoreError>
   readonly spendLogs: (keyHash?: string) => Effect.Effect<ReadonlyArray<SpendRow>, StoreError>
+  readonly trackJobs: Backend["trackJobs"]
+  readonly pendingJobs: Backend["pendingJobs"]
+  readonly settleJob: Backend["settleJob"]
 }
 
 /** Options of {@link make}. */
@@ -255,7 +290,10 @@ export const make = (backend: Backend, hooks: Hooks): Effect.Effect<Store, never
       listKeys: Effect.andThen(spend.flush, backend.list),
       recordSpend: spend.record,
       flush: spend.flush,
-      spendLogs: (keyHash) => Effect.andThen(spend.flush, backend.logs(keyHash))
+      spendLogs: (keyHash) => Effect.andThen(spend.flush, backend.logs(keyHash)),
+      trackJobs: backend.trackJobs,
+      pendingJobs: backend.pendingJobs,
+      settleJob: backend.settleJob
     } satisfies Store
   })
 
@@ -350,6 +388,18 @@ export const sqlite = (file: string): Effect.Effect<Backend, StoreError, Scope.S
        VALUES (:request_id, :key_hash, :model, :deployment, :prompt_tokens, :cost, :latency_ms, :status, :started_at)`
     )
     const named = (values: Readonly<Record<string, unknown>>) => values as Record<string, SQLInputValue>
+    const trackJob = db.prepare(
+      `INSERT OR IGNORE INTO jobs (invocation_arn, key_hash, model, deployment, submitted_at)
+       VALUES (:invocation_arn, :key_hash, :model, :deployment, :submitted_at)`
+    )
+    const settle = db.prepare("UPDATE jobs SET settled_at = ? WHERE invocation_arn = ? AND settled_at IS NULL")
+    /** Writes spend rows not written yet and adds their cost to their keys (inside a transaction). */
+    const addRows = (rows: ReadonlyArray<SpendRow>) => {
+      // A row already written (a batch retried after a commit whose outcome was lost) is
+      // neither written nor added again.
+      const written = rows.filter((row) => insertLog.run({ ...row }).changes > 0)
+      for (const [hash, cost] of costPerKey(written)) addSpend.run(cost, hash)
+    }
     return {
       find: (hash) =>
         run(() => {
@@ -384,14 +434,29 @@ export const sqlite = (file: string): Effect.Effect<Backend, StoreError, Scope.S
                   .prepare("SELECT * FROM spend_logs WHERE key_hash = ? ORDER BY started_at")
                   .all(keyHash)) as unknown as ReadonlyArray<SpendRow>
         ),
-      writeSpend: (rows) =>
+      writeSpend: (rows) => run(() => transaction(db, () => addRows(rows))),
+      trackJobs: (jobs) =>
         run(() =>
           transaction(db, () => {
-            // A row already written (a batch retried after a commit whose outcome was lost) is
-            // neither written nor added again.
-            const written = rows.filter((row) => insertLog.run({ ...row }).changes > 0)
-            for (const [hash, cost] of costPerKey(written)) addSpend.run(cost, hash)
+            for (const job of jobs) trackJob.run({ ...job })
           })
-        )
+        ),
+      pendingJobs: run(
+        () =>
+          db
+            .prepare(
+              "SELECT invocation_arn, key_hash, model, deployment, submitted_at FROM jobs WHERE settled_at IS NULL ORDER BY submitted_at"
+            )
+            .all() as unknown as ReadonlyArray<JobRow>
+      ),
+      settleJob: (arn, row) =>
+        run(() => {
+          let settled = false
+          transaction(db, () => {
+            settled = settle.run(new Date().toISOString(), arn).changes > 0
+            if (settled) addRows([row])
+          })
+          return settled
+        })
     } satisfies Backend
   })

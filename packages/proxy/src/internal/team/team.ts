@@ -7,7 +7,7 @@
  * @internal
  */
 import { isAbsolute, resolve } from "node:path"
-import { Config as EffectConfig, Effect, Option, Redacted, type Scope } from "effect"
+import { Config as EffectConfig, Effect, Option, Redacted, Schedule, type Scope } from "effect"
 import type { Config } from "../../Config.ts"
 import { badRequest, type OpenAiError } from "../../HttpErrors.ts"
 import * as KeyCache from "./cache.ts"
@@ -40,7 +40,10 @@ export interface Team {
   readonly authenticate: (token: string) => Effect.Effect<Principal | OpenAiError>
   /** Refuses a key the model (alias) or a spent budget, before any Bedrock call. */
   readonly admit: (principal: Principal, alias: string) => OpenAiError | undefined
-  /** Records an embeddings request's spend (its log fields carry `cost`); other requests add none. */
+  /**
+   * Records an embeddings request's spend (its log fields carry `cost`), or its failure at 0
+   * (`error` and `model`); other requests add none.
+   */
   readonly spent: (
     requestId: string,
     principal: Principal,
@@ -175,12 +178,45 @@ const team = (store: Store, cache: KeyCache.KeyCache): Team => {
     return undefined
   }
   const spent: Team["spent"] = (requestId, principal, fields, latencyMs) => {
-    if (typeof fields.cost !== "number") return
+    // An answered request with its cost, or an embeddings request that failed (at 0, as LiteLLM
+    // logs failures); other routes add nothing.
+    const failed = typeof fields.error === "string" && typeof fields.model === "string"
+    if (typeof fields.cost !== "number" && !failed) return
     const row = spendRow(requestId, principal, fields, latencyMs)
     cache.recorded(row)
     store.recordSpend(row)
+    // Async-invoke jobs cost nothing yet: their spend is recorded when they end (TeamJobs).
+    if (Array.isArray(fields.jobs) && fields.jobs.length > 0) track(store, row, fields.jobs)
   }
   return { store, cache, authenticate, admit, spent }
+}
+
+/**
+ * Records a request's async-invoke jobs, retried for a minute when the database does not answer;
+ * a job it could not record is said on stderr (its spend would go unrecorded).
+ */
+const track = (store: Store, row: SpendRow, arns: ReadonlyArray<unknown>) => {
+  const jobs = arns
+    .filter((arn): arn is string => typeof arn === "string")
+    .map((arn) => ({
+      invocation_arn: arn,
+      key_hash: row.key_hash,
+      model: row.model,
+      deployment: row.deployment,
+      submitted_at: row.started_at
+    }))
+  Effect.runFork(
+    store.trackJobs(jobs).pipe(
+      Effect.retry({ schedule: Schedule.exponential("200 millis"), times: 8 }),
+      Effect.catch((error) =>
+        Effect.sync(() =>
+          process.stderr.write(
+            `bedrock-embed: cannot record ${jobs.length} async job(s) for their spend (${error.message}): ${jobs.map((job) => job.invocation_arn).join(", ")}\n`
+          )
+        )
+      )
+    )
+  )
 }
 
 const master = Effect.succeed<Principal | OpenAiError>({ _tag: "Master" })
@@ -224,7 +260,7 @@ export const spendRow = (
   prompt_tokens: typeof fields.tokens === "number" ? fields.tokens : 0,
   cost: typeof fields.cost === "number" ? fields.cost : 0,
   latency_ms: Math.round(latencyMs * 10) / 10,
-  status: "success",
+  status: typeof fields.error === "string" ? "failure" : "success",
   started_at: new Date(Date.now() - latencyMs).toISOString()
 })
 
