@@ -17,23 +17,43 @@
  * not start or dies, a non-200 answer, a malformed vector) exits 1. Children are killed on exit.
  * `BENCH_SCALE` (< 1) shortens the runs; `BENCH_DEBUG=1` prints each phase's end time to stderr.
  * The last line says how much CPU other processes used meanwhile: on a busy machine every figure
- * is skewed.
+ * is skewed. The process, request and /proc helpers live in `bench/gateway-kit.ts` (shared with
+ * `bench/team.ts`).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from "node:fs"
-import * as Http from "node:http"
+import { writeFileSync } from "node:fs"
 import * as Os from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { BedrockEmbed } from "bedrock-embed"
-import { cleanEnv, scratch } from "./processes.ts"
+import {
+  agent,
+  CONCURRENCY,
+  type Child,
+  cpuSeconds,
+  clockTicks,
+  DIMENSIONS,
+  type Format,
+  gatewayConfig,
+  invocations,
+  LATENCY_MS,
+  load,
+  MODEL,
+  mark,
+  othersLine,
+  percentile,
+  phaser,
+  post,
+  rssBytes,
+  sleep,
+  startGateway,
+  startStandin,
+  stop,
+  texts,
+  viaGateway
+} from "./gateway-kit.ts"
+import { scratch } from "./processes.ts"
 import { table } from "./table.ts"
 
-const root = fileURLToPath(new URL("../", import.meta.url))
 const scale = Math.min(1, Number(process.env.BENCH_SCALE ?? 1))
-const MODEL = "amazon.titan-embed-text-v2:0"
-const DIMENSIONS = 1024
-const LATENCY_MS = 20
 const WARMUP = 30
 const SAMPLES = Math.max(100, Math.round(300 * scale))
 const CPU_SECONDS = Math.max(2, 3 * scale)
@@ -42,7 +62,6 @@ const WARMUP_SECONDS = 0.5
 const CEILING_SECONDS = 2
 const IDLE_MS = 2000
 const AFTER_LOAD_IDLE_MS = 1000
-const CONCURRENCY = 64
 const BATCH = 16
 /** Concurrent 16-input requests in the CPU runs: 4 × 16 = 64 Bedrock calls in flight. */
 const BATCH_CONCURRENCY = CONCURRENCY / BATCH
@@ -56,205 +75,7 @@ const targets = {
   idleRssMb: 100
 }
 
-// ---------------------------------------------------------------------------------------------
-// Child processes
-
-interface Child {
-  readonly name: string
-  readonly process: ChildProcess
-  readonly url: string
-  /** Throws if the process has exited: a measurement against it would be meaningless. */
-  readonly alive: () => void
-  readonly stderr: () => string
-}
-
 const { children, dir } = scratch("gateway")
-
-/** Spawns `node <args>` (the real binary, so the pid is the one doing the work) and waits for its banner. */
-const start = (name: string, args: ReadonlyArray<string>, banner: RegExp) =>
-  new Promise<Child>((resolve, reject) => {
-    // stdin is a pipe the stand-in watches (--exit-with-stdin); the gateway ignores it.
-    const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], env: cleanEnv })
-    children.add(child)
-    let out = ""
-    let err = ""
-    let url: string | undefined
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`${name} printed no "listening on" banner within 30 s: ${err.slice(-600)}`))
-    }, 30_000)
-    // After the banner, stdout keeps being read and dropped (the gateway's request log lines):
-    // a pipe nobody reads would block the writer.
-    child.stdout!.on("data", (chunk: Buffer) => {
-      if (url !== undefined) return
-      out += chunk
-      const match = banner.exec(out)
-      if (match === null) return
-      url = match[1]!
-      clearTimeout(timer)
-      out = ""
-      resolve({
-        name,
-        process: child,
-        url,
-        alive: () => {
-          if (child.exitCode !== null || child.signalCode !== null)
-            throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}): ${err.slice(-600)}`)
-        },
-        stderr: () => err
-      })
-    })
-    child.stderr!.on("data", (chunk: Buffer) => {
-      err = (err + chunk).slice(-4000)
-    })
-    child.once("error", (error) => {
-      clearTimeout(timer)
-      reject(new Error(`${name} could not start: ${error.message}`))
-    })
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer)
-      children.delete(child)
-      if (url === undefined)
-        reject(new Error(`${name} exited (${code ?? signal}) before listening: ${err.slice(-600)}`))
-    })
-  })
-
-const stop = async (child: Child | undefined) => {
-  if (child === undefined) return
-  const proc = child.process
-  if (proc.exitCode !== null || proc.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()))
-  proc.kill("SIGTERM")
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 3000)
-  await exited
-  clearTimeout(timer)
-}
-
-// ---------------------------------------------------------------------------------------------
-// /proc
-
-const clockTicks = (() => {
-  try {
-    const ticks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim())
-    return Number.isFinite(ticks) && ticks > 0 ? ticks : 100
-  } catch {
-    return 100
-  }
-})()
-
-/** Fields of /proc/<pid>/stat from field 3 (state) on: the comm field may hold spaces. */
-const statFields = (pid: number) => {
-  const text = readFileSync(`/proc/${pid}/stat`, "utf8")
-  return text.slice(text.lastIndexOf(")") + 2).split(" ")
-}
-
-/** The process and its descendants (a gateway may fork workers). */
-const tree = (pid: number): ReadonlyArray<number> => {
-  const byParent = new Map<number, Array<number>>()
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const ppid = Number(statFields(Number(entry))[1])
-      const list = byParent.get(ppid) ?? []
-      list.push(Number(entry))
-      byParent.set(ppid, list)
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out = [pid]
-  for (let i = 0; i < out.length; i++) out.push(...(byParent.get(out[i]!) ?? []))
-  return out
-}
-
-/** utime + stime of the tree, in seconds. */
-const cpuSeconds = (pid: number) => {
-  let ticks = 0
-  for (const p of tree(pid)) {
-    const fields = statFields(p)
-    ticks += Number(fields[11]) + Number(fields[12])
-  }
-  return ticks / clockTicks
-}
-
-/** VmRSS of the tree, in bytes. */
-const rssBytes = (pid: number) => {
-  let kb = 0
-  for (const p of tree(pid)) {
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, "utf8"))
-    if (match === null) throw new Error(`no VmRSS in /proc/${p}/status`)
-    kb += Number(match[1])
-  }
-  return kb * 1024
-}
-
-// ---------------------------------------------------------------------------------------------
-// Requests
-
-const agent = new Http.Agent({ keepAlive: true, maxSockets: CONCURRENCY, maxFreeSockets: CONCURRENCY })
-
-const post = (url: URL, body: string) =>
-  new Promise<{ readonly status: number; readonly body: Buffer; readonly ms: number }>((resolve, reject) => {
-    const t0 = performance.now()
-    const req = Http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
-      },
-      (res) => {
-        const chunks: Array<Buffer> = []
-        res.on("data", (chunk: Buffer) => chunks.push(chunk))
-        res.once("end", () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), ms: performance.now() - t0 })
-        )
-        res.once("error", reject)
-      }
-    )
-    req.once("error", reject)
-    req.end(body)
-  })
-
-let sequence = 0
-const texts = (count: number) =>
-  Array.from({ length: count }, () => {
-    const i = sequence++
-    return `gateway benchmark text ${i} about topic ${i % 37} and a few more words`
-  })
-
-type Format = "float" | "base64"
-
-/** One gateway request; `check` parses the answer and checks every vector (outside the timing). */
-const viaGateway = async (url: URL, count: number, format: Format, check: boolean) => {
-  const response = await post(
-    url,
-    JSON.stringify({
-      model: "titan",
-      input: texts(count),
-      dimensions: DIMENSIONS,
-      ...(format === "base64" ? { encoding_format: "base64" } : {})
-    })
-  )
-  if (response.status !== 200)
-    throw new Error(`gateway answered ${response.status}: ${response.body.toString("utf8").slice(0, 300)}`)
-  if (check) {
-    const json = JSON.parse(response.body.toString("utf8")) as {
-      data?: ReadonlyArray<{ index: number; embedding: ReadonlyArray<number> | string }>
-    }
-    if (json.data?.length !== count)
-      throw new Error(`gateway returned ${json.data?.length} vectors for ${count} inputs`)
-    for (const d of json.data) {
-      const length =
-        typeof d.embedding === "string" ? Buffer.from(d.embedding, "base64").length / 4 : d.embedding.length
-      if (length !== DIMENSIONS || typeof d.embedding !== (format === "base64" ? "string" : "object"))
-        throw new Error(`gateway returned a malformed ${format} vector (${length} numbers)`)
-    }
-  }
-  return response.ms
-}
 
 const viaLibrary = async (client: BedrockEmbed.Client, standin: string, count: number) => {
   const t0 = performance.now()
@@ -273,81 +94,24 @@ const viaLibrary = async (client: BedrockEmbed.Client, standin: string, count: n
   return ms
 }
 
-/** `concurrency` loops calling `once` until `seconds` have passed; completed calls and elapsed seconds. */
-const load = async (concurrency: number, seconds: number, once: (i: number) => Promise<unknown>) => {
-  const t0 = performance.now()
-  const end = t0 + seconds * 1000
-  let done = 0
-  const loop = async () => {
-    while (performance.now() < end) await once(done++)
-  }
-  await Promise.all(Array.from({ length: concurrency }, loop))
-  return { done, seconds: (performance.now() - t0) / 1000 }
-}
-
-const percentile = (samples: ReadonlyArray<number>, q: number) => {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const at = (sorted.length - 1) * q
-  const lo = Math.floor(at)
-  return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (at - lo)
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const invocations = async (standin: string) =>
-  ((await (await fetch(`${standin}/_standin/stats`)).json()) as { invocations: number }).invocations
-
 // ---------------------------------------------------------------------------------------------
 
 const T0 = performance.now()
-const cpu0 = process.cpuUsage()
-/** Busy CPU seconds of the whole machine, from /proc/stat. */
-const machineBusy = () => {
-  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/)
-  // user nice system idle iowait irq softirq steal
-  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number) as Array<number>
-  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / clockTicks
-}
-const phase = (name: string) => {
-  if (process.env.BENCH_DEBUG) console.error(`[${((performance.now() - T0) / 1000).toFixed(1)} s] ${name}`)
-}
+const phase = phaser(T0)
 
 const main = async () => {
-  const busy0 = machineBusy()
+  const since = mark()
   let standin: Child | undefined
   let gateway: Child | undefined
   const client = BedrockEmbed.make()
   try {
-    standin = await start(
-      "stand-in",
-      [`${root}bench/standin.ts`, "--port", "0", "--latency-ms", String(LATENCY_MS), "--exit-with-stdin"],
-      /listening on (http:\/\/\S+)/
-    )
+    standin = await startStandin(children)
     const config = join(dir, "config.yaml")
-    writeFileSync(
-      config,
-      [
-        "model_list:",
-        "  - model_name: titan",
-        "    litellm_params:",
-        `      model: ${JSON.stringify(`bedrock/${MODEL}`)}`,
-        `      aws_region_name: "us-east-1"`,
-        `      aws_bedrock_runtime_endpoint: ${JSON.stringify(standin.url)}`,
-        `      aws_access_key_id: "x"`,
-        `      aws_secret_access_key: "y"`,
-        ""
-      ].join("\n")
-    )
-    gateway = await start(
-      "gateway",
-      [`${root}packages/proxy/src/bin.ts`, "serve", "--config", config, "--port", "0"],
-      /listening on (http:\/\/\S+)/
-    )
+    writeFileSync(config, gatewayConfig(standin.url))
+    gateway = await startGateway(children, "gateway", config)
     phase("gateway up")
     const pid = gateway.process.pid!
     const standinPid = standin.process.pid!
-    const exe = readlinkSync(`/proc/${pid}/exe`)
-    if (exe !== realpathSync(process.execPath))
-      throw new Error(`gateway pid ${pid} runs ${exe}, not the node binary: its CPU and RSS would be another process's`)
     const gatewayUrl = new URL("/v1/embeddings", gateway.url)
     const checkAlive = () => {
       standin!.alive()
@@ -518,13 +282,7 @@ const main = async () => {
       `    Bifrost +0.44 ms (portkey-oss +2.37 ms) — ${ANCHORS} §4, from cuihuan/llm-gateway-bench:data/overhead.json (2026-07-09)`
     )
     // What the rest of the machine used meanwhile: all busy CPU minus this process, the gateway and the stand-in.
-    const seconds = (performance.now() - T0) / 1000
-    const own = process.cpuUsage(cpu0)
-    const ours = (own.user + own.system) / 1e6 + cpuSeconds(pid) + cpuSeconds(standinPid)
-    const others = Math.max(0, (machineBusy() - busy0 - ours) / seconds)
-    console.log(
-      `    (gateway section: ${seconds.toFixed(0)} s; other processes used ${others.toFixed(2)} of ${Os.cpus().length} CPUs meanwhile${others > 0.25 ? " — the machine was not quiet: every figure is skewed" : ""})`
-    )
+    console.log(othersLine("gateway", since, [pid, standinPid]))
   } finally {
     phase("cleanup")
     await client.dispose().catch(() => undefined)

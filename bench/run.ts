@@ -19,6 +19,7 @@
  *   pnpm bench float32json        # the float reader alone, ns per number per notation (bench/float32json.ts)
  *   pnpm bench stream-faults      # embedStream vs embedding() under 30 % HTTP 500s (about three minutes; bench/stream-faults.ts)
  *   pnpm bench scale              # the bulk CLI on 10 000, 100 000 and 1 000 000 docs, kill -9 and resume (about seven minutes; bench/scale.ts)
+ *   pnpm bench team               # the gateway with virtual keys + spend logging vs without: added latency, throughput drop, spend rows (bench/team.ts)
  *   pnpm bench formats            # the output formats: 100 000 × 1024 float32 as a journal, Parquet and Arrow; sizes, MB/s, RSS (bench/formats.ts)
  *   BENCH_SCALE=0.1 pnpm bench    # a quick, smaller run
  *
@@ -40,7 +41,8 @@ const sections = [
   "float32json",
   "stream-faults",
   "scale",
-  "formats"
+  "formats",
+  "team"
 ] as const
 if ((section !== undefined && !(sections as ReadonlyArray<string>).includes(section)) || extra.length > 0) {
   console.error(`usage: node bench/run.ts [${sections.join("|")}]   (no argument: every section)`)

@@ -124,9 +124,9 @@ export const ConfigSchema = Schema.Struct({
         /** Request body bytes one gateway process holds at once (default 100 MB): 429 beyond. */
         max_request_bytes_in_flight: PositiveInt,
         /**
-         * Where virtual keys and spend live (with a `master_key`): a `sqlite:`/`file:` URL or a
-         * path (LiteLLM's name; `DATABASE_URL` otherwise). Default: `bedrock-embed.db` next to
-         * the config.
+         * Where virtual keys and spend live (with a `master_key`): a `postgres://` URL (what a
+         * fleet of gateways shares), a `sqlite:`/`file:` URL or a path (LiteLLM's name;
+         * `DATABASE_URL` otherwise). Default: `bedrock-embed.db` next to the config.
          */
         database_url: Schema.optional(NonEmpty),
         /**

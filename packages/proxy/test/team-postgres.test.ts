@@ -67,13 +67,16 @@ describe.skipIf(missing !== undefined && !required)(
     it("migrates once, however many gateways start (at once or later), and records the version", async () => {
       const pair = await Promise.all([start(), start()])
       const applied = pg.query("SELECT version, applied_at FROM migrations ORDER BY version")
-      assert.strictEqual(applied.length, 1)
-      assert.match(applied[0]!, /^1\|/)
+      // One row per migration: 1 (keys, spend_logs), 2 (jobs).
+      assert.deepStrictEqual(
+        applied.map((row) => row.split("|")[0]),
+        ["1", "2"]
+      )
       assert.deepStrictEqual(
         pg.query(
-          "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('keys', 'spend_logs') ORDER BY table_name"
+          "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('jobs', 'keys', 'spend_logs') ORDER BY table_name"
         ),
-        ["keys", "spend_logs"]
+        ["jobs", "keys", "spend_logs"]
       )
       const third = await start()
       assert.deepStrictEqual(pg.query("SELECT version, applied_at FROM migrations ORDER BY version"), applied)

@@ -134,7 +134,17 @@ const limitsOver = (primary: Store, fallback: Store | undefined, onStoreError: (
             return Effect.orDie(run(fallback))
           })
         )
-  const refill = (limit: number) => Duration.millis(MINUTE_MS / limit)
+  // Each token's share of the minute, per limit (made once: a Duration a call showed in profiles).
+  const refills = new Map<number, Duration.Duration>()
+  const refill = (limit: number) => {
+    let duration = refills.get(limit)
+    if (duration === undefined) {
+      if (refills.size >= 1_024) refills.clear()
+      duration = Duration.millis(MINUTE_MS / limit)
+      refills.set(limit, duration)
+    }
+    return duration
+  }
   const admit = (key: LimitedKey): Effect.Effect<void, OpenAiError> => {
     const { rpm_limit: rpm, tpm_limit: tpm } = key
     if (rpm === null && tpm === null) return Effect.void

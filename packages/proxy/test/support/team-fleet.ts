@@ -83,7 +83,9 @@ export const fleetTests = (fleet: Fleet): void => {
     const sum = results.reduce((total, r) => total + costOf(r), 0)
     assert.isAbove(sum, 0)
 
-    // Each gateway writes its own spend before it answers a spend read.
+    // Each gateway writes its own spend before it answers a spend read (A's first, then B's,
+    // each then seen by the other: a gateway writes its batch up to 25 ms after its first row).
+    await call(a, "GET", `/spend/logs?api_key=${key}`, masterKey)
     const logsB = await call(b, "GET", `/spend/logs?api_key=${key}`, masterKey)
     const info = await call(a, "GET", `/key/info?key=${key}`, masterKey)
     const logsA = await call(a, "GET", `/spend/logs?api_key=${key}`, masterKey)

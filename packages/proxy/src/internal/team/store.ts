@@ -218,9 +218,9 @@ export interface Store {
   readonly deleteKeys: (hashes: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, StoreError>
   readonly listKeys: Effect.Effect<ReadonlyArray<KeyRow>, StoreError>
   /**
-   * Records one request's spend and adds its cost to its key. Rows are written together, once
-   * per turn of the event loop (or, while a write is in flight, when it ends), one transaction a
-   * batch; a failed write keeps its rows for the next.
+   * Records one request's spend and adds its cost to its key. Rows are written together, up to
+   * 25 ms after the first of a batch (or, while a write is in flight, when it ends), one
+   * transaction a batch; a failed write keeps its rows for the next.
    */
   readonly recordSpend: (row: SpendRow) => void
   /** Writes the spend recorded so far now (reads of spend call it first). */
@@ -298,10 +298,13 @@ export const make = (backend: Backend, hooks: Hooks): Effect.Effect<Store, never
   })
 
 /**
- * Spend rows batched per turn of the event loop, written one batch at a time (a reader's flush
- * waits for the batch in flight, then writes the rest). A failed write is logged, its rows kept,
- * and retried a second later.
+ * Spend rows batched for up to 25 ms (or 512 rows), written one batch at a time (a reader's
+ * flush waits for the batch in flight, then writes the rest). A failed write is logged, its rows
+ * kept, and retried a second later.
  */
+const BATCH_MS = 25
+const BATCH_ROWS = 512
+
 const batcher = (backend: Backend, hooks: Hooks) => {
   const permit = Semaphore.makeUnsafe(1)
   let pending: Array<SpendRow> = []
@@ -343,7 +346,13 @@ const batcher = (backend: Backend, hooks: Hooks) => {
     /** Runs `effect` between writes, not during one. */
     between: <A, E>(effect: Effect.Effect<A, E>) => permit.withPermits(1)(effect),
     record: (row: SpendRow) => {
-      if (pending.push(row) === 1 && !closed) setImmediate(background)
+      const count = pending.push(row)
+      if (closed) return
+      // The first row of a batch starts a short wait for more (a busy gateway writes one
+      // transaction per 25 ms rather than one per turn); a large batch goes at once. Budgets do
+      // not wait for it: the key cache counts rows from when they are recorded.
+      if (count === 1) setTimeout(background, BATCH_MS).unref()
+      else if (count === BATCH_ROWS) background()
     },
     /** The last write, on close: what still fails is reported, not retried. */
     close: Effect.suspend(() => {
@@ -385,7 +394,7 @@ export const sqlite = (file: string): Effect.Effect<Backend, StoreError, Scope.S
     const remove = db.prepare("DELETE FROM keys WHERE token = ?")
     const insertLog = db.prepare(
       `INSERT OR IGNORE INTO spend_logs (request_id, key_hash, model, deployment, prompt_tokens, cost, latency_ms, status, started_at)
-       VALUES (:request_id, :key_hash, :model, :deployment, :prompt_tokens, :cost, :latency_ms, :status, :started_at)`
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
     )
     const named = (values: Readonly<Record<string, unknown>>) => values as Record<string, SQLInputValue>
     const trackJob = db.prepare(
@@ -397,7 +406,20 @@ export const sqlite = (file: string): Effect.Effect<Backend, StoreError, Scope.S
     const addRows = (rows: ReadonlyArray<SpendRow>) => {
       // A row already written (a batch retried after a commit whose outcome was lost) is
       // neither written nor added again.
-      const written = rows.filter((row) => insertLog.run({ ...row }).changes > 0)
+      const written = rows.filter(
+        (row) =>
+          insertLog.run(
+            row.request_id,
+            row.key_hash,
+            row.model,
+            row.deployment,
+            row.prompt_tokens,
+            row.cost,
+            row.latency_ms,
+            row.status,
+            row.started_at
+          ).changes > 0
+      )
       for (const [hash, cost] of costPerKey(written)) addSpend.run(cost, hash)
     }
     return {
