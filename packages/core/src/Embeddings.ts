@@ -13,7 +13,7 @@ import * as EmbeddingRequest from "./EmbeddingRequest.ts"
 import type { EmbeddingResponse } from "./EmbeddingResponse.ts"
 import { type EmbeddingError, InvalidRequestError } from "./Errors.ts"
 import { makeCaller } from "./internal/caller.ts"
-import { collector } from "./internal/response.ts"
+import { collector, usageOf } from "./internal/response.ts"
 import { makeStreamer, type StreamItem as Item } from "./internal/stream.ts"
 import { submit } from "./internal/submit.ts"
 import type * as Limiter from "./Limiter.ts"
@@ -95,6 +95,24 @@ export type StreamItem = Item
 export interface DecodeOptions {
   /** Vectors as `Float32Array`s (always so for `encoding_format: "base64"`). */
   readonly float32?: boolean | undefined
+  /**
+   * Called for each Bedrock call that succeeded, as it succeeds, with its input tokens and cost:
+   * what Bedrock billed so far, also when the request fails or is interrupted later (a gateway
+   * records that spend for a request that did not finish). On success the sums equal the
+   * response's usage and cost.
+   */
+  readonly onCall?: ((billed: Billed) => void) | undefined
+}
+
+/**
+ * One successful call's part of a request's spend.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Billed {
+  readonly inputTokens: number
+  readonly cost: number
 }
 
 /**
@@ -175,12 +193,18 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     // base64 output needs float32 values anyway: read them straight into Float32Arrays.
     const float32 = decodeOptions.float32 === true || resolved.known.encoding_format === "base64"
     const collect = collector(resolved, planned.inputs.length)
+    const onCall = decodeOptions.onCall
+    const counted = (outcome: Parameters<typeof collect.add>[0]) => {
+      collect.add(outcome)
+      const usage = usageOf(outcome)
+      onCall?.({ inputTokens: usage.inputTokens, cost: pricing.cost(resolved.spec, usage, resolved.price) })
+    }
     // The request's `timeout` is one deadline for all its calls.
     const deadline = caller.requestDeadline(resolved)
     const one = (group: ReadonlyArray<number>) =>
       Plan.encodeCall(spec, planned, group).pipe(
         Effect.flatMap((call) => caller.invoke(resolved, target, call, planned.options, float32, deadline)),
-        Effect.map(collect.add)
+        Effect.map(onCall === undefined ? collect.add : counted)
       )
     // One call (most requests) runs in this fiber; several fork, bounded.
     if (planned.groups.length === 1) yield* one(planned.groups[0]!)

@@ -198,13 +198,23 @@ interface Served {
   readonly limits: Limits.Limits
 }
 
+/**
+ * What a request has done so far, for its log line and spend row when it does not finish: a
+ * route sets the alias once the request is admitted, and adds each Bedrock call's tokens and
+ * cost as it succeeds (Bedrock bills a call that succeeded, whatever happens to the request).
+ */
+interface Meter {
+  fields: Record<string, unknown> | undefined
+}
+
 /** Runs a handler with auth, error mapping, the request id and one log line (also when the client leaves). */
 const handler =
   ({ options, team, metrics }: Served, name: string) =>
   (
     run: (
       request: HttpServerRequest.HttpServerRequest,
-      principal: Team.Principal
+      principal: Team.Principal,
+      meter: Meter
     ) => Effect.Effect<Handled, OpenAiError>
   ) =>
     Effect.gen(function* () {
@@ -229,11 +239,17 @@ const handler =
         )
       const authorization = request.headers.authorization ?? ""
       const principal = yield* Team.principalOf(team, masterKey, authorization.replace(/^Bearer\s+/i, ""), sameSecret)
-      const outcome = yield* ("_tag" in principal ? run(request, principal) : Effect.fail(principal)).pipe(
-        // 499, as nginx logs it: the client closed the connection; its Bedrock calls were aborted.
+      const meter: Meter = { fields: undefined }
+      const outcome = yield* ("_tag" in principal ? run(request, principal, meter) : Effect.fail(principal)).pipe(
+        // 499, as nginx logs it: the client closed the connection; its Bedrock calls were aborted
+        // (those that already succeeded were billed: the meter's spend is recorded).
         Effect.onInterrupt(() =>
           Effect.sync(() => {
-            line(499, { error: "client_closed_request" })
+            const fields = { error: "client_closed_request", ...meter.fields }
+            line(499, fields)
+            if (team !== undefined && "_tag" in principal) {
+              team.spent(requestId, principal, fields, performance.now() - started)
+            }
             metrics.finished(name, 499, {}, authorization, undefined, performance.now() - started)
           })
         ),
@@ -247,7 +263,7 @@ const handler =
               {
                 error: outcome.failure.code,
                 ...(outcome.failure.detail === undefined ? {} : { detail: outcome.failure.detail }),
-                ...(outcome.failure.model === undefined ? {} : { model: outcome.failure.model })
+                ...meter.fields
               }
             ]
       line(response.status, fields)
@@ -291,6 +307,10 @@ const payloadOf = (alias: string, response: EmbeddingResponse.EmbeddingResponse)
   }
 }
 
+/** The Bedrock model id a deployment names (`bedrock/async_invoke/<id>` → `<id>`), for spend rows. */
+const modelIdOf = (deployment: Deployment): string =>
+  deployment.litellm_params.model.replace(/^bedrock\//, "").replace(/^(async_invoke|batch)\//, "")
+
 /** A virtual key's limits, when it has any. */
 const limitedKey = (principal: {
   readonly hash: string
@@ -321,10 +341,13 @@ const embeddingsRoute = (
   }
   const maxInputs = settings?.max_inputs_per_request ?? defaults.max_inputs_per_request
   const dropParams = config.litellm_settings?.drop_params === true
-  const embed = (request: HttpServerRequest.HttpServerRequest, ticket: Admission.Ticket, principal: Team.Principal) => {
-    // Once admitted, a failure carries the alias (its log line and spend row say which model).
-    let named: string | undefined
-    return Effect.gen(function* () {
+  const embed = (
+    request: HttpServerRequest.HttpServerRequest,
+    ticket: Admission.Ticket,
+    principal: Team.Principal,
+    meter: Meter
+  ) =>
+    Effect.gen(function* () {
       const body = yield* readJson(request, limits, ticket)
       if (!isRecord(body)) {
         return yield* Effect.fail(
@@ -337,8 +360,6 @@ const embeddingsRoute = (
       if (refused !== undefined) return yield* Effect.fail(refused)
       const limited = principal._tag === "Key" ? limitedKey(principal) : undefined
       if (limited !== undefined) yield* served.limits.admit(limited)
-      // Admitted: from here a failure is the request's own, logged and recorded under its alias.
-      if (alias !== "") named = alias
       const deployment = deployments.pick(alias)
       if (deployment === undefined) {
         return yield* Effect.fail<OpenAiError>({
@@ -358,6 +379,14 @@ const embeddingsRoute = (
           )
         )
       }
+      // Admitted and routed: from here a failure is the request's own, logged and recorded under
+      // its alias with what Bedrock billed for it so far.
+      const billed = { model: alias, bedrock_model: modelIdOf(deployment), tokens: 0, cost: 0 }
+      meter.fields = billed
+      const onCall = (call: Embeddings.Billed) => {
+        billed.tokens += call.inputTokens
+        billed.cost += call.cost
+      }
       const clientParams = Object.fromEntries(Object.entries(body).filter(([key]) => !reserved(key)))
       const decoded = yield* EmbeddingRequest.decode({
         ...(dropParams ? { drop_params: true } : {}),
@@ -365,7 +394,7 @@ const embeddingsRoute = (
         ...deployment.litellm_params
       }).pipe(Effect.mapError(fail))
       // Vectors as the model's float32s, read straight from the body; ResponseBody spells them (one rule).
-      const response = yield* engine.embedDecoded(decoded, { float32: true }).pipe(Effect.mapError(fail))
+      const response = yield* engine.embedDecoded(decoded, { float32: true, onCall }).pipe(Effect.mapError(fail))
       const hidden = response._hidden_params
       // The key's minute gets the tokens Bedrock counted; the answer does not wait for the count.
       if (limited?.tpm_limit != null) {
@@ -392,12 +421,11 @@ const embeddingsRoute = (
           ...(hidden._invocation_arns === undefined ? {} : { jobs: hidden._invocation_arns })
         }
       }
-    }).pipe(Effect.mapError((error) => (named === undefined ? error : { ...error, model: named })))
-  }
+    })
   return handler(
     served,
     "embeddings"
-  )((request, principal) => admitted(request, limits, (ticket) => embed(request, ticket, principal)))
+  )((request, principal, meter) => admitted(request, limits, (ticket) => embed(request, ticket, principal, meter)))
 }
 
 /** A job's deployment parameters (region, identity, endpoints), from the alias and model it was submitted to. */

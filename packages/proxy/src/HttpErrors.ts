@@ -23,8 +23,6 @@ export interface OpenAiError {
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** For the operator's log only, never sent: the cause, with secrets removed (hosts kept). */
   readonly detail?: string | undefined
-  /** The alias the failed embeddings request named, for its log line and spend row (never sent). */
-  readonly model?: string | undefined
 }
 
 /**

@@ -5,7 +5,7 @@
  * gateway and `embed` write the same number text for the same vector, and a missing emulator is
  * one line naming the package to install.
  */
-import { execFile } from "node:child_process"
+import { type ChildProcess, execFile } from "node:child_process"
 import { once } from "node:events"
 import { existsSync } from "node:fs"
 import { mkdtemp, readFile, writeFile } from "node:fs/promises"
@@ -29,8 +29,28 @@ beforeAll(async () => {
 afterAll(() => emulator.close())
 
 /** A config serving one Titan v2 deployment on the test's emulator, with `extra` YAML appended. */
+/**
+ * SIGINT, then the gateway's exit code, which must be 0; one that had already exited (after its
+ * banner) or that does not exit within 20 s fails with what it printed on stderr.
+ */
+const interrupted = async (child: ChildProcess) => {
+  let err = ""
+  child.stderr?.on("data", (chunk: Buffer) => {
+    err += chunk.toString()
+  })
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = once(child, "exit")
+    child.kill("SIGINT")
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000)
+    await exited
+    clearTimeout(timer)
+  }
+  assert.strictEqual(child.exitCode, 0, `the gateway's exit after SIGINT (signal ${child.signalCode}): ${err}`)
+}
+
+/** A config in a directory of its own (`serve` keeps its key database next to it). */
 const configFile = async (name: string, extra = "") => {
-  const file = join(dir, name)
+  const file = join(await mkdtemp(join(dir, "config-")), name)
   await writeFile(
     file,
     "model_list:\n  - model_name: titan\n    litellm_params:\n      model: bedrock/amazon.titan-embed-text-v2:0\n" +
@@ -145,8 +165,7 @@ describe.concurrent("the banner's curl", () => {
       const refused = await runBannerCurl(out, { GATEWAY_KEY: "wrong" })
       assert.isDefined(refused.error)
     } finally {
-      child.kill("SIGINT")
-      await once(child, "exit")
+      await interrupted(child)
     }
   })
 
@@ -159,8 +178,7 @@ describe.concurrent("the banner's curl", () => {
       assert.include(out, `-H "Authorization: Bearer <your master_key>"`)
       assert.notInclude(out, secret)
     } finally {
-      child.kill("SIGINT")
-      await once(child, "exit")
+      await interrupted(child)
     }
   })
 
@@ -172,8 +190,7 @@ describe.concurrent("the banner's curl", () => {
       const answer = await runBannerCurl(out, {})
       assert.isAbove(answer.data?.[0]?.embedding.length ?? 0, 0, JSON.stringify(answer))
     } finally {
-      child.kill("SIGINT")
-      await once(child, "exit")
+      await interrupted(child)
     }
   })
 })
@@ -246,8 +263,7 @@ describe("one number rule for vectors", () => {
         )
       }
     } finally {
-      child.kill("SIGINT")
-      await once(child, "exit")
+      await interrupted(child)
     }
   })
 })

@@ -1,6 +1,6 @@
 /**
  * A virtual key's `rpm_limit` and `tpm_limit`: in one gateway, and shared by two gateways through
- * a real `redis-server`. The upstream is a `node:http` stand-in written here that counts every
+ * a real `redis-server`; and the spend of a key's requests that do not finish. The upstream is a `node:http` stand-in written here that counts every
  * InvokeModel it receives and reports 6 input tokens for each, so "no Bedrock call" and "the
  * tokens Bedrock counted" are read from outside the gateway.
  */
@@ -26,8 +26,25 @@ const gateways: Array<Server.Gateway> = []
 beforeAll(async () => {
   upstream = Http.createServer((req, res) => {
     calls++
-    req.resume()
+    let body = ""
+    req.on("data", (chunk: Buffer) => {
+      body += chunk.toString()
+    })
     req.on("end", () => {
+      // A text that Bedrock refuses, and one it takes its time over (for requests that do not finish).
+      if (body.includes("poison")) {
+        // Refused after the others were answered (a failure interrupts the calls still running).
+        setTimeout(() => {
+          res.writeHead(400, { "content-type": "application/json", "x-amzn-errortype": "ValidationException" })
+          res.end(JSON.stringify({ message: "Malformed input request: poison" }))
+        }, 200)
+        return
+      }
+      if (body.includes("slow")) {
+        const timer = setTimeout(() => res.end(), 10_000)
+        res.on("close", () => clearTimeout(timer))
+        return
+      }
       res.writeHead(200, {
         "content-type": "application/json",
         "x-amzn-bedrock-input-token-count": String(TOKENS_PER_CALL)
@@ -246,5 +263,58 @@ describe("Redis settings in config.yaml", () => {
     if (bad._tag === "Failure") assert.include(String(bad.failure.message), "redis_port")
     const tooBig = await decode({ redis_host: "redis.internal", redis_port: 70_000 })
     assert.strictEqual(tooBig._tag, "Failure")
+  })
+})
+
+describe("spend of a request that does not finish", () => {
+  /** Titan Text v2's shipped price per input token. */
+  const perToken = 0.00000002
+  const logsOf = async (gateway: Server.Gateway, key: string) => {
+    const response = await fetch(`${gateway.url}/spend/logs?api_key=${key}`, {
+      headers: { authorization: `Bearer ${masterKey}` }
+    })
+    return (await response.json()) as Array<{
+      status: string
+      spend: number
+      prompt_tokens: number
+      model_group: string
+    }>
+  }
+
+  it("records what Bedrock billed before the request failed", async () => {
+    const gateway = await start(join(dir, "partial.db"))
+    const key = await generate(gateway, {})
+    // Titan takes one text per call: two calls succeed, the third is refused.
+    const failed = await post(gateway, "/v1/embeddings", key, { model: "titan", input: ["one", "two", "poison"] })
+    assert.strictEqual(failed.status, 400)
+    const [row] = await logsOf(gateway, key)
+    assert.strictEqual(row!.status, "failure")
+    assert.strictEqual(row!.model_group, "titan")
+    assert.strictEqual(row!.prompt_tokens, 2 * TOKENS_PER_CALL)
+    assert.closeTo(row!.spend, 2 * TOKENS_PER_CALL * perToken, 1e-18)
+  })
+
+  it("records what Bedrock billed before the client left", async () => {
+    const gateway = await start(join(dir, "left.db"))
+    const key = await generate(gateway, {})
+    const left = await fetch(`${gateway.url}/v1/embeddings`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "titan", input: ["one", "two", "three", "slow"] }),
+      signal: AbortSignal.timeout(500)
+    }).then(
+      () => "answered",
+      () => "left"
+    )
+    assert.strictEqual(left, "left")
+    let rows: Awaited<ReturnType<typeof logsOf>> = []
+    for (let i = 0; i < 100 && rows.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      rows = await logsOf(gateway, key)
+    }
+    assert.strictEqual(rows.length, 1)
+    assert.strictEqual(rows[0]!.status, "failure")
+    assert.strictEqual(rows[0]!.prompt_tokens, 3 * TOKENS_PER_CALL)
+    assert.closeTo(rows[0]!.spend, 3 * TOKENS_PER_CALL * perToken, 1e-18)
   })
 })

@@ -3,9 +3,12 @@
  * after a commit whose outcome was lost) is stored and added to its key once; an async job is
  * tracked and settled once.
  */
+import { spawn } from "node:child_process"
+import { once } from "node:events"
 import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Redacted, type Scope } from "effect"
 import { postgres } from "../src/internal/team/postgres.ts"
@@ -95,6 +98,38 @@ const sqliteFile = Effect.map(
 )
 
 describe("the store's backends", () => {
+  it("SQLite: gateways opening one new file at once migrate it once", async () => {
+    const file = await Effect.runPromise(sqliteFile)
+    const store = new URL("../src/internal/team/store.ts", import.meta.url).href
+    // Each process opens (creating and migrating) the file, then exits 0.
+    const script = `import { Effect } from "effect"; import { sqlite } from ${JSON.stringify(store)};
+      await Effect.runPromise(Effect.scoped(sqlite(${JSON.stringify(file)})))`
+    const node = process.execPath
+    const exits = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const child = spawn(node, ["--input-type=module", "-e", script], {
+          cwd: fileURLToPath(new URL("..", import.meta.url)),
+          stdio: ["ignore", "ignore", "pipe"]
+        })
+        let err = ""
+        child.stderr.on("data", (chunk: Buffer) => {
+          err += chunk.toString()
+        })
+        const [code] = (await once(child, "exit")) as [number]
+        return { code, err }
+      })
+    )
+    for (const exit of exits) assert.strictEqual(exit.code, 0, exit.err)
+    const { DatabaseSync } = await import("node:sqlite")
+    const db = new DatabaseSync(file)
+    const versions = db.prepare("SELECT version FROM migrations ORDER BY version").all() as Array<{ version: number }>
+    db.close()
+    assert.deepStrictEqual(
+      versions.map((row) => row.version),
+      [1, 2]
+    )
+  })
+
   it.effect("SQLite: spend rows are idempotent by request_id", () =>
     Effect.flatMap(sqliteFile, (file) => writesOnce(sqlite(file)))
   )

@@ -74,6 +74,11 @@ const systemError = (cause: unknown): { readonly code: string; readonly message:
 /** Why the gateway cannot listen, and what to change: the reason is in the cause, not the wrapper. */
 export const listenFailure = (host: string, port: number, cause: unknown): string => {
   const system = systemError(cause)
+  // Not a socket's error (the key database, Redis): the gateway did not start, for that reason.
+  if (system === undefined) {
+    const message = messageOf(cause)
+    return `cannot start the gateway: ${message === "" ? "no reason given" : message}`
+  }
   const reason = (() => {
     switch (system?.code) {
       case "EADDRINUSE":

@@ -107,17 +107,25 @@ const transaction = (db: DatabaseSync, work: () => void): void => {
   }
 }
 
+/**
+ * Applies the migrations not applied yet, in one write transaction taken up front (`BEGIN
+ * IMMEDIATE`): of gateways starting together on one file, one migrates while the others wait
+ * (`busy_timeout`), then find the version already there.
+ */
 const migrate = (db: DatabaseSync): void => {
-  db.exec("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-  const row = db.prepare("SELECT MAX(version) AS version FROM migrations").get() as { version: number | null }
-  for (let version = row.version ?? 0; version < migrations.length; version++) {
-    transaction(db, () => {
+  db.exec("BEGIN IMMEDIATE")
+  try {
+    db.exec("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    const row = db.prepare("SELECT MAX(version) AS version FROM migrations").get() as { version: number | null }
+    const record = db.prepare("INSERT INTO migrations (version, applied_at) VALUES (?, ?)")
+    for (let version = row.version ?? 0; version < migrations.length; version++) {
       db.exec(migrations[version]!)
-      db.prepare("INSERT INTO migrations (version, applied_at) VALUES (?, ?)").run(
-        version + 1,
-        new Date().toISOString()
-      )
-    })
+      record.run(version + 1, new Date().toISOString())
+    }
+    db.exec("COMMIT")
+  } catch (cause) {
+    db.exec("ROLLBACK")
+    throw cause
   }
 }
 
@@ -385,7 +393,8 @@ export const sqlite = (file: string): Effect.Effect<Backend, StoreError, Scope.S
     // WAL with synchronous=NORMAL: a commit is not an fsync (these run on the event loop); a power
     // loss can drop the last commits' spend, never corrupt the file.
     yield* run(() => {
-      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000")
+      // The busy timeout first: another gateway may hold the file while it migrates.
+      db.exec("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
       migrate(db)
     })
     const select = db.prepare("SELECT * FROM keys WHERE token = ?")

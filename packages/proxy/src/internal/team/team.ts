@@ -41,8 +41,8 @@ export interface Team {
   /** Refuses a key the model (alias) or a spent budget, before any Bedrock call. */
   readonly admit: (principal: Principal, alias: string) => OpenAiError | undefined
   /**
-   * Records an embeddings request's spend (its log fields carry `cost`), or its failure at 0
-   * (`error` and `model`); other requests add none.
+   * Records an embeddings request's spend (its log fields carry `cost`; with `error`, a request
+   * that failed or was left, at what its succeeded calls cost); other requests add none.
    */
   readonly spent: (
     requestId: string,
@@ -193,10 +193,9 @@ const team = (store: Store, cache: KeyCache.KeyCache): Team => {
     return undefined
   }
   const spent: Team["spent"] = (requestId, principal, fields, latencyMs) => {
-    // An answered request with its cost, or an embeddings request that failed (at 0, as LiteLLM
-    // logs failures); other routes add nothing.
-    const failed = typeof fields.error === "string" && typeof fields.model === "string"
-    if (typeof fields.cost !== "number" && !failed) return
+    // An embeddings request, answered or not (a failed or interrupted one with what Bedrock
+    // billed for it before: its calls that succeeded); other routes add nothing.
+    if (typeof fields.cost !== "number") return
     const row = spendRow(requestId, principal, fields, latencyMs)
     cache.recorded(row)
     store.recordSpend(row)
