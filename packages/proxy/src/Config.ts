@@ -75,6 +75,44 @@ const RedisSettings = {
 }
 
 /**
+ * The embedding cache's settings (LiteLLM's `litellm_settings.cache_params`), used with
+ * `litellm_settings.cache: true`; see `internal/cache.ts`.
+ */
+const CacheParams = Schema.StructWithRest(
+  Schema.Struct({
+    /** `local` (default: in this process), `disk` (a SQLite file) or `redis` (shared by a fleet). */
+    type: Schema.optional(NonEmpty),
+    /** Seconds an entry lives; none: until evicted. */
+    ttl: Positive,
+    /** When given, the cache serves embeddings only if it lists `embedding` or `aembedding`. */
+    supported_call_types: Schema.optional(Schema.Array(Schema.String)),
+    /** `disk`: the directory of the SQLite file (default `.bedrock-embed-cache` in the working directory). */
+    disk_cache_dir: Schema.optional(NonEmpty),
+    /** `local`: most entries held (default 10000), least recently used evicted first. */
+    max_size_in_memory: PositiveInt,
+    /** `redis`: where it is; else `router_settings.redis_*`, `REDIS_URL`, `REDIS_HOST` / `REDIS_PORT` / `REDIS_PASSWORD`. */
+    host: Schema.optional(NonEmpty),
+    port: WholeNumber(65_535),
+    password: Schema.optional(Schema.String),
+    /** A prefix of every key, to keep apart gateways that must not share vectors. */
+    namespace: Schema.optional(NonEmpty)
+  }),
+  [Schema.Record(Schema.String, Schema.Unknown)]
+)
+
+/** The cache types this gateway serves. */
+const cacheTypes = ["local", "disk", "redis"] as const
+
+/** What is wrong with `cache_params.type`, if anything. */
+const cacheTypeProblem = (type: string | undefined): string | undefined => {
+  if (type === undefined || (cacheTypes as ReadonlyArray<string>).includes(type)) return undefined
+  const supported = `supported: ${cacheTypes.join(", ")}`
+  return type === "s3"
+    ? `"s3" is not supported yet (${supported})`
+    : `"${type}" is not a cache type bedrock-embed knows (${supported})`
+}
+
+/**
  * One deployment: an alias and the request parameters that serve it.
  *
  * @category schemas
@@ -98,9 +136,16 @@ export const Deployment = Schema.Struct({
 export const ConfigSchema = Schema.Struct({
   model_list: Schema.NonEmptyArray(Deployment),
   litellm_settings: Schema.optional(
-    Schema.StructWithRest(Schema.Struct({ drop_params: Schema.optional(Schema.Boolean), ...Reliability }), [
-      Schema.Record(Schema.String, Schema.Unknown)
-    ])
+    Schema.StructWithRest(
+      Schema.Struct({
+        drop_params: Schema.optional(Schema.Boolean),
+        ...Reliability,
+        /** Caches embeddings per input (LiteLLM's switch), as `cache_params` says. */
+        cache: Schema.optional(Schema.Boolean),
+        cache_params: Schema.optional(CacheParams)
+      }),
+      [Schema.Record(Schema.String, Schema.Unknown)]
+    )
   ),
   /** LiteLLM's router settings; `timeout` and `num_retries` here win over `litellm_settings`. */
   router_settings: Schema.optional(
@@ -219,6 +264,11 @@ export const decode = (raw: unknown, env?: Environment): Effect.Effect<Config, C
         })
       })
     )
+    const cacheProblem = cacheTypeProblem(config.litellm_settings?.cache_params?.type)
+    if (cacheProblem !== undefined) {
+      const path = "litellm_settings.cache_params.type"
+      return yield* new ConfigError({ message: `${path}: ${cacheProblem}`, path })
+    }
     for (let i = 0; i < config.model_list.length; i++) {
       const model = config.model_list[i]!.litellm_params.model
       if (BedrockEmbed.findSpec(model) === undefined) {

@@ -23,6 +23,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Config } from "./Config.ts"
 import { badRequest, fromError, type OpenAiError, type Redaction, redaction, respond } from "./HttpErrors.ts"
 import * as Admission from "./internal/admission.ts"
+import * as Cache from "./internal/cache.ts"
 import * as Limits from "./internal/limits.ts"
 import * as Metrics from "./internal/metrics.ts"
 import { admitted, type BodyLimits, readJson } from "./internal/body.ts"
@@ -196,6 +197,8 @@ interface Served {
   readonly metrics: Metrics.GatewayMetrics
   /** Per-key RPM and TPM, counted in this process or in Redis. */
   readonly limits: Limits.Limits
+  /** The embedding cache (`litellm_settings.cache`); none when off. */
+  readonly cache: Cache.Cache | undefined
 }
 
 /**
@@ -394,7 +397,24 @@ const embeddingsRoute = (
         ...deployment.litellm_params
       }).pipe(Effect.mapError(fail))
       // Vectors as the model's float32s, read straight from the body; ResponseBody spells them (one rule).
-      const response = yield* engine.embedDecoded(decoded, { float32: true, onCall }).pipe(Effect.mapError(fail))
+      const run = (request: EmbeddingRequest.Decoded) => engine.embedDecoded(request, { float32: true, onCall })
+      // Cached per input, except async-invoke jobs (their vectors land in S3) and opted-out requests.
+      const switches = Cache.switchesOf(body.cache)
+      const cache =
+        served.cache === undefined ||
+        (switches.noCache && switches.noStore) ||
+        /\/(async_invoke|batch)\//.test(deployment.litellm_params.model)
+          ? undefined
+          : served.cache
+      const { response, status, cached } = yield* Cache.embedThrough(
+        cache,
+        modelIdOf(deployment),
+        decoded,
+        switches,
+        run
+      ).pipe(Effect.mapError(fail))
+      const cacheHeaders =
+        status === undefined ? {} : { "x-bedrock-embed-cache": status, "x-bedrock-embed-cache-hits": String(cached) }
       const hidden = response._hidden_params
       // The key's minute gets the tokens Bedrock counted; the answer does not wait for the count.
       if (limited?.tpm_limit != null) {
@@ -405,7 +425,8 @@ const embeddingsRoute = (
           contentType: "application/json",
           headers: {
             "x-bedrock-embed-response-cost": String(hidden.response_cost),
-            "x-bedrock-embed-model-id": hidden.model_id
+            "x-bedrock-embed-model-id": hidden.model_id,
+            ...cacheHeaders
           }
         }),
         fields: {
@@ -417,6 +438,7 @@ const embeddingsRoute = (
           calls: hidden.calls,
           retries: hidden.retries,
           throttles: hidden.throttles ?? 0,
+          ...(status === undefined ? {} : { cache: status, cached_inputs: cached }),
           // Async-invoke jobs: their spend is recorded when they end.
           ...(hidden._invocation_arns === undefined ? {} : { jobs: hidden._invocation_arns })
         }
@@ -490,7 +512,8 @@ export const routes = (
         team === undefined
           ? undefined
           : yield* TeamJobs.watch(team, jobs, paramsOfJob(config), Duration.seconds(pollSeconds))
-      const served: Served = { options, team, metrics, limits }
+      const cache = yield* Cache.make(config)
+      const served: Served = { options, team, metrics, limits, cache }
       const embeddings = embeddingsRoute(served, engine, deployments, fail)
       const models = handler(
         served,

@@ -197,23 +197,29 @@ const warnEveryMinute = (where: string) => {
 const buildStore = <E>(layer: Layer.Layer<RateLimiter.RateLimiterStore, E>) =>
   Effect.map(Layer.build(layer), Context.get(RateLimiter.RateLimiterStore))
 
+/**
+ * node-redis's client options for a target. A command sent while the connection is down fails
+ * at once (the caller falls back or misses) rather than waiting in node-redis's queue for a
+ * reconnect.
+ */
+export const redisOptions = (target: RedisTarget) =>
+  target.url !== undefined
+    ? { url: target.url, disableOfflineQueue: true }
+    : {
+        socket: { host: target.host, port: target.port ?? 6379, connectTimeout: 5_000 },
+        disableOfflineQueue: true,
+        ...(target.password === undefined ? {} : { password: target.password }),
+        ...(target.db === undefined ? {} : { database: target.db })
+      }
+
 /** Connects to Redis (node-redis, through `@effect/platform-node/NodeRedis`), or says why not. */
 const redisStore = (target: RedisTarget): Effect.Effect<Store, never, Scope.Scope> =>
   Effect.gen(function* () {
     const NodeRedis = yield* Effect.promise(() => import("@effect/platform-node/NodeRedis"))
-    const options =
-      target.url !== undefined
-        ? { url: target.url, disableOfflineQueue: true }
-        : {
-            socket: { host: target.host, port: target.port ?? 6379, connectTimeout: 5_000 },
-            // A command sent while the connection is down fails at once (and is counted here)
-            // rather than waiting in node-redis's queue for a reconnect.
-            disableOfflineQueue: true,
-            ...(target.password === undefined ? {} : { password: target.password }),
-            ...(target.db === undefined ? {} : { database: target.db })
-          }
     return yield* buildStore(
-      RateLimiter.layerStoreRedis({ prefix: "bedrock-embed:limits:" }).pipe(Layer.provide(NodeRedis.layer(options)))
+      RateLimiter.layerStoreRedis({ prefix: "bedrock-embed:limits:" }).pipe(
+        Layer.provide(NodeRedis.layer(redisOptions(target)))
+      )
     ).pipe(
       // node-redis's socket errors would be logged by Effect's logger on every reconnect attempt,
       // in another format than the gateway's JSON lines; the fallback's one line a minute says it.

@@ -1,0 +1,381 @@
+/**
+ * The gateway's embedding cache (`litellm_settings.cache: true`, `cache_params`): per input, in
+ * this process, in a SQLite file and in a real `redis-server` shared by two gateways. The upstream
+ * is a `node:http` stand-in written here that answers Titan v2 and Cohere v3 bodies with vectors
+ * computed from each text and dimension, and records every InvokeModel it receives, so "no Bedrock
+ * call" and "one call carrying the 3 others" are read from outside the gateway.
+ */
+import { once } from "node:events"
+import { existsSync } from "node:fs"
+import { mkdtemp, readFile } from "node:fs/promises"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import { Config, Server } from "@bedrock-embed/proxy"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { type RedisServer, redisBinary, startRedis } from "./support/redis.ts"
+
+const TOKENS_PER_CALL = 5
+
+/** One InvokeModel the stand-in received: the model and the texts it carried. */
+interface Call {
+  readonly model: string
+  readonly texts: ReadonlyArray<string>
+  readonly dimensions: number | undefined
+  /** The body as sent. */
+  readonly body: string
+}
+const received: Array<Call> = []
+let upstream: Http.Server
+let upstreamUrl: string
+let dir: string
+const gateways: Array<Server.Gateway> = []
+
+/** The stand-in's vector for a text: values that depend on every character and on the size. */
+const vectorFor = (text: string, size: number): Array<number> => {
+  let seed = size
+  for (const char of text) seed = (seed * 31 + char.charCodeAt(0)) % 1_000_003
+  return Array.from({ length: size }, (_, i) => Math.sin(seed + i * 0.7) / 3)
+}
+/** What a client reads for it: the float32 each number rounds to. */
+const float32For = (text: string, size: number) => vectorFor(text, size).map(Math.fround)
+
+beforeAll(async () => {
+  upstream = Http.createServer((req, res) => {
+    let body = ""
+    req.on("data", (chunk: Buffer) => {
+      body += chunk.toString()
+    })
+    req.on("end", () => {
+      const model = decodeURIComponent(req.url?.split("/")[2] ?? "")
+      const parsed = JSON.parse(body) as { inputText?: string; texts?: Array<string>; dimensions?: number }
+      const texts = parsed.texts ?? [parsed.inputText ?? ""]
+      received.push({ model, texts, dimensions: parsed.dimensions, body })
+      const size = parsed.dimensions ?? 1024
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "x-amzn-bedrock-input-token-count": String(TOKENS_PER_CALL)
+      })
+      res.end(
+        JSON.stringify(
+          parsed.texts === undefined
+            ? { embedding: vectorFor(texts[0]!, size), inputTextTokenCount: TOKENS_PER_CALL }
+            : {
+                id: "stand-in",
+                response_type: "embeddings_floats",
+                texts,
+                embeddings: texts.map((t) => vectorFor(t, size))
+              }
+        )
+      )
+    })
+  })
+  upstream.listen(0, "127.0.0.1")
+  await once(upstream, "listening")
+  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+  dir = await mkdtemp(join(tmpdir(), "bedrock-embed-cache-"))
+})
+afterAll(async () => {
+  for (const gateway of gateways) await gateway.close()
+  upstream.closeAllConnections()
+  upstream.close()
+})
+
+const deployment = (name: string, model: string) => ({
+  model_name: name,
+  litellm_params: {
+    model: `bedrock/${model}`,
+    aws_region_name: "us-east-1",
+    aws_bedrock_runtime_endpoint: upstreamUrl,
+    aws_access_key_id: "AKIDEXAMPLE",
+    aws_secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+  }
+})
+
+const configOf = (litellmSettings: Record<string, unknown>) =>
+  Effect.runPromise(
+    Config.decode({
+      model_list: [
+        deployment("titan", "amazon.titan-embed-text-v2:0"),
+        deployment("cohere", "cohere.embed-english-v3")
+      ],
+      litellm_settings: litellmSettings
+    })
+  )
+
+const start = async (cacheParams: Record<string, unknown> | undefined) => {
+  const settings = cacheParams === undefined ? {} : { cache: true, cache_params: cacheParams }
+  const gateway = await Server.start({ config: await configOf(settings), port: 0, log: () => {} })
+  gateways.push(gateway)
+  return gateway
+}
+
+const embed = async (gateway: Server.Gateway, body: Record<string, unknown>) => {
+  const response = await fetch(`${gateway.url}/v1/embeddings`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "titan", dimensions: 256, ...body })
+  })
+  // biome-ignore lint/suspicious/noExplicitAny: the test reads OpenAI's JSON shapes field by field
+  const json = (await response.json()) as any
+  return {
+    status: response.status,
+    cache: response.headers.get("x-bedrock-embed-cache"),
+    hits: response.headers.get("x-bedrock-embed-cache-hits"),
+    cost: Number(response.headers.get("x-bedrock-embed-response-cost")),
+    body: json,
+    vectors: (json.data ?? []).map((item: { embedding: unknown }) => item.embedding) as Array<Array<number>>
+  }
+}
+
+/** The calls `work` made upstream. */
+const callsDuring = async <A>(work: () => Promise<A>): Promise<{ readonly result: A; readonly calls: Array<Call> }> => {
+  const before = received.length
+  const result = await work()
+  return { result, calls: received.slice(before) }
+}
+
+const corpus = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag} document number ${i}`)
+
+describe("the embedding cache in one gateway (local)", () => {
+  it("embeds a corpus once: the second time makes no Bedrock call and answers the same vectors bit for bit", async () => {
+    const gateway = await start({ type: "local" })
+    const texts = corpus("twice", 5)
+    const first = await callsDuring(() => embed(gateway, { input: texts }))
+    assert.strictEqual(first.result.status, 200, JSON.stringify(first.result.body))
+    assert.strictEqual(first.calls.length, 5)
+    assert.strictEqual(first.result.cache, "miss")
+    const second = await callsDuring(() => embed(gateway, { input: texts }))
+    assert.strictEqual(second.result.status, 200)
+    assert.strictEqual(second.calls.length, 0, "no Bedrock call for a corpus already embedded")
+    assert.strictEqual(second.result.cache, "hit")
+    assert.strictEqual(second.result.hits, "5")
+    assert.strictEqual(second.result.cost, 0)
+    assert.strictEqual(second.result.body.usage.prompt_tokens, 0)
+    assert.strictEqual(second.result.body.usage.prompt_tokens_details.cached_inputs, 5)
+    assert.deepStrictEqual(second.result.vectors, first.result.vectors)
+    assert.deepStrictEqual(
+      second.result.vectors,
+      texts.map((text) => float32For(text, 256))
+    )
+    assert.deepStrictEqual(
+      second.result.body.data.map((item: { index: number }) => item.index),
+      [0, 1, 2, 3, 4]
+    )
+  })
+
+  it("10 inputs with 7 cached: one Bedrock call carrying the other 3, all 10 answered in order", async () => {
+    const gateway = await start({})
+    const texts = corpus("mixed", 10)
+    const cachedAt = [0, 1, 3, 4, 6, 7, 9]
+    const seeded = await callsDuring(() =>
+      embed(gateway, { model: "cohere", dimensions: undefined, input: cachedAt.map((i) => texts[i]) })
+    )
+    assert.strictEqual(seeded.result.status, 200, JSON.stringify(seeded.result.body))
+    assert.strictEqual(seeded.calls.length, 1)
+    const mixed = await callsDuring(() => embed(gateway, { model: "cohere", dimensions: undefined, input: texts }))
+    assert.strictEqual(mixed.result.status, 200, JSON.stringify(mixed.result.body))
+    assert.strictEqual(mixed.calls.length, 1, "one Bedrock call")
+    assert.deepStrictEqual(mixed.calls[0]!.texts, [texts[2], texts[5], texts[8]])
+    assert.strictEqual(mixed.result.cache, "partial")
+    assert.strictEqual(mixed.result.hits, "7")
+    assert.deepStrictEqual(
+      mixed.result.vectors,
+      texts.map((text) => float32For(text, 1024))
+    )
+    assert.deepStrictEqual(
+      mixed.result.body.data.map((item: { index: number }) => item.index),
+      Array.from({ length: 10 }, (_, i) => i)
+    )
+    // Usage and cost are the one call's: what Bedrock counted for the misses.
+    assert.strictEqual(mixed.result.body.usage.prompt_tokens, TOKENS_PER_CALL)
+    assert.strictEqual(mixed.result.body.usage.prompt_tokens_details.cached_inputs, 7)
+    assert.isAbove(mixed.result.cost, 0)
+    assert.closeTo(mixed.result.cost, seeded.result.cost, 1e-12, "both requests were one call of 5 tokens")
+  })
+
+  it("serves float and base64 from one cached entry", async () => {
+    const gateway = await start({})
+    const [text] = corpus("spelling", 1)
+    const float = await callsDuring(() => embed(gateway, { input: text }))
+    assert.strictEqual(float.calls.length, 1)
+    const base64 = await callsDuring(() => embed(gateway, { input: text, encoding_format: "base64" }))
+    assert.strictEqual(base64.calls.length, 0)
+    assert.strictEqual(base64.result.cache, "hit")
+    const encoded = base64.result.body.data[0].embedding as string
+    assert.strictEqual(typeof encoded, "string")
+    const bytes = Buffer.from(encoded, "base64")
+    const decoded = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4))
+    assert.deepStrictEqual(decoded, float.result.vectors[0])
+    // And the other way: a base64 miss stores the vector a float request then reads.
+    const [other] = corpus("spelling-b64-first", 1)
+    const first = await callsDuring(() => embed(gateway, { input: other, encoding_format: "base64" }))
+    assert.strictEqual(first.calls.length, 1)
+    const again = await callsDuring(() => embed(gateway, { input: other }))
+    assert.strictEqual(again.calls.length, 0)
+    const raw = Buffer.from(first.result.body.data[0].embedding as string, "base64")
+    assert.deepStrictEqual(
+      again.result.vectors[0],
+      Array.from(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4))
+    )
+  })
+
+  it("misses for a parameter that changes vectors (dimensions), and keys each size apart", async () => {
+    const gateway = await start({})
+    const [text] = corpus("sizes", 1)
+    await embed(gateway, { input: text, dimensions: 256 })
+    const bigger = await callsDuring(() => embed(gateway, { input: text, dimensions: 512 }))
+    assert.strictEqual(bigger.calls.length, 1)
+    assert.strictEqual(bigger.calls[0]!.dimensions, 512)
+    assert.strictEqual(bigger.result.cache, "miss")
+    assert.strictEqual(bigger.result.vectors[0]!.length, 512)
+    const back = await callsDuring(() => embed(gateway, { input: text, dimensions: 256 }))
+    assert.strictEqual(back.calls.length, 0)
+    assert.strictEqual(back.result.vectors[0]!.length, 256)
+  })
+
+  it("honours no-cache (does not read) and no-store (does not write)", async () => {
+    const gateway = await start({})
+    const [stored, unstored] = corpus("switches", 2)
+    await embed(gateway, { input: stored })
+    const noCache = await callsDuring(() => embed(gateway, { input: stored, cache: { "no-cache": true } }))
+    assert.strictEqual(noCache.result.status, 200)
+    assert.strictEqual(noCache.calls.length, 1, "no-cache reads nothing")
+    assert.notInclude(noCache.calls[0]!.body, "no-cache", "`cache` is not sent to Bedrock")
+    assert.strictEqual(noCache.result.cache, "miss")
+    for (let i = 0; i < 2; i++) {
+      const noStore = await callsDuring(() => embed(gateway, { input: unstored, cache: { "no-store": true } }))
+      assert.strictEqual(noStore.result.status, 200)
+      assert.strictEqual(noStore.calls.length, 1, "no-store writes nothing")
+    }
+    const plain = await callsDuring(() => embed(gateway, { input: unstored }))
+    assert.strictEqual(plain.calls.length, 1, "the no-store requests left nothing behind")
+    const hit = await callsDuring(() => embed(gateway, { input: stored }))
+    assert.strictEqual(hit.calls.length, 0)
+  })
+
+  it("forgets an entry after its ttl (local)", async () => {
+    const gateway = await start({ type: "local", ttl: 0.4 })
+    const [text] = corpus("ttl-local", 1)
+    await embed(gateway, { input: text })
+    assert.strictEqual((await callsDuring(() => embed(gateway, { input: text }))).calls.length, 0)
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    const expired = await callsDuring(() => embed(gateway, { input: text }))
+    assert.strictEqual(expired.calls.length, 1)
+    assert.strictEqual(expired.result.cache, "miss")
+  })
+
+  it("serves embeddings only when supported_call_types lists embedding or aembedding", async () => {
+    const listed = await start({ supported_call_types: ["aembedding"] })
+    const left = await start({ supported_call_types: ["completion"] })
+    const [text] = corpus("call-types", 1)
+    await embed(listed, { input: text })
+    const hit = await callsDuring(() => embed(listed, { input: text }))
+    assert.strictEqual(hit.calls.length, 0)
+    assert.strictEqual(hit.result.cache, "hit")
+    await embed(left, { input: text })
+    const again = await callsDuring(() => embed(left, { input: text }))
+    assert.strictEqual(again.calls.length, 1)
+    assert.isNull(again.result.cache)
+  })
+})
+
+describe("the embedding cache on disk (SQLite)", () => {
+  it("keeps vectors in a file a restarted gateway reads, and forgets them after their ttl", async () => {
+    const cacheDir = join(dir, "disk")
+    const [text, short] = corpus("disk", 2)
+    const first = await start({ type: "disk", disk_cache_dir: cacheDir })
+    await embed(first, { input: text })
+    assert.isTrue(existsSync(join(cacheDir, "embeddings.db")))
+    // Keys are hashes: the text is nowhere in the file.
+    const file = new DatabaseSync(join(cacheDir, "embeddings.db"), { readOnly: true })
+    const rows = file.prepare("SELECT key, length(vector) AS bytes FROM embeddings").all() as Array<{
+      key: string
+      bytes: number
+    }>
+    file.close()
+    assert.deepStrictEqual(
+      rows.map((row) => [/^[0-9a-f]{64}$/.test(row.key), row.bytes]),
+      [[true, 256 * 4]]
+    )
+    for (const name of ["embeddings.db", "embeddings.db-wal"]) {
+      const path = join(cacheDir, name)
+      if (existsSync(path)) assert.notInclude((await readFile(path)).toString("latin1"), text!)
+    }
+    await first.close()
+    gateways.splice(gateways.indexOf(first), 1)
+    const restarted = await start({ type: "disk", disk_cache_dir: cacheDir })
+    const hit = await callsDuring(() => embed(restarted, { input: text }))
+    assert.strictEqual(hit.calls.length, 0)
+    assert.deepStrictEqual(hit.result.vectors[0], float32For(text!, 256))
+    const timed = await start({ type: "disk", disk_cache_dir: join(dir, "disk-ttl"), ttl: 0.4 })
+    await embed(timed, { input: short })
+    assert.strictEqual((await callsDuring(() => embed(timed, { input: short }))).calls.length, 0)
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    assert.strictEqual((await callsDuring(() => embed(timed, { input: short }))).calls.length, 1)
+  })
+})
+
+describe("the embedding cache in Redis", () => {
+  const found = redisBinary()
+  let redis: RedisServer | undefined
+  beforeAll(async () => {
+    if ("path" in found) redis = await startRedis(found.path)
+  })
+  afterAll(async () => {
+    await redis?.stop()
+  })
+
+  it.skipIf("missing" in found)("is shared by two gateways: B hits what A stored", async () => {
+    const params = { type: "redis", host: "127.0.0.1", port: redis!.port, namespace: "shared" }
+    const a = await start(params)
+    const b = await start(params)
+    const texts = corpus("fleet", 3)
+    const stored = await callsDuring(() => embed(a, { input: texts }))
+    assert.strictEqual(stored.calls.length, 3)
+    const shared = await callsDuring(() => embed(b, { input: texts }))
+    assert.strictEqual(shared.result.status, 200)
+    assert.strictEqual(shared.calls.length, 0, "gateway B made no Bedrock call")
+    assert.strictEqual(shared.result.cache, "hit")
+    assert.strictEqual(shared.result.hits, "3")
+    assert.deepStrictEqual(shared.result.vectors, stored.result.vectors)
+    // Another namespace shares nothing.
+    const apart = await start({ ...params, namespace: "apart" })
+    assert.strictEqual((await callsDuring(() => embed(apart, { input: texts }))).calls.length, 3)
+  })
+
+  it.skipIf("missing" in found)("a Redis that stops answering costs misses, never a failed request", async () => {
+    const own = await startRedis((found as { path: string }).path)
+    const gateway = await start({ type: "redis", host: "127.0.0.1", port: own.port })
+    const [text] = corpus("stopped", 1)
+    assert.strictEqual((await embed(gateway, { input: text })).status, 200)
+    assert.strictEqual((await callsDuring(() => embed(gateway, { input: text }))).calls.length, 0)
+    await own.stop()
+    for (let i = 0; i < 3; i++) {
+      const answer = await callsDuring(() => embed(gateway, { input: text }))
+      assert.strictEqual(answer.result.status, 200, JSON.stringify(answer.result.body))
+      assert.strictEqual(answer.calls.length, 1)
+      assert.strictEqual(answer.result.cache, "miss")
+      assert.deepStrictEqual(answer.result.vectors[0], float32For(text!, 256))
+    }
+  })
+})
+
+describe("cache configuration", () => {
+  it("refuses type s3 at load, naming the types it takes", async () => {
+    const refused = await Effect.runPromise(
+      Effect.flip(
+        Config.decode({
+          model_list: [deployment("titan", "amazon.titan-embed-text-v2:0")],
+          litellm_settings: { cache: true, cache_params: { type: "s3", s3_bucket_name: "b" } }
+        })
+      )
+    )
+    assert.strictEqual(refused.path, "litellm_settings.cache_params.type")
+    assert.include(refused.message, "not supported yet")
+    assert.include(refused.message, "local, disk, redis")
+  })
+})
