@@ -195,6 +195,12 @@ describe("the embedding cache in one gateway (local)", () => {
     assert.strictEqual(mixed.result.body.usage.prompt_tokens_details.cached_inputs, 7)
     assert.isAbove(mixed.result.cost, 0)
     assert.closeTo(mixed.result.cost, seeded.result.cost, 1e-12, "both requests were one call of 5 tokens")
+    // /metrics counts the inputs and the cached ones (the hit rate): 7 + 10 inputs, 7 cached.
+    const scraped = await (await fetch(`${gateway.url}/metrics`)).text()
+    const sample = (name: string) =>
+      Number(new RegExp(`^${name}\\{[^}]*model="cohere"[^}]*\\} (\\S+)$`, "m").exec(scraped)?.[1] ?? Number.NaN)
+    assert.strictEqual(sample("bedrock_embed_inputs_total"), 17, scraped)
+    assert.strictEqual(sample("bedrock_embed_cached_inputs_total"), 7, scraped)
   })
 
   it("serves float and base64 from one cached entry", async () => {

@@ -9,6 +9,8 @@
  * - `bedrock_embed_bedrock_calls_total{model,bedrock_model}`, `bedrock_embed_retries_total{model,bedrock_model}`:
  *   the Bedrock calls that answered them, and the failed attempts (throttles, 5xx, resets) re-sent.
  * - `bedrock_embed_throttles_total{model,bedrock_model}`: of those attempts, the ones Bedrock throttled.
+ * - `bedrock_embed_inputs_total{model,bedrock_model}`, `bedrock_embed_cached_inputs_total{model,bedrock_model}`:
+ *   the inputs of embeddings requests answered 200, and those the embedding cache answered (the hit rate).
  * - `bedrock_embed_errors_total{route,status,type,code,key}`: requests answered with an OpenAI error, by its type
  *   and code (and clients that left first: `client_closed_request`, status 499).
  * - `bedrock_embed_in_flight_requests`: embeddings requests being served now.
@@ -45,6 +47,8 @@ interface Series {
   readonly calls: Metric.Counter<number>
   readonly retries: Metric.Counter<number>
   readonly throttles: Metric.Counter<number>
+  readonly inputs: Metric.Counter<number>
+  readonly cachedInputs: Metric.Counter<number>
 }
 
 /**
@@ -146,6 +150,12 @@ const seriesOf = (model: string, bedrock_model: string, key: string): Series => 
       "bedrock_embed_throttles_total",
       "Bedrock attempts throttled while serving embeddings requests.",
       deployment
+    ),
+    inputs: counter("bedrock_embed_inputs_total", "Inputs of embeddings requests answered 200.", deployment),
+    cachedInputs: counter(
+      "bedrock_embed_cached_inputs_total",
+      "Inputs the embedding cache answered (no Bedrock call).",
+      deployment
     )
   }
 }
@@ -225,6 +235,7 @@ export const make = (engine: Embeddings.Service, masterKey: string | undefined):
         // Shown at 0 from the start: retries and throttles are only added when there are some.
         made.retries.updateUnsafe(0, context)
         made.throttles.updateUnsafe(0, context)
+        made.cachedInputs.updateUnsafe(0, context)
         return made
       })
       s.requests.updateUnsafe(1, context)
@@ -236,6 +247,9 @@ export const make = (engine: Embeddings.Service, masterKey: string | undefined):
       if (retries > 0) s.retries.updateUnsafe(retries, context)
       const throttles = numberOf(fields.throttles)
       if (throttles > 0) s.throttles.updateUnsafe(throttles, context)
+      s.inputs.updateUnsafe(numberOf(fields.inputs), context)
+      const fromCache = numberOf(fields.cached_inputs)
+      if (fromCache > 0) s.cachedInputs.updateUnsafe(fromCache, context)
     },
     format: () => PrometheusMetrics.formatUnsafe(context)
   }
