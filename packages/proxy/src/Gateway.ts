@@ -17,8 +17,8 @@
  * @since 0.1.0
  */
 import { randomUUID, timingSafeEqual } from "node:crypto"
-import { EmbeddingRequest, Embeddings, type EmbeddingResponse, Jobs } from "@bedrock-embed/core"
-import { Duration, Effect, Layer } from "effect"
+import { EmbeddingRequest, Embeddings, type EmbeddingResponse, Jobs, ModelRoute } from "@bedrock-embed/core"
+import { Duration, Effect, Layer, Result } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Config } from "./Config.ts"
 import { badRequest, fromError, type OpenAiError, type Redaction, redaction, respond } from "./HttpErrors.ts"
@@ -310,9 +310,15 @@ const payloadOf = (alias: string, response: EmbeddingResponse.EmbeddingResponse)
   }
 }
 
-/** The Bedrock model id a deployment names (`bedrock/async_invoke/<id>` → `<id>`), for spend rows. */
-const modelIdOf = (deployment: Deployment): string =>
-  deployment.litellm_params.model.replace(/^bedrock\//, "").replace(/^(async_invoke|batch)\//, "")
+/**
+ * The Bedrock model id a deployment names (`bedrock/async_invoke/<id>` → `<id>`), as the engine's
+ * own route parser reads it, for spend rows and cache keys; the model string as written when it
+ * does not parse (the engine then refuses the request anyway).
+ */
+const modelIdOf = (deployment: Deployment): string => {
+  const route = ModelRoute.parse(deployment.litellm_params.model)
+  return Result.isSuccess(route) ? route.success.modelId : deployment.litellm_params.model
+}
 
 /** A virtual key's limits, when it has any. */
 const limitedKey = (principal: {

@@ -5,12 +5,12 @@ import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { EMULATOR_CREDENTIALS, type Emulator, startEmulator } from "@bedrock-embed/emulator"
+import { type Emulator, startEmulator } from "@bedrock-embed/emulator"
 import { Config, Server } from "@bedrock-embed/proxy"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { bedrockEmbed, listening } from "./cli.ts"
-import { fleetTests, masterKey as fleetKey } from "./support/team-fleet.ts"
+import { deployment, fleetTests, masterKey as fleetKey } from "./support/team-fleet.ts"
 
 const masterKey = "sk-master-team-test"
 let emulator: Emulator
@@ -26,23 +26,12 @@ afterAll(async () => {
   await emulator.close()
 })
 
-const deployment = (alias: string, model: string) => ({
-  model_name: alias,
-  litellm_params: {
-    model,
-    aws_region_name: "us-east-1",
-    aws_bedrock_runtime_endpoint: emulator.url,
-    aws_access_key_id: EMULATOR_CREDENTIALS.accessKeyId,
-    aws_secret_access_key: EMULATOR_CREDENTIALS.secretAccessKey
-  }
-})
-
 const configOf = (general: Record<string, unknown>) =>
   Effect.runPromise(
     Config.decode({
       model_list: [
-        deployment("titan", "bedrock/amazon.titan-embed-text-v2:0"),
-        deployment("cohere", "bedrock/cohere.embed-english-v3")
+        deployment(emulator, "titan", "bedrock/amazon.titan-embed-text-v2:0"),
+        deployment(emulator, "cohere", "bedrock/cohere.embed-english-v3")
       ],
       general_settings: general
     })

@@ -3,13 +3,13 @@
  * real Postgres server started here (Debian's `postgresql`), against the emulator. Without the
  * server's binaries these tests skip, saying why — except under `CI=true`, where they fail.
  */
-import { EMULATOR_CREDENTIALS, type Emulator, startEmulator } from "@bedrock-embed/emulator"
+import { type Emulator, startEmulator } from "@bedrock-embed/emulator"
 import { Config, Server } from "@bedrock-embed/proxy"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { ttlMillis } from "../src/internal/team/cache.ts"
 import { type Postgres, startPostgres, unavailable } from "./support/postgres.ts"
-import { call, costOf, embed, fleetTests, generate, masterKey } from "./support/team-fleet.ts"
+import { call, costOf, deployment, embed, fleetTests, generate, masterKey } from "./support/team-fleet.ts"
 
 const missing = unavailable()
 const required = process.env.CI === "true"
@@ -19,24 +19,13 @@ let pg: Postgres
 let emulator: Emulator
 const gateways: Array<Server.Gateway> = []
 
-const deployment = (alias: string, model: string) => ({
-  model_name: alias,
-  litellm_params: {
-    model,
-    aws_region_name: "us-east-1",
-    aws_bedrock_runtime_endpoint: emulator.url,
-    aws_access_key_id: EMULATOR_CREDENTIALS.accessKeyId,
-    aws_secret_access_key: EMULATOR_CREDENTIALS.secretAccessKey
-  }
-})
-
 /** A gateway on the shared database. */
 const start = async () => {
   const config = await Effect.runPromise(
     Config.decode({
       model_list: [
-        deployment("titan", "bedrock/amazon.titan-embed-text-v2:0"),
-        deployment("cohere", "bedrock/cohere.embed-english-v3")
+        deployment(emulator, "titan", "bedrock/amazon.titan-embed-text-v2:0"),
+        deployment(emulator, "cohere", "bedrock/cohere.embed-english-v3")
       ],
       general_settings: { master_key: masterKey, database_url: pg.url }
     })

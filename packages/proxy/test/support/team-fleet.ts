@@ -3,10 +3,22 @@
  * a Postgres server): the same tests, registered by {@link fleetTests} inside a `describe`.
  */
 import { createHash } from "node:crypto"
-import type { Emulator } from "@bedrock-embed/emulator"
+import { EMULATOR_CREDENTIALS, type Emulator } from "@bedrock-embed/emulator"
 import type { Server } from "@bedrock-embed/proxy"
 import { assert, beforeAll, it } from "@effect/vitest"
 import { ttlMillis } from "../../src/internal/team/cache.ts"
+
+/** A deployment of `model` under `alias`, on the emulator with its credentials. */
+export const deployment = (emulator: Emulator, alias: string, model: string) => ({
+  model_name: alias,
+  litellm_params: {
+    model,
+    aws_region_name: "us-east-1",
+    aws_bedrock_runtime_endpoint: emulator.url,
+    aws_access_key_id: EMULATOR_CREDENTIALS.accessKeyId,
+    aws_secret_access_key: EMULATOR_CREDENTIALS.secretAccessKey
+  }
+})
 
 /** The master key the fleet's gateways are started with. */
 export const masterKey = "sk-master-fleet-test"
