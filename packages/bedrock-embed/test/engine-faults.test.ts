@@ -4,7 +4,7 @@
  * and what is split input by input, and Bedrock's retry-after hints.
  */
 import * as Http from "node:http"
-import { Embeddings, type Errors } from "@bedrock-embed/core"
+import { EmbeddingRequest, Embeddings, type Errors } from "@bedrock-embed/core"
 import { listen } from "@bedrock-embed/core/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { BedrockEmbed } from "bedrock-embed"
@@ -403,6 +403,88 @@ describe("retry-after on throttles", () => {
         assert.isAtLeast(gap, 1_900)
         assert.isBelow(gap, 4_500)
       }
+    )
+  )
+})
+
+describe("failover: a router steering a call's attempts (embedDecoded's failover option)", () => {
+  it.live("each attempt goes where pick says, settled hears every outcome, and a move is not backed off", () =>
+    Effect.gen(function* () {
+      const throttling = yield* standIn((_req, res) => awsError(res, 429, "ThrottlingException"))
+      const healthy = yield* standIn((_req, res) => json(res, 200, titanBody()))
+      const picks: Array<[number, number | undefined]> = []
+      const outcomes: Array<[number, string | undefined]> = []
+      const failover: Embeddings.Failover = {
+        others: [params(healthy)],
+        pick: (attempt, previous) => {
+          picks.push([attempt, previous])
+          return attempt === 0 ? 0 : 1
+        },
+        settled: (index, error, ms) => {
+          assert.isNumber(ms)
+          outcomes.push([index, error?._tag])
+          return error !== undefined
+        }
+      }
+      // A backoff of a minute would outlast the request's 5 s deadline: the move must skip it.
+      const slowBackoff = { retryBaseDelay: "60 seconds", maxRetryDelay: "60 seconds" } as const
+      const response = yield* withEngine({ engine: slowBackoff }, (engine) =>
+        Effect.flatMap(
+          EmbeddingRequest.decode({ model: TITAN, input: "x", dimensions: 256, timeout: 5, ...params(throttling) }),
+          (request) => engine.embedDecoded(request, { failover })
+        )
+      )
+      assert.strictEqual(response.data.length, 1)
+      assert.deepStrictEqual(picks, [
+        [0, undefined],
+        [1, 0]
+      ])
+      assert.deepStrictEqual(outcomes, [
+        [0, "ThrottlingError"],
+        [1, undefined]
+      ])
+      assert.strictEqual(throttling.arrivals.length, 1)
+      assert.strictEqual(healthy.arrivals.length, 1)
+      assert.strictEqual(response._hidden_params.retries, 1)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("retries says which failures are tried again; num_retries still bounds them all", () =>
+    Effect.gen(function* () {
+      const a = yield* standIn((_req, res) => awsError(res, 403, "AccessDeniedException"))
+      const b = yield* standIn((_req, res) => awsError(res, 403, "AccessDeniedException"))
+      const failover: Embeddings.Failover = {
+        others: [params(b)],
+        pick: (attempt) => attempt % 2,
+        settled: () => true,
+        // Access denied is not retryable by itself; another account may have access.
+        retries: (error) => error._tag === "AccessDeniedError"
+      }
+      const error = yield* withEngine({ engine: fast }, (engine) =>
+        Effect.flatMap(
+          EmbeddingRequest.decode({ model: TITAN, input: "x", dimensions: 256, num_retries: 3, ...params(a) }),
+          (request) => Effect.flip(engine.embedDecoded(request, { failover }))
+        )
+      )
+      assert.strictEqual(error._tag, "AccessDeniedError")
+      assert.deepStrictEqual(
+        [a.arrivals.length, b.arrivals.length],
+        [2, 2],
+        "4 attempts: 1 + num_retries 3, alternating"
+      )
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("describe says a request's model and vector length without a call", () =>
+    withEngine({}, (engine) =>
+      Effect.gen(function* () {
+        const titan = yield* engine.describe(
+          yield* EmbeddingRequest.decode({ model: TITAN, input: "x", dimensions: 512 })
+        )
+        assert.deepStrictEqual(titan, { modelId: "amazon.titan-embed-text-v2:0", dimensions: 512 })
+        const cohere = yield* engine.describe(yield* EmbeddingRequest.decode({ model: COHERE, input: "x" }))
+        assert.deepStrictEqual(cohere, { modelId: "cohere.embed-english-v3", dimensions: 1024 })
+      })
     )
   )
 })

@@ -11,8 +11,8 @@ import * as AwsCredentials from "./AwsCredentials.ts"
 import * as BedrockRuntime from "./BedrockRuntime.ts"
 import * as EmbeddingRequest from "./EmbeddingRequest.ts"
 import type { EmbeddingResponse } from "./EmbeddingResponse.ts"
-import { type EmbeddingError, InvalidRequestError } from "./Errors.ts"
-import { makeCaller } from "./internal/caller.ts"
+import { type BedrockError, type EmbeddingError, InvalidRequestError } from "./Errors.ts"
+import { makeCaller, type RoutedAttempts } from "./internal/caller.ts"
 import { collector, usageOf } from "./internal/response.ts"
 import { makeStreamer, type StreamItem as Item } from "./internal/stream.ts"
 import { submit } from "./internal/submit.ts"
@@ -102,6 +102,55 @@ export interface DecodeOptions {
    * response's usage and cost.
    */
   readonly onCall?: ((billed: Billed) => void) | undefined
+  /**
+   * A router over deployments of this model: it picks where each attempt of each call goes and
+   * hears how it ended, so retries move to another deployment instead of waiting on one that
+   * throttles. The engine's per-call retries stay the only retry loop (the request's
+   * `num_retries`, its deadline); the router only steers them. Without it every attempt goes to
+   * the request's own target.
+   */
+  readonly failover?: Failover | undefined
+}
+
+/**
+ * Where a call's attempts go (see {@link DecodeOptions.failover}). Target 0 is the request's
+ * own parameters; the others are other deployments of the same model, as their `Target.Params`
+ * (region, endpoint, identity).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Failover {
+  readonly others: ReadonlyArray<Target.Params>
+  /**
+   * The target of a call's attempt `attempt` (0 is its first try): an index, 0 for the request's
+   * own; `previous` is the target of the attempt before (that failed), if any.
+   */
+  readonly pick: (attempt: number, previous: number | undefined) => number
+  /**
+   * An attempt ended on target `index`: `error` is its failure (`undefined` when it succeeded),
+   * `ms` its time (`undefined` when it was interrupted: the request is gone). For a failure,
+   * return `true` when the next attempt goes elsewhere at once: it is sent without backoff, and
+   * the throttle does not slow the engine.
+   */
+  readonly settled: (index: number, error: BedrockError | undefined, ms: number | undefined) => boolean
+  /**
+   * Whether a failed attempt is tried again (a retry policy by error kind), within the request's
+   * retries and deadline; `failures` counts this call's failed attempts so far. Default: the
+   * error's `retryable`.
+   */
+  readonly retries?: ((error: BedrockError, failures: number) => boolean) | undefined
+}
+
+/**
+ * What a request's vectors will be, without a call: the Bedrock model and the vector length.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Described {
+  readonly modelId: string
+  readonly dimensions: number
 }
 
 /**
@@ -145,6 +194,12 @@ export interface Service {
     request: Omit<EmbeddingRequest.EmbeddingRequest, "input">,
     inputs: Stream.Stream<Media.InputItem, E, R>
   ) => Stream.Stream<StreamItem, EmbeddingError | E, R>
+  /**
+   * What a request checked by `EmbeddingRequest.decode` would produce (its model and vector
+   * length), resolved as `embedDecoded` resolves it, with no Bedrock call; its inputs are not
+   * looked at. A gateway checks that fallbacks agree on dimensions with it.
+   */
+  readonly describe: (request: EmbeddingRequest.Decoded) => Effect.Effect<Described, EmbeddingError>
   /** The adaptive concurrency limiter shared by this engine's calls. */
   readonly limiter: Limiter.Limiter
   /** Counters since the engine started: Bedrock calls made, throttled, and retried. */
@@ -179,6 +234,28 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       Effect.provideService(AwsCredentials.AwsCredentials, credentials)
     )
 
+  /** A router's targets, resolved with the request's (a deployment's bad region fails the request). */
+  const routedOf = (resolved: Plan.Resolved, own: BedrockRuntime.Target, failover: Failover) =>
+    Effect.map(
+      Effect.forEach(failover.others, (params) =>
+        Target.runtime(params, resolved.route.region).pipe(
+          Effect.provideService(AwsCredentials.AwsCredentials, credentials)
+        )
+      ),
+      (others): RoutedAttempts => ({
+        targets: [own, ...others],
+        pick: failover.pick,
+        settled: failover.settled,
+        retries: failover.retries
+      })
+    )
+
+  const describe = (request: EmbeddingRequest.Decoded) =>
+    Effect.map(Plan.resolve(registry, request), (resolved) => ({
+      modelId: resolved.route.modelId,
+      dimensions: resolved.options.dimensions ?? resolved.spec.capabilities.defaultDimension
+    }))
+
   const embedDecoded = Effect.fn("Embeddings.embed")(function* (
     request: EmbeddingRequest.Decoded,
     decodeOptions: DecodeOptions = {}
@@ -190,6 +267,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     const planned = yield* Plan.plan(resolved, yield* Plan.itemsOfRequest(resolved.known, maxInputs))
     const target = yield* targetOf(resolved)
     if (resolved.async !== undefined) return yield* submit(runtime, caller, resolved, planned, target)
+    const routed =
+      decodeOptions.failover === undefined ? undefined : yield* routedOf(resolved, target, decodeOptions.failover)
     // base64 output needs float32 values anyway: read them straight into Float32Arrays.
     const float32 = decodeOptions.float32 === true || resolved.known.encoding_format === "base64"
     const collect = collector(resolved, planned.inputs.length)
@@ -203,7 +282,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     const deadline = caller.requestDeadline(resolved)
     const one = (group: ReadonlyArray<number>) =>
       Plan.encodeCall(spec, planned, group).pipe(
-        Effect.flatMap((call) => caller.invoke(resolved, target, call, planned.options, float32, deadline)),
+        Effect.flatMap((call) => caller.invoke(resolved, target, call, planned.options, float32, deadline, routed)),
         Effect.map(onCall === undefined ? collect.add : counted)
       )
     // One call (most requests) runs in this fiber; several fork, bounded.
@@ -239,7 +318,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       })
     )
 
-  return Embeddings.of({ embed, embedDecoded, embedStream, limiter: caller.limiter, stats: caller.stats })
+  return Embeddings.of({ embed, embedDecoded, embedStream, describe, limiter: caller.limiter, stats: caller.stats })
 })
 
 /**

@@ -74,19 +74,66 @@ const RedisSettings = {
   redis_db: WholeNumber(1_000_000)
 }
 
+/** The error kinds of LiteLLM's `retry_policy` and `allowed_fails_policy` (`<kind>Retries`, `<kind>AllowedFails`). */
+export const errorKinds = [
+  "BadRequestError",
+  "AuthenticationError",
+  "TimeoutError",
+  "RateLimitError",
+  "ContentPolicyViolationError",
+  "InternalServerError"
+] as const
+
+/**
+ * An error kind of LiteLLM's router policies.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ErrorKind = (typeof errorKinds)[number]
+
+/** `{ RateLimitErrorRetries: 3, … }`: a count per error kind; other keys are refused at load. */
+const PerKind = Schema.Record(Schema.String, Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+
+/** The router strategies this gateway serves (LiteLLM's names). */
+export const routingStrategies = ["simple-shuffle", "least-busy", "latency-based-routing"] as const
+
+/**
+ * LiteLLM's router settings over the deployments of each alias (see `internal/router.ts`).
+ */
+const RouterSettings = {
+  /** How a request picks among an alias's deployments (default `simple-shuffle`). */
+  routing_strategy: Schema.optional(NonEmpty),
+  /** Retries per error kind (`RateLimitErrorRetries`, …), within `num_retries`. */
+  retry_policy: Schema.optional(PerKind),
+  /** Failures a deployment may have in a minute before it is cooled down. */
+  allowed_fails: Count,
+  /** `allowed_fails` per error kind (`RateLimitErrorAllowedFails`, …). */
+  allowed_fails_policy: Schema.optional(PerKind),
+  /** Seconds a failing deployment is left out (default 5). */
+  cooldown_time: Schema.optional(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),
+  /** Never cool a deployment down. */
+  disable_cooldowns: Schema.optional(Schema.Boolean),
+  /** `[{ alias: [other alias, …] }]`: where a request goes when its alias's deployments all failed. */
+  fallbacks: Schema.optional(Schema.Array(Schema.Record(Schema.String, Schema.Array(NonEmpty))))
+}
+
 /**
  * The embedding cache's settings (LiteLLM's `litellm_settings.cache_params`), used with
  * `litellm_settings.cache: true`; see `internal/cache.ts`.
  */
 const CacheParams = Schema.StructWithRest(
   Schema.Struct({
-    /** `local` (default: in this process), `disk` (a SQLite file) or `redis` (shared by a fleet). */
+    /** `local` (default: in this process), `disk` (a SQLite file), `redis` or `s3` (shared by a fleet). */
     type: Schema.optional(NonEmpty),
     /** Seconds an entry lives; none: until evicted. */
     ttl: Positive,
     /** When given, the cache serves embeddings only if it lists `embedding` or `aembedding`. */
     supported_call_types: Schema.optional(Schema.Array(Schema.String)),
-    /** `disk`: the directory of the SQLite file (default `.bedrock-embed-cache` in the working directory). */
+    /**
+     * `disk`: the directory of the SQLite file (default `.bedrock-embed-cache` next to the config
+     * file given to `bedrock-embed serve --config`, else in the working directory).
+     */
     disk_cache_dir: Schema.optional(NonEmpty),
     /** `local`: most entries held (default 10000), least recently used evicted first. */
     max_size_in_memory: PositiveInt,
@@ -95,21 +142,68 @@ const CacheParams = Schema.StructWithRest(
     port: WholeNumber(65_535),
     password: Schema.optional(Schema.String),
     /** A prefix of every key, to keep apart gateways that must not share vectors. */
-    namespace: Schema.optional(NonEmpty)
+    namespace: Schema.optional(NonEmpty),
+    /** `s3`: the bucket (required), one object per entry. */
+    s3_bucket_name: Schema.optional(NonEmpty),
+    /** `s3`: the bucket's region; else `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`. */
+    s3_region_name: Schema.optional(NonEmpty),
+    /** `s3`: an S3-compatible endpoint (path-style); else `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`. */
+    s3_endpoint_url: Schema.optional(NonEmpty),
+    /** `s3`: the key prefix of the entries (a folder). */
+    s3_path: Schema.optional(NonEmpty),
+    /** `s3`: the identity; else the default AWS credential chain. */
+    s3_aws_access_key_id: Schema.optional(NonEmpty),
+    s3_aws_secret_access_key: Schema.optional(NonEmpty),
+    s3_aws_session_token: Schema.optional(NonEmpty)
   }),
   [Schema.Record(Schema.String, Schema.Unknown)]
 )
 
 /** The cache types this gateway serves. */
-const cacheTypes = ["local", "disk", "redis"] as const
+const cacheTypes = ["local", "disk", "redis", "s3"] as const
 
 /** What is wrong with `cache_params.type`, if anything. */
-const cacheTypeProblem = (type: string | undefined): string | undefined => {
+const cacheTypeProblem = (type: string | undefined, bucket?: string): string | undefined => {
+  if (type === "s3" && bucket === undefined) {
+    return '"s3" needs cache_params.s3_bucket_name: the bucket that holds one object per cached input'
+  }
   if (type === undefined || (cacheTypes as ReadonlyArray<string>).includes(type)) return undefined
-  const supported = `supported: ${cacheTypes.join(", ")}`
-  return type === "s3"
-    ? `"s3" is not supported yet (${supported})`
-    : `"${type}" is not a cache type bedrock-embed knows (${supported})`
+  return `"${type}" is not a cache type bedrock-embed knows (supported: ${cacheTypes.join(", ")})`
+}
+
+/** The first thing wrong with the router settings (a strategy, a policy key, a fallback), if any. */
+const routerSettingsProblem = (config: {
+  readonly model_list: ReadonlyArray<{ readonly model_name: string }>
+  readonly router_settings?:
+    | {
+        readonly routing_strategy?: string | undefined
+        readonly retry_policy?: Readonly<Record<string, number>> | undefined
+        readonly allowed_fails_policy?: Readonly<Record<string, number>> | undefined
+      }
+    | undefined
+}): { readonly path: string; readonly message: string } | undefined => {
+  const settings = config.router_settings
+  const strategy = settings?.routing_strategy
+  if (strategy !== undefined && !(routingStrategies as ReadonlyArray<string>).includes(strategy)) {
+    return {
+      path: "router_settings.routing_strategy",
+      message: `"${strategy}" is not a routing strategy bedrock-embed serves (supported: ${routingStrategies.join(", ")})`
+    }
+  }
+  for (const [name, suffix] of [
+    ["retry_policy", "Retries"],
+    ["allowed_fails_policy", "AllowedFails"]
+  ] as const) {
+    for (const key of Object.keys(settings?.[name] ?? {})) {
+      if (!errorKinds.some((kind) => `${kind}${suffix}` === key)) {
+        return {
+          path: `router_settings.${name}.${key}`,
+          message: `not a key of ${name} (known: ${errorKinds.map((kind) => `${kind}${suffix}`).join(", ")})`
+        }
+      }
+    }
+  }
+  return undefined
 }
 
 /**
@@ -124,7 +218,19 @@ export const Deployment = Schema.Struct({
     Schema.Struct({ model: NonEmpty, ...Reliability, max_response_bytes: PositiveInt }),
     [Schema.Record(Schema.String, Schema.Unknown)]
   ),
-  model_info: Schema.optional(Schema.Unknown)
+  model_info: Schema.optional(
+    Schema.StructWithRest(
+      Schema.Struct({
+        /** A stable id for the deployment (in `/health`, logs and metrics); default `<alias>/<n>`. */
+        id: Schema.optional(NonEmpty),
+        /** `embedding` (the health check embeds one word); LiteLLM's other modes are not probed. */
+        mode: Schema.optional(NonEmpty),
+        /** Leave this deployment out of the background health checks. */
+        disable_background_health_check: Schema.optional(Schema.Boolean)
+      }),
+      [Schema.Record(Schema.String, Schema.Unknown)]
+    )
+  )
 })
 
 /**
@@ -140,6 +246,8 @@ export const ConfigSchema = Schema.Struct({
       Schema.Struct({
         drop_params: Schema.optional(Schema.Boolean),
         ...Reliability,
+        /** LiteLLM's other place for `fallbacks` (`router_settings.fallbacks` wins). */
+        fallbacks: RouterSettings.fallbacks,
         /** Caches embeddings per input (LiteLLM's switch), as `cache_params` says. */
         cache: Schema.optional(Schema.Boolean),
         cache_params: Schema.optional(CacheParams)
@@ -149,7 +257,7 @@ export const ConfigSchema = Schema.Struct({
   ),
   /** LiteLLM's router settings; `timeout` and `num_retries` here win over `litellm_settings`. */
   router_settings: Schema.optional(
-    Schema.StructWithRest(Schema.Struct({ ...Reliability, ...RedisSettings }), [
+    Schema.StructWithRest(Schema.Struct({ ...Reliability, ...RouterSettings, ...RedisSettings }), [
       Schema.Record(Schema.String, Schema.Unknown)
     ])
   ),
@@ -179,7 +287,11 @@ export const ConfigSchema = Schema.Struct({
          * end (LiteLLM's name; default 60). A client reading a finished job at
          * `/v1/batches/{id}` settles it at once.
          */
-        proxy_batch_polling_interval: Positive
+        proxy_batch_polling_interval: Positive,
+        /** Probe every deployment with a one-word embedding every `health_check_interval` seconds. */
+        background_health_checks: Schema.optional(Schema.Boolean),
+        /** Seconds between background health checks (default 300, as LiteLLM). */
+        health_check_interval: Positive
       }),
       [Schema.Record(Schema.String, Schema.Unknown)]
     )
@@ -264,10 +376,20 @@ export const decode = (raw: unknown, env?: Environment): Effect.Effect<Config, C
         })
       })
     )
-    const cacheProblem = cacheTypeProblem(config.litellm_settings?.cache_params?.type)
+    const cacheProblem = cacheTypeProblem(
+      config.litellm_settings?.cache_params?.type,
+      config.litellm_settings?.cache_params?.s3_bucket_name
+    )
     if (cacheProblem !== undefined) {
       const path = "litellm_settings.cache_params.type"
       return yield* new ConfigError({ message: `${path}: ${cacheProblem}`, path })
+    }
+    const routerProblem = routerSettingsProblem(config)
+    if (routerProblem !== undefined) {
+      return yield* new ConfigError({
+        message: `${routerProblem.path}: ${routerProblem.message}`,
+        path: routerProblem.path
+      })
     }
     for (let i = 0; i < config.model_list.length; i++) {
       const model = config.model_list[i]!.litellm_params.model

@@ -60,6 +60,14 @@ export interface Options {
   readonly mode?: "stream" | "batch" | undefined
   readonly batch?: BatchOptions | undefined
   /**
+   * Stream mode: a directory holding the embedding cache (`embeddings.db`, SQLite) — the gateway's
+   * `cache_params.type: disk` with `disk_cache_dir` this directory (and no `namespace`), keyed
+   * alike, so vectors either one embedded for the same model and parameters are found by the
+   * other. A text found there is not sent (no call, no cost); the others' vectors are added to it.
+   * Batch mode refuses it: a batch inference job's records are read by Bedrock, not by this command.
+   */
+  readonly cache?: string | undefined
+  /**
    * The output's format, resumable in each (a re-run after a crash, even `kill -9`, keeps one
    * vector per id); vectors are float32 beside their ids:
    * - `jsonl` (default): `{"id": …, "embedding": [...]}` lines.
@@ -114,6 +122,8 @@ export interface Summary {
   readonly throttles: number
   /** Stream mode: inputs not sent because an identical text earlier in the run was. */
   readonly deduplicated?: number | undefined
+  /** With `cache`: inputs whose vectors were found in the cache (no call, no cost; counted in `embedded`). */
+  readonly cached?: number | undefined
   /** Batch mode: the jobs' ARNs, space-separated (several when the inputs exceed a job's record quota). */
   readonly jobArn?: string | undefined
 }
@@ -172,6 +182,14 @@ export const program = (options: Options): Effect.Effect<Summary, RunError, Embe
   if (options.mode !== "batch") return streamProgram(options)
   if (options.batch === undefined) {
     return Effect.fail(new InputFileError({ message: "batch mode needs an S3 working folder and a role ARN" }))
+  }
+  if (options.cache !== undefined) {
+    return Effect.fail(
+      new InputFileError({
+        message:
+          "the cache is for stream mode: a batch inference job's records are read by Bedrock, which cannot skip cached ones; drop the cache or use stream mode"
+      })
+    )
   }
   return batchProgram(options, options.batch)
 }

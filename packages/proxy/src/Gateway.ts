@@ -1,11 +1,12 @@
 /**
  * The OpenAI-compatible gateway: `POST /v1/embeddings` (and `/embeddings`), `GET /v1/models`,
- * `GET /v1/batches/{id}`, `GET /health/liveliness`, `GET /health/readiness` — on `effect/http`,
+ * `GET /v1/batches/{id}`, `GET /health` (every deployment's health), `GET /health/liveliness`,
+ * `GET /health/readiness` — on `effect/http`,
  * an Effect program on the engine's services: each request runs `Embeddings` in the server's own
  * runtime, so a client that disconnects interrupts its fiber and aborts its Bedrock calls.
  *
  * Clients send OpenAI's request with a configured alias as `model`; the alias picks a deployment
- * (round-robin over several), whose parameters (model, region, identity) the client cannot
+ * (routed over several: `internal/router.ts`), whose parameters (model, region, identity) the client cannot
  * override. Errors use OpenAI's `{ error: { message, type, code } }` shape with the right status
  * (see `HttpErrors`), and name no upstream host or secret. Each request is logged as one JSON line
  * (method, path, model, status, latency, tokens, cost) — never a body, a key or a secret.
@@ -26,10 +27,12 @@ import * as Admission from "./internal/admission.ts"
 import * as Cache from "./internal/cache.ts"
 import * as Limits from "./internal/limits.ts"
 import * as Metrics from "./internal/metrics.ts"
+import * as Router from "./internal/router.ts"
 import { admitted, type BodyLimits, readJson } from "./internal/body.ts"
 import * as TeamAdmin from "./internal/team/admin.ts"
 import * as TeamJobs from "./internal/team/jobs.ts"
 import * as Team from "./internal/team/team.ts"
+import * as Dashboard from "./internal/ui/routes.ts"
 import * as ResponseBody from "./ResponseBody.ts"
 
 /**
@@ -151,25 +154,6 @@ const redactionOf = (config: Config): Redaction => {
 
 /** An engine or jobs error as the OpenAI error a client sees, redacted. */
 type Fail = (error: Parameters<typeof fromError>[0]) => OpenAiError
-
-/** Round-robin over each alias's deployments. */
-const deploymentPicker = (all: ReadonlyArray<Deployment>) => {
-  const deployments = new Map<string, Array<Deployment>>()
-  for (const deployment of all) {
-    const list = deployments.get(deployment.model_name) ?? []
-    list.push(deployment)
-    deployments.set(deployment.model_name, list)
-  }
-  const turns = new Map<string, number>()
-  const pick = (alias: string): Deployment | undefined => {
-    const list = deployments.get(alias)
-    if (list === undefined) return undefined
-    const turn = turns.get(alias) ?? 0
-    turns.set(alias, turn + 1)
-    return list[turn % list.length]
-  }
-  return { pick, aliases: () => [...deployments.keys()] }
-}
 
 let pending: Array<string> = []
 const flush = () => {
@@ -330,12 +314,7 @@ const limitedKey = (principal: {
     : { hash: principal.hash, rpm_limit: principal.key.rpm_limit, tpm_limit: principal.key.tpm_limit }
 
 /** `POST /v1/embeddings`: the alias's deployment, the client's parameters under it, the engine. */
-const embeddingsRoute = (
-  served: Served,
-  engine: Embeddings.Service,
-  deployments: ReturnType<typeof deploymentPicker>,
-  fail: Fail
-) => {
+const embeddingsRoute = (served: Served, engine: Embeddings.Service, router: Router.Router, fail: Fail) => {
   const { config } = served.options
   const settings = config.general_settings
   const maxBody = settings?.max_request_body_bytes ?? defaults.max_request_body_bytes
@@ -369,12 +348,12 @@ const embeddingsRoute = (
       if (refused !== undefined) return yield* Effect.fail(refused)
       const limited = principal._tag === "Key" ? limitedKey(principal) : undefined
       if (limited !== undefined) yield* served.limits.admit(limited)
-      const deployment = deployments.pick(alias)
-      if (deployment === undefined) {
+      const first = router.route(alias)
+      if (first === undefined) {
         return yield* Effect.fail<OpenAiError>({
           ...badRequest(
             "model_not_found",
-            `The model "${alias}" does not exist on this gateway. Available: ${deployments.aliases().join(", ")}.`,
+            `The model "${alias}" does not exist on this gateway. Available: ${router.aliases.join(", ")}.`,
             404
           )
         })
@@ -390,35 +369,48 @@ const embeddingsRoute = (
       }
       // Admitted and routed: from here a failure is the request's own, logged and recorded under
       // its alias with what Bedrock billed for it so far.
-      const billed = { model: alias, bedrock_model: modelIdOf(deployment), tokens: 0, cost: 0 }
+      const billed = { model: alias, bedrock_model: modelIdOf(first.member.deployment), tokens: 0, cost: 0 }
       meter.fields = billed
       const onCall = (call: Embeddings.Billed) => {
         billed.tokens += call.inputTokens
         billed.cost += call.cost
       }
       const clientParams = Object.fromEntries(Object.entries(body).filter(([key]) => !reserved(key)))
-      const decoded = yield* EmbeddingRequest.decode({
-        ...(dropParams ? { drop_params: true } : {}),
-        ...clientParams,
-        ...deployment.litellm_params
-      }).pipe(Effect.mapError(fail))
-      // Vectors as the model's float32s, read straight from the body; ResponseBody spells them (one rule).
-      const run = (request: EmbeddingRequest.Decoded) => engine.embedDecoded(request, { float32: true, onCall })
-      // Cached per input, except async-invoke jobs (their vectors land in S3) and opted-out requests.
       const switches = Cache.switchesOf(body.cache)
-      const cache =
-        served.cache === undefined ||
-        (switches.noCache && switches.noStore) ||
-        /\/(async_invoke|batch)\//.test(deployment.litellm_params.model)
-          ? undefined
-          : served.cache
-      const { response, status, cached } = yield* Cache.embedThrough(
-        cache,
-        modelIdOf(deployment),
-        decoded,
-        switches,
-        run
-      ).pipe(Effect.mapError(fail))
+      // One deployment's answer: the client's parameters under the deployment's, through the cache
+      // (except async-invoke jobs, whose vectors land in S3, and opted-out requests).
+      const answer = (routed: Router.Routed) =>
+        Effect.gen(function* () {
+          const deployment = routed.member.deployment
+          const decoded = yield* EmbeddingRequest.decode({
+            ...(dropParams ? { drop_params: true } : {}),
+            ...clientParams,
+            ...deployment.litellm_params
+          })
+          // Vectors as the model's float32s, read straight from the body; ResponseBody spells them (one rule).
+          const run = (request: EmbeddingRequest.Decoded) =>
+            engine.embedDecoded(request, { float32: true, onCall, failover: routed.failover })
+          const cache =
+            served.cache === undefined ||
+            (switches.noCache && switches.noStore) ||
+            /\/(async_invoke|batch)\//.test(deployment.litellm_params.model)
+              ? undefined
+              : served.cache
+          return yield* Cache.embedThrough(cache, modelIdOf(deployment), decoded, switches, run)
+        })
+      // The alias's deployments first (their calls' retries steered by the router), then its
+      // fallbacks in order, each once: a request the model refuses is not sent elsewhere.
+      let fallback: string | undefined
+      let outcome = yield* Effect.result(answer(first))
+      for (const next of router.fallbacks(alias)) {
+        if (outcome._tag === "Success" || !Router.fallsBack(outcome.failure)) break
+        const routed = router.route(next)
+        if (routed === undefined) break
+        fallback = next
+        outcome = yield* Effect.result(answer(routed))
+      }
+      if (outcome._tag === "Failure") return yield* Effect.fail(fail(outcome.failure))
+      const { response, status, cached } = outcome.success
       const cacheHeaders =
         status === undefined ? {} : { "x-bedrock-embed-cache": status, "x-bedrock-embed-cache-hits": String(cached) }
       const hidden = response._hidden_params
@@ -432,6 +424,7 @@ const embeddingsRoute = (
           headers: {
             "x-bedrock-embed-response-cost": String(hidden.response_cost),
             "x-bedrock-embed-model-id": hidden.model_id,
+            ...(fallback === undefined ? {} : { "x-bedrock-embed-fallback": fallback }),
             ...cacheHeaders
           }
         }),
@@ -445,6 +438,7 @@ const embeddingsRoute = (
           retries: hidden.retries,
           throttles: hidden.throttles ?? 0,
           ...(status === undefined ? {} : { cache: status, cached_inputs: cached }),
+          ...(fallback === undefined ? {} : { fallback }),
           // Async-invoke jobs: their spend is recorded when they end.
           ...(hidden._invocation_arns === undefined ? {} : { jobs: hidden._invocation_arns })
         }
@@ -454,6 +448,32 @@ const embeddingsRoute = (
     served,
     "embeddings"
   )((request, principal, meter) => admitted(request, limits, (ticket) => embed(request, ticket, principal, meter)))
+}
+
+/**
+ * `GET /health` (LiteLLM's): every deployment's health, from a one-word embedding on each — made
+ * now, or the last background check's with `general_settings.background_health_checks`;
+ * `?model=<alias>` for one alias. The master key's: it lists deployments and regions.
+ */
+const healthRoute = (served: Served, router: Router.Router) => {
+  const background = served.options.config.general_settings?.background_health_checks === true
+  return handler(
+    served,
+    "health"
+  )((request, principal) =>
+    principal._tag === "Key"
+      ? Effect.fail(Team.masterOnly("read /health"))
+      : Effect.gen(function* () {
+          const alias = new URL(request.url, "http://gateway").searchParams.get("model") ?? undefined
+          if (alias !== undefined && !router.aliases.includes(alias)) {
+            return yield* Effect.fail(
+              badRequest("model_not_found", `The model "${alias}" does not exist on this gateway.`, 404)
+            )
+          }
+          if (!background) yield* router.check(alias)
+          return { response: HttpServerResponse.jsonUnsafe(Router.healthOf(router, alias)) }
+        })
+  )
 }
 
 /** A job's deployment parameters (region, identity, endpoints), from the alias and model it was submitted to. */
@@ -505,13 +525,18 @@ export const routes = (
       const jobs = yield* Jobs.Jobs
       const { config } = options
       const team = yield* Team.layerOf(options)
-      const deployments = deploymentPicker(config.model_list.map(withGlobalSettings(config)))
-      const aliases = deployments.aliases()
       const created = Math.floor(Date.now() / 1000)
       // One redaction for every route: the config's secrets and upstream hosts, found once.
       const redact = redactionOf(config)
+      const router = yield* Router.make(
+        config,
+        config.model_list.map(withGlobalSettings(config)),
+        engine,
+        redact.forClient
+      )
+      const aliases = router.aliases
       const fail: Fail = (error) => fromError(error, redact)
-      const metrics = Metrics.make(engine, config.general_settings?.master_key)
+      const metrics = Metrics.make(engine, config.general_settings?.master_key, Router.viewsOf(router))
       const limits = yield* Limits.make(config)
       const pollSeconds = config.general_settings?.proxy_batch_polling_interval ?? defaults.proxy_batch_polling_interval
       const jobSpend =
@@ -520,7 +545,7 @@ export const routes = (
           : yield* TeamJobs.watch(team, jobs, paramsOfJob(config), Duration.seconds(pollSeconds))
       const cache = yield* Cache.make(config)
       const served: Served = { options, team, metrics, limits, cache }
-      const embeddings = embeddingsRoute(served, engine, deployments, fail)
+      const embeddings = embeddingsRoute(served, engine, router, fail)
       const models = handler(
         served,
         "models"
@@ -554,7 +579,9 @@ export const routes = (
         ),
         HttpRouter.add("GET", "/health/liveliness", HttpServerResponse.jsonUnsafe("I'm alive!")),
         HttpRouter.add("GET", "/health/readiness", readiness),
+        HttpRouter.add("GET", "/health", healthRoute(served, router)),
         team === undefined ? Layer.empty : TeamAdmin.routes(team, (name) => handler(served, name)),
+        team === undefined ? Layer.empty : Dashboard.routes(config, team, (name) => handler(served, name)),
         // Prometheus text format. Unlike LiteLLM (open unless `require_auth_for_metrics_endpoint`),
         // it asks for the master key when one is set: its labels show each key's spend and traffic.
         HttpRouter.add(

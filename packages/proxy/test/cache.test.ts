@@ -13,9 +13,11 @@ import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
+import { crc32, deflateSync } from "node:zlib"
 import { Config, Server } from "@bedrock-embed/proxy"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { type ObjectStore, S3_CREDENTIALS, startObjectStore } from "@bedrock-embed/emulator"
 import { type RedisServer, redisBinary, startRedis } from "./support/redis.ts"
 
 const TOKENS_PER_CALL = 5
@@ -27,8 +29,14 @@ interface Call {
   readonly dimensions: number | undefined
   /** The body as sent. */
   readonly body: string
+  /** When it arrived (ms). */
+  readonly at: number
 }
 const received: Array<Call> = []
+/** How long the stand-in takes to answer, in ms (a call in flight long enough for others to join it). */
+let delayMs = 0
+/** How many calls the stand-in refuses (HTTP 400) before it answers again. */
+let failNext = 0
 let upstream: Http.Server
 let upstreamUrl: string
 let dir: string
@@ -51,26 +59,42 @@ beforeAll(async () => {
     })
     req.on("end", () => {
       const model = decodeURIComponent(req.url?.split("/")[2] ?? "")
-      const parsed = JSON.parse(body) as { inputText?: string; texts?: Array<string>; dimensions?: number }
-      const texts = parsed.texts ?? [parsed.inputText ?? ""]
-      received.push({ model, texts, dimensions: parsed.dimensions, body })
-      const size = parsed.dimensions ?? 1024
+      const parsed = JSON.parse(body) as {
+        inputText?: string
+        inputImage?: string
+        texts?: Array<string>
+        dimensions?: number
+        embeddingConfig?: { outputEmbeddingLength?: number }
+      }
+      // An image's vector comes from its bytes, as a text's from its characters.
+      const texts = parsed.texts ?? [
+        parsed.inputImage === undefined ? (parsed.inputText ?? "") : `image:${parsed.inputImage}`
+      ]
+      received.push({ model, texts, dimensions: parsed.dimensions, body, at: Date.now() })
+      const size = parsed.embeddingConfig?.outputEmbeddingLength ?? parsed.dimensions ?? 1024
+      if (failNext > 0) {
+        failNext--
+        setTimeout(() => {
+          res.writeHead(400, { "content-type": "application/json", "x-amzn-errortype": "ValidationException" })
+          res.end(JSON.stringify({ message: "the stand-in refuses this call" }))
+        }, delayMs)
+        return
+      }
       res.writeHead(200, {
         "content-type": "application/json",
         "x-amzn-bedrock-input-token-count": String(TOKENS_PER_CALL)
       })
-      res.end(
-        JSON.stringify(
-          parsed.texts === undefined
-            ? { embedding: vectorFor(texts[0]!, size), inputTextTokenCount: TOKENS_PER_CALL }
-            : {
-                id: "stand-in",
-                response_type: "embeddings_floats",
-                texts,
-                embeddings: texts.map((t) => vectorFor(t, size))
-              }
-        )
+      const answer = JSON.stringify(
+        parsed.texts === undefined
+          ? { embedding: vectorFor(texts[0]!, size), inputTextTokenCount: TOKENS_PER_CALL }
+          : {
+              id: "stand-in",
+              response_type: "embeddings_floats",
+              texts,
+              embeddings: texts.map((t) => vectorFor(t, size))
+            }
       )
+      setTimeout(() => res.end(answer), delayMs)
     })
   })
   upstream.listen(0, "127.0.0.1")
@@ -100,7 +124,8 @@ const configOf = (litellmSettings: Record<string, unknown>) =>
     Config.decode({
       model_list: [
         deployment("titan", "amazon.titan-embed-text-v2:0"),
-        deployment("cohere", "cohere.embed-english-v3")
+        deployment("cohere", "cohere.embed-english-v3"),
+        deployment("titan-image", "amazon.titan-embed-image-v1")
       ],
       litellm_settings: litellmSettings
     })
@@ -289,6 +314,126 @@ describe("the embedding cache in one gateway (local)", () => {
   })
 })
 
+/** A 1×1 PNG of one colour, as bare base64. */
+const png = (rgb: readonly [number, number, number]) => {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, "latin1"), data])
+    const out = Buffer.alloc(12 + data.length)
+    out.writeUInt32BE(data.length, 0)
+    body.copy(out, 4)
+    out.writeUInt32BE(crc32(body), 8 + data.length)
+    return out
+  }
+  const header = Buffer.alloc(13)
+  header.writeUInt32BE(1, 0)
+  header.writeUInt32BE(1, 4)
+  header.set([8, 2, 0, 0, 0], 8)
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(Buffer.from([0, ...rgb]))),
+    chunk("IEND", Buffer.alloc(0))
+  ]).toString("base64")
+}
+
+describe("media inputs", () => {
+  it("keys an image by its bytes: the same image hits, another one misses", async () => {
+    const gateway = await start({})
+    const [red, blue] = [png([255, 0, 0]), png([0, 0, 255])]
+    const image = (base64: string) => ({ model: "titan-image", input: `data:image/png;base64,${base64}` })
+    const first = await callsDuring(() => embed(gateway, image(red)))
+    assert.strictEqual(first.result.status, 200, JSON.stringify(first.result.body))
+    assert.strictEqual(first.calls.length, 1)
+    assert.strictEqual(first.result.cache, "miss")
+    const again = await callsDuring(() => embed(gateway, image(red)))
+    assert.strictEqual(again.calls.length, 0, "the same image is cached")
+    assert.strictEqual(again.result.cache, "hit")
+    assert.deepStrictEqual(again.result.vectors, [float32For(`image:${red}`, 256)])
+    const other = await callsDuring(() => embed(gateway, image(blue)))
+    assert.strictEqual(other.calls.length, 1, "another image is not")
+    assert.strictEqual(other.result.cache, "miss")
+    assert.deepStrictEqual(other.result.vectors, [float32For(`image:${blue}`, 256)])
+    assert.notDeepEqual(other.result.vectors, again.result.vectors)
+  })
+})
+
+describe("single flight (one gateway)", () => {
+  it("20 concurrent identical requests make one Bedrock call; all 20 get its vectors", async () => {
+    const gateway = await start({})
+    const texts = corpus("flight", 2)
+    delayMs = 300
+    try {
+      const { result, calls } = await callsDuring(() =>
+        Promise.all(
+          Array.from({ length: 20 }, () => embed(gateway, { model: "cohere", dimensions: undefined, input: texts }))
+        )
+      )
+      assert.deepStrictEqual(
+        result.map((r) => r.status),
+        result.map(() => 200)
+      )
+      assert.strictEqual(calls.length, 1, "one Bedrock call for 20 identical requests")
+      assert.deepStrictEqual(calls[0]!.texts, texts)
+      for (const r of result)
+        assert.deepStrictEqual(
+          r.vectors,
+          texts.map((text) => float32For(text, 1024))
+        )
+      assert.deepStrictEqual(result.map((r) => r.cache).sort(), [...Array(19).fill("hit"), "miss"])
+      // Only the request that made the call pays for it.
+      assert.strictEqual(result.filter((r) => r.cost > 0).length, 1)
+    } finally {
+      delayMs = 0
+    }
+  })
+
+  it("sends a text given twice in one request once", async () => {
+    const gateway = await start({})
+    const [a, b] = corpus("twice-in-one", 2)
+    const { result, calls } = await callsDuring(() =>
+      embed(gateway, { model: "cohere", dimensions: undefined, input: [a, b, a] })
+    )
+    assert.strictEqual(result.status, 200, JSON.stringify(result.body))
+    assert.deepStrictEqual(
+      calls.map((call) => call.texts),
+      [[a, b]]
+    )
+    assert.deepStrictEqual(
+      result.vectors,
+      [a!, b!, a!].map((text) => float32For(text, 1024))
+    )
+    assert.strictEqual(result.hits, "1")
+  })
+
+  it("a waiting request sends its inputs itself when the call it waited for fails", async () => {
+    const gateway = await start({})
+    const [text] = corpus("flight-fails", 1)
+    delayMs = 300
+    failNext = 1
+    try {
+      const {
+        result: [failed, waited],
+        calls
+      } = await callsDuring(() =>
+        Promise.all([
+          embed(gateway, { input: text }),
+          new Promise((resolve) => setTimeout(resolve, 50)).then(() => embed(gateway, { input: text }))
+        ])
+      )
+      // The second request waited for the first call to fail (300 ms), then made its own.
+      assert.strictEqual(calls.length, 2)
+      assert.isAtLeast(calls[1]!.at - calls[0]!.at, 250)
+      assert.notStrictEqual(failed.status, 200)
+      assert.strictEqual(waited.status, 200, JSON.stringify(waited.body))
+      assert.deepStrictEqual(waited.vectors[0], float32For(text!, 256))
+      assert.strictEqual(waited.cache, "miss")
+    } finally {
+      delayMs = 0
+      failNext = 0
+    }
+  })
+})
+
 describe("the embedding cache on disk (SQLite)", () => {
   it("keeps vectors in a file a restarted gateway reads, and forgets them after their ttl", async () => {
     const cacheDir = join(dir, "disk")
@@ -370,18 +515,109 @@ describe("the embedding cache in Redis", () => {
   })
 })
 
-describe("cache configuration", () => {
-  it("refuses type s3 at load, naming the types it takes", async () => {
-    const refused = await Effect.runPromise(
-      Effect.flip(
-        Config.decode({
-          model_list: [deployment("titan", "amazon.titan-embed-text-v2:0")],
-          litellm_settings: { cache: true, cache_params: { type: "s3", s3_bucket_name: "b" } }
+describe("the embedding cache in S3 (s3rver)", () => {
+  const bucket = "embedding-cache"
+  let store: ObjectStore
+  beforeAll(async () => {
+    store = await startObjectStore({})
+    await store.write(`s3://${bucket}/.keep`, "")
+  })
+  afterAll(() => store.close())
+  const s3Params = (extra: Record<string, unknown> = {}) => ({
+    type: "s3",
+    s3_bucket_name: bucket,
+    s3_region_name: "us-east-1",
+    s3_endpoint_url: store.url,
+    s3_aws_access_key_id: S3_CREDENTIALS.accessKeyId,
+    s3_aws_secret_access_key: S3_CREDENTIALS.secretAccessKey,
+    ...extra
+  })
+
+  it("keeps one object per input under s3_path, shared by two gateways", async () => {
+    const a = await start(s3Params({ s3_path: "/cache/v1/" }))
+    const b = await start(s3Params({ s3_path: "cache/v1" }))
+    const texts = corpus("s3-shared", 3)
+    const stored = await callsDuring(() => embed(a, { input: texts }))
+    assert.strictEqual(stored.result.status, 200, JSON.stringify(stored.result.body))
+    assert.strictEqual(stored.calls.length, 3)
+    const objects = await store.list(`s3://${bucket}/cache/v1/`)
+    assert.strictEqual(objects.length, 3)
+    for (const uri of objects) assert.match(uri, new RegExp(`^s3://${bucket}/cache/v1/[0-9a-f]{64}$`))
+    // The expiry (none: 0), then the float32 vector; no text.
+    const body = Buffer.from((await store.read(objects[0]!))!)
+    assert.strictEqual(body.byteLength, 8 + 256 * 4)
+    assert.strictEqual(body.readDoubleLE(0), 0)
+    const shared = await callsDuring(() => embed(b, { input: texts }))
+    assert.strictEqual(shared.calls.length, 0, "gateway B made no Bedrock call")
+    assert.strictEqual(shared.result.cache, "hit")
+    assert.deepStrictEqual(shared.result.vectors, stored.result.vectors)
+    assert.deepStrictEqual(
+      shared.result.vectors,
+      texts.map((text) => float32For(text, 256))
+    )
+  })
+
+  it("treats an object past its ttl as a miss", async () => {
+    const gateway = await start(s3Params({ s3_path: "ttl", ttl: 0.4 }))
+    const [text] = corpus("s3-ttl", 1)
+    await embed(gateway, { input: text })
+    assert.strictEqual((await callsDuring(() => embed(gateway, { input: text }))).calls.length, 0)
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    const expired = await callsDuring(() => embed(gateway, { input: text }))
+    assert.strictEqual(expired.calls.length, 1)
+    assert.strictEqual(expired.result.cache, "miss")
+  })
+
+  it("a bucket it cannot use costs misses, and the warning shows no secret", async () => {
+    const secret = "not-the-secret-0123456789abcdef"
+    const lines: Array<string> = []
+    const write = process.stderr.write.bind(process.stderr)
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      lines.push(String(chunk))
+      return true
+    }) as typeof process.stderr.write
+    try {
+      const gateway = await start(
+        s3Params({
+          s3_aws_access_key_id: "AKIDNOTSHOWN0123",
+          s3_aws_secret_access_key: secret,
+          s3_aws_session_token: "token-0123456789"
         })
       )
-    )
-    assert.strictEqual(refused.path, "litellm_settings.cache_params.type")
-    assert.include(refused.message, "not supported yet")
-    assert.include(refused.message, "local, disk, redis")
+      const [text] = corpus("s3-refused", 1)
+      for (let i = 0; i < 2; i++) {
+        const answer = await callsDuring(() => embed(gateway, { input: text }))
+        assert.strictEqual(answer.result.status, 200, JSON.stringify(answer.result.body))
+        assert.strictEqual(answer.calls.length, 1)
+        assert.strictEqual(answer.result.cache, "miss")
+      }
+    } finally {
+      process.stderr.write = write
+    }
+    const warned = lines.join("")
+    assert.include(warned, "the s3 embedding cache failed")
+    assert.include(warned, "InvalidAccessKeyId")
+    assert.notInclude(warned, secret)
+    assert.notInclude(warned, "AKIDNOTSHOWN0123")
+    assert.notInclude(warned, "token-0123456789")
+  })
+})
+
+describe("cache configuration", () => {
+  it("refuses type s3 without a bucket, and a type it does not know, naming the types it takes", async () => {
+    const refusal = (cacheParams: Record<string, unknown>) =>
+      Effect.runPromise(
+        Effect.flip(
+          Config.decode({
+            model_list: [deployment("titan", "amazon.titan-embed-text-v2:0")],
+            litellm_settings: { cache: true, cache_params: cacheParams }
+          })
+        )
+      )
+    const noBucket = await refusal({ type: "s3" })
+    assert.strictEqual(noBucket.path, "litellm_settings.cache_params.type")
+    assert.include(noBucket.message, "s3_bucket_name")
+    const unknown = await refusal({ type: "gcs" })
+    assert.include(unknown.message, "local, disk, redis, s3")
   })
 })

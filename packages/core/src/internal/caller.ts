@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Duration, Effect, Fiber, Result, Schedule } from "effect"
+import { Cause, Duration, Effect, Fiber, Result, Schedule } from "effect"
 import type * as BedrockRuntime from "../BedrockRuntime.ts"
 import {
   type BedrockError,
@@ -116,6 +116,17 @@ const backoff = (baseDelay: Duration.Duration, maxDelay: Duration.Duration, retr
     Schedule.recurs(retries)
   ])
 
+/**
+ * A router's say in a call's attempts (see `Embeddings.Failover`), with its targets resolved:
+ * index 0 is the request's own.
+ */
+export interface RoutedAttempts {
+  readonly targets: ReadonlyArray<BedrockRuntime.Target>
+  readonly pick: (attempt: number, previous: number | undefined) => number
+  readonly settled: (index: number, error: BedrockError | undefined, ms: number | undefined) => boolean
+  readonly retries?: ((error: BedrockError, failures: number) => boolean) | undefined
+}
+
 const tokensOfResult = (result: BedrockRuntime.InvokeResult) => result.inputTokenCount
 const isThrottleError = (error: unknown) => error instanceof ThrottlingError
 
@@ -132,6 +143,10 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
   const defaultSchedule = backoff(baseDelay, maxDelay, defaultRetries)
   const scheduleOf = (retries: number | undefined) =>
     retries === undefined || retries === defaultRetries ? defaultSchedule : backoff(baseDelay, maxDelay, retries)
+
+  /** The backoff, skipped when the router sends the next attempt elsewhere at once. */
+  const routedSchedule = (retries: number | undefined, moved: () => boolean) =>
+    scheduleOf(retries).pipe(Schedule.modifyDelay(({ duration }) => Effect.succeed(moved() ? Duration.zero : duration)))
 
   const retry: Retry = (effect, retries) =>
     Effect.retry(effect, { schedule: scheduleOf(retries), while: (error: BedrockError) => error.retryable })
@@ -157,7 +172,8 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
     call: PlannedCall,
     options: ModelSpec.CallOptions<unknown>,
     float32: boolean | "without text",
-    deadline: Deadline | undefined = requestDeadline(resolved)
+    deadline: Deadline | undefined = requestDeadline(resolved),
+    routed?: RoutedAttempts | undefined
   ): Effect.Effect<CallResult, BedrockError | ResponseDecodeError | ModelInvocationError> =>
     Effect.suspend(() => {
       const { route, spec, controls } = resolved
@@ -170,19 +186,49 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
       // call's retries like a reset connection. A body that is JSON but not what the model
       // documents is not re-sent: the same answer would come back.
       let malformed: ResponseDecodeError | undefined
+      // With a router, each attempt goes where it says, and it hears how each ended; a throttle
+      // it answers by moving the next attempt elsewhere is not the engine's to slow down for.
+      let moved = false
+      let previous: number | undefined
+      const send = (to: BedrockRuntime.Target) =>
+        runtime.invokeModel({
+          modelId: route.modelId,
+          target: to,
+          body: call.body,
+          headers: controls.headers,
+          maxResponseBytes: controls.maxResponseBytes ?? maxResponseBytes
+        })
+      const routedSend = (router: RoutedAttempts) => {
+        const index = router.pick(sent - 1, previous)
+        previous = index
+        const started = Date.now()
+        return send(router.targets[index] ?? router.targets[0]!).pipe(
+          Effect.onExit((exit) =>
+            Effect.sync(() => {
+              const ms = Date.now() - started
+              if (exit._tag === "Success") {
+                router.settled(index, undefined, ms)
+                return
+              }
+              // An interrupted attempt (the request is gone) still frees the router's slot.
+              const error = Cause.findError(exit.cause)
+              moved = Result.isSuccess(error) && router.settled(index, error.success, ms)
+              if (Result.isFailure(error)) router.settled(index, undefined, undefined)
+            })
+          )
+        )
+      }
       const attempt = limiter.withPermit(
         Effect.suspend(() => {
           sent++
-          return runtime.invokeModel({
-            modelId: route.modelId,
-            target,
-            body: call.body,
-            headers: controls.headers,
-            maxResponseBytes: controls.maxResponseBytes ?? maxResponseBytes
-          })
+          return routed === undefined ? send(target) : routedSend(routed)
         }),
         // The limiter records each outcome itself, with the time the call was sent.
-        { size: call.body.length, tokensOf: tokensOfResult, isThrottle: isThrottleError }
+        {
+          size: call.body.length,
+          tokensOf: tokensOfResult,
+          isThrottle: routed === undefined ? isThrottleError : (error) => !moved && isThrottleError(error)
+        }
       )
       // Counting and reading the body are plain code in one continuation per attempt: a tap, a
       // tapError and a flatMap each were a measurable part of the hot path.
@@ -211,7 +257,10 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
           return Effect.fail(json.failure)
         }
       })
-      const retrying = (error: BedrockError) => error.retryable || error === malformed
+      const retrying =
+        routed?.retries === undefined
+          ? (error: BedrockError) => error.retryable || error === malformed
+          : (error: BedrockError) => routed.retries!(error, failedAttempts)
       // The schedule is started at the first failure (replayed to it), not for every call: most
       // calls succeed at once, and a retry driver per call was a measurable part of the hot path.
       const retried = Effect.catch(parsed, (first: BedrockError) => {
@@ -222,7 +271,9 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
           replay = false
           return Effect.fail(first)
         })
-        return Effect.retry(again, { schedule: scheduleOf(controls.retries), while: retrying })
+        const schedule =
+          routed === undefined ? scheduleOf(controls.retries) : routedSchedule(controls.retries, () => moved)
+        return Effect.retry(again, { schedule, while: retrying })
       })
       const remaining = due.at - Date.now()
       if (remaining <= 0) return Effect.fail(deadlineError(route.modelId, due, 0, undefined))

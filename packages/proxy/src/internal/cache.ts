@@ -15,20 +15,24 @@
  * `input_type`, `role`, `embedding_types`, `normalize`, `truncate`, `media_source`, a parameter
  * added later…) is part of the key: an unknown one costs a miss, never a wrong vector.
  *
- * Stores: `local` (an LRU in this process), `disk` (a SQLite file, `node:sqlite`) and `redis`
- * (node-redis, through `@effect/platform-node/NodeRedis`), each holding float32 bytes with an
- * expiry. A store that fails (or takes over 2 s) never fails a request: its lookups count as
- * misses, its writes are dropped, and a line on stderr says so once a minute at most. The misses'
- * vectors are written before the answer goes out, so the next request (on any gateway sharing the
- * store) finds them.
+ * Stores: `local` (an LRU in this process), `disk` (a SQLite file, `node:sqlite`), `redis`
+ * (node-redis, through `@effect/platform-node/NodeRedis`) and `s3` (an object per entry, through
+ * core's `ObjectStore`), each holding float32 bytes with an expiry. A store that fails (or takes over 2 s) never fails a request: its lookups count as
+ * misses, its writes are dropped, and a line on stderr says so once a minute at most (S3 secrets
+ * masked). The misses' vectors are written before the answer goes out, so the next request (on any
+ * gateway sharing the store) finds them; a miss that another request of this gateway is embedding
+ * at that moment waits for that call instead of making its own (single flight). `disk` keeps
+ * `embeddings.db` in `disk_cache_dir`, by default `.bedrock-embed-cache` next to the config file
+ * of `bedrock-embed serve --config` (`internal/cli/serve.ts` sets it), else in the working
+ * directory; `bedrock-embed embed --cache DIR` uses the same file and keys.
  *
  * @internal
  */
 import { createHash } from "node:crypto"
 import { mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { EmbeddingRequest, EmbeddingResponse } from "@bedrock-embed/core"
-import { Context, Duration, Effect, Layer, References, Result, type Scope } from "effect"
+import { AwsCredentials, EmbeddingRequest, EmbeddingResponse, ObjectStore, Target } from "@bedrock-embed/core"
+import { Context, Deferred, Duration, Effect, Exit, Layer, References, Result, type Scope } from "effect"
 import type { Config } from "../Config.ts"
 import { describeRedis, type RedisTarget, redisOptions, redisTarget } from "./limits.ts"
 
@@ -50,13 +54,19 @@ export interface Store {
  * @since 0.1.0
  */
 export interface Cache {
-  /** `local`, `disk` or `redis`. */
+  /** `local`, `disk`, `redis` or `s3`. */
   readonly type: string
   readonly namespace: string | undefined
   /** The vectors held for `keys`, in order; a store failure reads as misses. */
   readonly get: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array | undefined>>
   /** Keeps vectors; a store failure drops them. */
   readonly set: (entries: ReadonlyArray<readonly [string, Float32Array]>) => Effect.Effect<void>
+  /**
+   * The keys being embedded now in this process, each with its vector to come (`undefined`: the
+   * call failed or gave no storable vector): a request missing one waits for it instead of
+   * sending it again (single flight).
+   */
+  readonly flights: Map<string, Deferred.Deferred<Float32Array | undefined>>
 }
 
 /**
@@ -193,8 +203,16 @@ export const localStore = (max: number, ttlMs: number | undefined): Store => {
   }
 }
 
-/** A SQLite file in `dir` (`node:sqlite`): float32 bytes as a BLOB, with an expiry in ms (NULL: none). */
-const diskStore = (dir: string, ttlMs: number | undefined): Effect.Effect<Store, never, Scope.Scope> =>
+/**
+ * A SQLite file, `embeddings.db` in `dir` (`node:sqlite`): float32 bytes as a BLOB, with an expiry
+ * in ms (NULL: none). The gateway's `type: disk` and the bulk command's `--cache DIR` share it.
+ * `synchronous = NORMAL`: in WAL mode a power cut may lose the last writes, never the file —
+ * lost entries are only misses.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const diskStore = (dir: string, ttlMs: number | undefined): Effect.Effect<Store, never, Scope.Scope> =>
   Effect.gen(function* () {
     const { DatabaseSync } = yield* Effect.promise(() => import("node:sqlite"))
     const db = yield* Effect.acquireRelease(
@@ -202,6 +220,7 @@ const diskStore = (dir: string, ttlMs: number | undefined): Effect.Effect<Store,
         mkdirSync(dir, { recursive: true })
         const db = new DatabaseSync(join(dir, "embeddings.db"))
         db.exec("PRAGMA journal_mode = WAL")
+        db.exec("PRAGMA synchronous = NORMAL")
         db.exec("CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL, expires INTEGER)")
         return db
       }),
@@ -273,6 +292,97 @@ const redisStore = (target: RedisTarget, ttlMs: number | undefined): Effect.Effe
     }
   })
 
+/** The `cache_params` of an S3 cache. */
+type S3Params = NonNullable<NonNullable<Config["litellm_settings"]>["cache_params"]>
+
+/** The S3 target of the cache: its region, endpoint and identity (the default chain when none is given). */
+const s3Target = (params: S3Params) =>
+  Effect.gen(function* () {
+    const region = yield* Target.region({ aws_region_name: params.s3_region_name })
+    return yield* Target.objectStore(
+      {
+        aws_access_key_id: params.s3_aws_access_key_id,
+        aws_secret_access_key: params.s3_aws_secret_access_key,
+        aws_session_token: params.s3_aws_session_token,
+        aws_s3_endpoint: params.s3_endpoint_url
+      },
+      region
+    )
+  }).pipe(
+    Effect.provideService(AwsCredentials.AwsCredentials, AwsCredentials.make()),
+    // A config that cannot name a target (a bad region, half an identity) stops the gateway at start.
+    Effect.catch((error) =>
+      Effect.die(
+        new Error(
+          `litellm_settings.cache_params (type s3): ${masked(error.message, params)}; fix s3_region_name / ` +
+            "s3_endpoint_url / s3_aws_access_key_id / s3_aws_secret_access_key, or use cache_params.type local or disk"
+        )
+      )
+    )
+  )
+
+/** The cache's S3 secrets, as they must never be shown. */
+const secretsOf = (params: S3Params): ReadonlyArray<string> =>
+  [params.s3_aws_access_key_id, params.s3_aws_secret_access_key, params.s3_aws_session_token].filter(
+    (secret): secret is string => secret !== undefined && secret.length > 0
+  )
+
+/** A message with the cache's S3 secrets in it masked. */
+const masked = (message: string, params: S3Params): string =>
+  secretsOf(params).reduce((text, secret) => text.split(secret).join("***"), message)
+
+/** Lookups and writes in flight at once per request. */
+const S3_CONCURRENCY = 16
+
+/** An S3 object's body: the expiry (ms since the epoch, float64; 0: none), then the float32 bytes. */
+const s3Body = (vector: Float32Array, expires: number): Uint8Array => {
+  const body = Buffer.alloc(8 + vector.byteLength)
+  body.writeDoubleLE(expires, 0)
+  body.set(bytesOf(vector), 8)
+  return body
+}
+
+/** The vector of a body, or `undefined` when it is expired (or not one of ours). */
+const s3Vector = (body: Uint8Array): Float32Array | undefined => {
+  if (body.byteLength < 8 || (body.byteLength - 8) % 4 !== 0) return undefined
+  const expires = Buffer.from(body.buffer, body.byteOffset, body.byteLength).readDoubleLE(0)
+  return expires !== 0 && expires <= Date.now() ? undefined : vectorOf(body.subarray(8))
+}
+
+/**
+ * S3 (`type: s3`): one object per key, `<s3_path>/<key>` in `s3_bucket_name`, through core's
+ * `ObjectStore` (the S3 client async results are read with). S3 has no per-object expiry to rely
+ * on, so the expiry is in the body and an expired object reads as a miss (a bucket lifecycle rule
+ * may delete old ones). A missing object is a miss; any other failure fails the lookup, which the
+ * cache reads as misses.
+ */
+const s3Store = (params: S3Params, ttlMs: number | undefined): Effect.Effect<Store, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const objects = yield* ObjectStore.make()
+    const target = yield* s3Target(params)
+    const prefix = params.s3_path === undefined ? "" : `${params.s3_path.replace(/^\/+|\/+$/g, "")}/`
+    const uriOf = (key: string) => `s3://${params.s3_bucket_name}/${prefix}${key}`
+    const getOne = (key: string) =>
+      objects.getBytes(uriOf(key), target).pipe(
+        Effect.map(s3Vector),
+        Effect.catchIf(
+          (error) => error.awsErrorName === "NoSuchKey" || error.httpStatus === 404,
+          () => Effect.succeed(undefined)
+        ),
+        Effect.mapError((error) => new Error(masked(error.message, params)))
+      )
+    return {
+      get: (keys) => Effect.forEach(keys, getOne, { concurrency: S3_CONCURRENCY }),
+      set: (list) => {
+        const expires = ttlMs === undefined ? 0 : Date.now() + ttlMs
+        return Effect.forEach(list, ([key, vector]) => objects.put(uriOf(key), s3Body(vector, expires), target), {
+          concurrency: S3_CONCURRENCY,
+          discard: true
+        }).pipe(Effect.mapError((error) => new Error(masked(error.message, params))))
+      }
+    }
+  })
+
 /** Once a minute at most: a line on stderr that the store failed and requests miss meanwhile. */
 const warnEveryMinute = (type: string) => {
   let last = Number.NEGATIVE_INFINITY
@@ -313,24 +423,38 @@ export const make = (config: Config): Effect.Effect<Cache | undefined, never, Sc
         ? yield* diskStore(resolve(params.disk_cache_dir ?? ".bedrock-embed-cache"), ttlMs)
         : type === "redis"
           ? yield* redisStore(yield* redisOf(config), ttlMs)
-          : localStore(params.max_size_in_memory ?? 10_000, ttlMs)
-    const warn = warnEveryMinute(type)
-    return {
-      type,
-      namespace: params.namespace,
-      get: (keys) =>
-        store.get(keys).pipe(
-          Effect.timeout(STORE_TIMEOUT),
-          Effect.catch((error) =>
-            Effect.as(
-              warn(error),
-              keys.map(() => undefined)
-            )
-          )
-        ),
-      set: (entries) => store.set(entries).pipe(Effect.timeout(STORE_TIMEOUT), Effect.catch(warn))
-    }
+          : type === "s3"
+            ? yield* s3Store(params, ttlMs)
+            : localStore(params.max_size_in_memory ?? 10_000, ttlMs)
+    return over(type, params.namespace, store)
   })
+
+/**
+ * A cache on a store: a lookup that fails or takes over 2 s reads as misses, a write that does is
+ * dropped, and a line on stderr says so once a minute at most.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const over = (type: string, namespace: string | undefined, store: Store): Cache => {
+  const warn = warnEveryMinute(type)
+  return {
+    type,
+    namespace,
+    get: (keys) =>
+      store.get(keys).pipe(
+        Effect.timeout(STORE_TIMEOUT),
+        Effect.catch((error) =>
+          Effect.as(
+            warn(error),
+            keys.map(() => undefined)
+          )
+        )
+      ),
+    set: (entries) => store.set(entries).pipe(Effect.timeout(STORE_TIMEOUT), Effect.catch(warn)),
+    flights: new Map()
+  }
+}
 
 /** The cache's Redis: `cache_params.host` / `port` / `password`, else the one rate limits use. */
 const redisOf = (config: Config): Effect.Effect<RedisTarget> =>
@@ -374,12 +498,91 @@ const storable = (data: ReadonlyArray<EmbeddingResponse.EmbeddingData>) =>
       item.embeddings_by_modality === undefined
   )
 
+/** A request's misses, split: the inputs it sends, and those it waits for from a call in flight. */
+interface Claim {
+  readonly sent: ReadonlyArray<number>
+  readonly joined: ReadonlyArray<readonly [index: number, flight: Deferred.Deferred<Float32Array | undefined>]>
+  /** The flights this request opened: its `sent` position, the key and what waits on it. */
+  readonly opened: ReadonlyArray<
+    readonly [at: number, key: string, flight: Deferred.Deferred<Float32Array | undefined>]
+  >
+}
+
+/**
+ * Single flight: a miss whose key is being embedded now (by another request, or an earlier input
+ * of this one) waits for that call; the others are sent, and open a flight unless `no-store`
+ * (their vectors are not to be kept). A `no-cache` request reads nothing, flights included.
+ */
+const claim = (cache: Cache, keys: ReadonlyArray<string>, missing: ReadonlyArray<number>, switches: Switches) => {
+  const claimed: {
+    sent: Array<number>
+    joined: Array<Claim["joined"][number]>
+    opened: Array<Claim["opened"][number]>
+  } = { sent: [], joined: [], opened: [] }
+  for (const index of missing) {
+    const key = keys[index]!
+    const flight = switches.noCache ? undefined : cache.flights.get(key)
+    if (flight !== undefined) {
+      claimed.joined.push([index, flight])
+      continue
+    }
+    if (!switches.noStore) {
+      const opened = Deferred.makeUnsafe<Float32Array | undefined>()
+      cache.flights.set(key, opened)
+      claimed.opened.push([claimed.sent.length, key, opened])
+    }
+    claimed.sent.push(index)
+  }
+  return claimed as Claim
+}
+
+/** Ends the flights a request opened, with its vectors (`undefined`: its call failed or was interrupted). */
+const land = (cache: Cache, opened: Claim["opened"], vectors: ReadonlyArray<Float32Array> | undefined) =>
+  Effect.forEach(
+    opened,
+    ([at, key, flight]) =>
+      Effect.andThen(
+        Deferred.succeed(flight, vectors?.[at]),
+        Effect.sync(() => {
+          if (cache.flights.get(key) === flight) cache.flights.delete(key)
+        })
+      ),
+    { discard: true }
+  )
+
+/**
+ * One `run` of a request holding only the inputs at `indexes` (all of them: the request as is),
+ * vectors asked as float32s; the vectors, when an entry can hold them, kept unless `no-store`.
+ */
+const embedSome = <E>(
+  cache: Cache,
+  request: EmbeddingRequest.Decoded,
+  keys: ReadonlyArray<string>,
+  indexes: ReadonlyArray<number>,
+  switches: Switches,
+  run: (request: EmbeddingRequest.Decoded) => Effect.Effect<EmbeddingResponse.EmbeddingResponse, E>
+) =>
+  Effect.gen(function* () {
+    const inputs = inputsOf(request)
+    const { encoding_format: _, ...known } = request.known
+    const asked = indexes.length === inputs.length ? known : { ...known, input: indexes.map((i) => inputs[i]!) }
+    const fresh = yield* run({ known: asked as EmbeddingRequest.Known, extras: request.extras })
+    const vectors = storable(fresh.data)
+      ? fresh.data.map((item) => item.embedding as unknown as Float32Array)
+      : undefined
+    if (vectors !== undefined && !switches.noStore) {
+      yield* cache.set(indexes.map((index, j) => [keys[index]!, vectors[j]!] as const))
+    }
+    return { fresh, vectors }
+  })
+
 /**
  * Embeds a request through the cache: looks every input up (unless `no-cache`), embeds the
  * misses with one `run` of a request holding only them (vectors asked as float32s), keeps their
  * vectors (unless `no-store`), and answers all inputs in order, spelled as the request asked.
- * The response's usage, cost and calls are the misses'; `usage.prompt_tokens_details.cached_inputs`
- * counts the others.
+ * A miss another request of this gateway is embedding now is waited for, not sent again (single
+ * flight; sent after all if that call fails). The response's usage, cost and calls are this
+ * request's calls'; `usage.prompt_tokens_details.cached_inputs` counts the other inputs.
  *
  * @category embedding
  * @since 0.1.0
@@ -401,37 +604,84 @@ export const embedThrough = <E>(
     const keys = inputs.map((input) => keyOf(cache.namespace, modelId, params, input))
     const held = switches.noCache ? keys.map(() => undefined) : yield* cache.get(keys)
     const missing = inputs.flatMap((_, i) => (held[i] === undefined ? [i] : []))
-    const { encoding_format, ...known } = request.known
-    const asked = missing.length === inputs.length ? known : { ...known, input: missing.map((i) => inputs[i]!) }
-    const fresh =
-      missing.length === 0 ? undefined : yield* run({ known: asked as EmbeddingRequest.Known, extras: request.extras })
+    const { sent, joined, opened } = claim(cache, keys, missing, switches)
     const vectors = held.slice()
-    missing.forEach((index, j) => {
-      const embedding = fresh?.data[j]?.embedding
-      if (embedding instanceof Float32Array) vectors[index] = embedding
-    })
-    if (fresh !== undefined && !switches.noStore && storable(fresh.data)) {
-      yield* cache.set(
-        missing.map((index, j) => [keys[index]!, fresh.data[j]!.embedding as unknown as Float32Array] as const)
+    const items = new Map<number, EmbeddingResponse.EmbeddingData>()
+    const responses: Array<EmbeddingResponse.EmbeddingResponse> = []
+    const took = (
+      indexes: ReadonlyArray<number>,
+      got: { fresh: EmbeddingResponse.EmbeddingResponse; vectors?: ReadonlyArray<Float32Array> | undefined }
+    ) => {
+      responses.push(got.fresh)
+      indexes.forEach((index, j) => {
+        items.set(index, got.fresh.data[j]!)
+        if (got.vectors !== undefined) vectors[index] = got.vectors[j]
+      })
+    }
+    if (sent.length > 0) {
+      took(
+        sent,
+        yield* embedSome(cache, request, keys, sent, switches, run).pipe(
+          Effect.onExit((exit) => land(cache, opened, Exit.isSuccess(exit) ? exit.value.vectors : undefined))
+        )
       )
     }
-    const cached = inputs.length - missing.length
-    const response = assemble(fresh, vectors, missing, encoding_format === "base64", cached, modelId)
-    return { response, cached, status: cached === 0 ? "miss" : missing.length === 0 ? "hit" : "partial" }
+    const late: Array<number> = []
+    for (const [index, flight] of joined) {
+      const vector = yield* Deferred.await(flight)
+      if (vector === undefined) late.push(index)
+      else vectors[index] = vector
+    }
+    if (late.length > 0) took(late, yield* embedSome(cache, request, keys, late, switches, run))
+    const cached = inputs.length - sent.length - late.length
+    const response = assemble(responses, items, vectors, request.known.encoding_format === "base64", cached, modelId)
+    return { response, cached, status: cached === 0 ? "miss" : cached === inputs.length ? "hit" : "partial" }
   })
 
-/** All inputs' vectors in order, with the misses' usage and spend (none for a request all cached). */
+/** Sums of two optional counts (`undefined` when neither has one). */
+const sumOf = (a: number | undefined, b: number | undefined) =>
+  a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0)
+
+/** Two calls' responses as one: usage, cost and calls added up. */
+const merged = (
+  a: EmbeddingResponse.EmbeddingResponse,
+  b: EmbeddingResponse.EmbeddingResponse
+): EmbeddingResponse.EmbeddingResponse => {
+  const details: Record<string, number> = { ...a.usage.prompt_tokens_details }
+  for (const [key, value] of Object.entries(b.usage.prompt_tokens_details ?? {})) {
+    details[key] = (details[key] ?? 0) + (value as number)
+  }
+  const [x, y] = [a._hidden_params, b._hidden_params]
+  return {
+    ...a,
+    usage: {
+      prompt_tokens: a.usage.prompt_tokens + b.usage.prompt_tokens,
+      total_tokens: a.usage.total_tokens + b.usage.total_tokens,
+      ...(Object.keys(details).length === 0 ? {} : { prompt_tokens_details: details })
+    },
+    _hidden_params: {
+      ...x,
+      response_cost: x.response_cost + y.response_cost,
+      calls: x.calls + y.calls,
+      retries: x.retries + y.retries,
+      throttles: sumOf(x.throttles, y.throttles),
+      request_ids: [...x.request_ids, ...y.request_ids]
+    }
+  }
+}
+
+/** All inputs' vectors in order, with the usage and spend of this request's calls (none for a request all cached). */
 const assemble = (
-  fresh: EmbeddingResponse.EmbeddingResponse | undefined,
+  responses: ReadonlyArray<EmbeddingResponse.EmbeddingResponse>,
+  items: ReadonlyMap<number, EmbeddingResponse.EmbeddingData>,
   vectors: ReadonlyArray<Float32Array | undefined>,
-  missing: ReadonlyArray<number>,
   base64: boolean,
   cached: number,
   modelId: string
 ): EmbeddingResponse.EmbeddingResponse => {
-  const freshAt = new Map(missing.map((index, j) => [index, fresh?.data[j]] as const))
+  const fresh = responses.length === 0 ? undefined : responses.reduce(merged)
   const data = vectors.map((vector, index): EmbeddingResponse.EmbeddingData => {
-    const item = freshAt.get(index)
+    const item = items.get(index)
     // A cached vector is a Float32Array, which ResponseBody writes as a float array.
     const embedding = (vector as unknown as ReadonlyArray<number> | undefined) ?? item!.embedding
     return {

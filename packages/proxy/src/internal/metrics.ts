@@ -14,6 +14,10 @@
  * - `bedrock_embed_errors_total{route,status,type,code,key}`: requests answered with an OpenAI error, by its type
  *   and code (and clients that left first: `client_closed_request`, status 499).
  * - `bedrock_embed_in_flight_requests`: embeddings requests being served now.
+ * - `bedrock_embed_deployment_up{model,deployment}` (1 when the router may pick it: not cooling down, not failed
+ *   its last health check), `bedrock_embed_deployment_in_flight_calls{model,deployment}` and
+ *   `bedrock_embed_deployment_cooldowns_total{model,deployment}`: the router's view of each deployment
+ *   (`deployment` is its `model_info.id`, else `<alias>/<n>`).
  * - `bedrock_embed_engine_calls_total`, `bedrock_embed_engine_throttles_total`, `bedrock_embed_engine_retries_total`:
  *   the engine's own counts of every Bedrock call, throttle and retry (failed requests' included).
  *
@@ -198,18 +202,66 @@ const registerEngine = (context: Context.Context<never>, engine: Embeddings.Serv
 }
 
 /**
+ * What the router knows of a deployment, read when scraped.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DeploymentView {
+  readonly model: string
+  readonly deployment: string
+  readonly up: () => boolean
+  readonly inFlight: () => number
+  readonly cooldowns: () => number
+}
+
+/** The router's per-deployment gauges and counter, read when scraped. */
+const registerDeployments = (context: Context.Context<never>, deployments: ReadonlyArray<DeploymentView>) => {
+  const hooks = { update: () => {}, modify: () => {} }
+  for (const d of deployments) {
+    const attributes = { model: d.model, deployment: d.deployment }
+    Metric.registerUnsafe(
+      Metric.gauge("bedrock_embed_deployment_up", {
+        description: "1 when the router may pick the deployment (not cooling down, not failed its health check).",
+        attributes
+      }),
+      context,
+      { ...hooks, get: () => ({ value: d.up() ? 1 : 0 }) }
+    )
+    Metric.registerUnsafe(
+      Metric.gauge("bedrock_embed_deployment_in_flight_calls", {
+        description: "Bedrock calls the router has in flight on the deployment.",
+        attributes
+      }),
+      context,
+      { ...hooks, get: () => ({ value: d.inFlight() }) }
+    )
+    Metric.registerUnsafe(
+      counter("bedrock_embed_deployment_cooldowns_total", "Times the router cooled the deployment down.", attributes),
+      context,
+      { ...hooks, get: () => ({ count: d.cooldowns(), incremental: true }) }
+    )
+  }
+}
+
+/**
  * A gateway's metrics, in a registry of their own.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = (engine: Embeddings.Service, masterKey: string | undefined): GatewayMetrics => {
+export const make = (
+  engine: Embeddings.Service,
+  masterKey: string | undefined,
+  deployments: ReadonlyArray<DeploymentView> = []
+): GatewayMetrics => {
   const context = Context.make(Metric.MetricRegistry, new Map())
   const inFlight = Metric.gauge("bedrock_embed_in_flight_requests", {
     description: "Embeddings requests being served now."
   })
   inFlight.modifyUnsafe(0, context)
   registerEngine(context, engine)
+  registerDeployments(context, deployments)
   const keyOf = keyLabels(masterKey)
   const series: Nested<Series> = new Map()
   const errors: Nested<Map<string, Metric.Counter<number>>> = new Map()

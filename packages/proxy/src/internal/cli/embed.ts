@@ -79,6 +79,11 @@ const embedFlags = {
     Flag.withDefault("stream"),
     Flag.withDescription("stream (InvokeModel calls, default) or batch (one batch inference job)")
   ),
+  cache: text(
+    "cache",
+    "DIR",
+    "stream mode: the embedding cache, DIR/embeddings.db (a gateway's disk_cache_dir): cached texts are not sent"
+  ),
   s3Uri: text("s3-uri", "s3://bucket/prefix", "--mode batch: the S3 folder of the job's records and results"),
   roleArn: text("role-arn", "ARN", "--mode batch: the IAM role Bedrock assumes"),
   pollSeconds: positive("poll-seconds", "--mode batch: seconds between job status checks (default 30)"),
@@ -102,6 +107,15 @@ type EmbedFlags = Command.Command.Config.Infer<typeof embedFlags>
 
 const batchNeeds = (flags: EmbedFlags) => {
   if (flags.mode !== "batch") return Effect.void
+  // Refused, not ignored: a run that silently sends every cached text again costs what --cache promised to save.
+  if (Option.isSome(flags.cache)) {
+    return Effect.fail(
+      new CliError.ValidationError({
+        message:
+          "--cache is for --mode stream: a batch inference job's records are read by Bedrock, which cannot skip cached texts; drop --cache or use --mode stream"
+      })
+    )
+  }
   const missing = Option.isNone(flags.s3Uri) ? "s3-uri" : Option.isNone(flags.roleArn) ? "role-arn" : undefined
   return missing === undefined
     ? Effect.void
@@ -135,6 +149,7 @@ const embedOptions = (flags: EmbedFlags): EmbedFile.Options => {
       ...optional("aws_s3_endpoint", flags.s3Endpoint)
     },
     mode: flags.mode,
+    cache: Option.getOrUndefined(flags.cache),
     ...(flags.mode === "batch" && Option.isSome(flags.s3Uri) && Option.isSome(flags.roleArn)
       ? {
           batch: {
@@ -155,6 +170,9 @@ const embedOptions = (flags: EmbedFlags): EmbedFile.Options => {
 const deduplicated = (summary: EmbedFile.Summary): string =>
   (summary.deduplicated ?? 0) > 0 ? `, ${summary.deduplicated} duplicate texts embedded once` : ""
 
+const cached = (summary: EmbedFile.Summary): string =>
+  summary.cached === undefined ? "" : `, ${summary.cached} from the cache (no call, $0)`
+
 const summaryLine = (summary: EmbedFile.Summary): string =>
   (summary.jobArn === undefined
     ? ""
@@ -162,7 +180,7 @@ const summaryLine = (summary: EmbedFile.Summary): string =>
   `embedded ${summary.embedded} of ${summary.total} (skipped ${summary.skipped} already done, failed ${summary.failed}) ` +
   `in ${summary.seconds.toFixed(1)} s — ` +
   (summary.jobArn === undefined
-    ? `${summary.calls} Bedrock calls, ${summary.throttles} throttled${deduplicated(summary)} — `
+    ? `${summary.calls} Bedrock calls, ${summary.throttles} throttled${deduplicated(summary)}${cached(summary)} — `
     : `${summary.calls} records — `) +
   `${summary.tokens} tokens, $${summary.cost.toFixed(6)}${summary.jobArn === undefined ? "" : " at the batch price"}`
 
@@ -201,6 +219,10 @@ export const embed = Command.make("embed", embedFlags, embedHandler).pipe(
       "<out>.errors.jsonl with their line numbers and the exit code is 3. Ids are unique JSON values:",
       "a repeated id refuses the run (exit 2) unless --on-duplicate first. A text on several lines is",
       "embedded once.",
+      "--cache DIR keeps vectors in DIR/embeddings.db, the cache of a gateway whose config says",
+      "cache_params: {type: disk, disk_cache_dir: DIR}: a text found there for the same model and",
+      "parameters is not sent (0 calls, $0 for it), so re-embedding an unchanged corpus costs nothing.",
+      "Stream mode only: --mode batch refuses it (Bedrock reads a job's records itself).",
       "--format parquet|arrow|npy writes float32 vectors beside their ids, as resumable as jsonl.",
       "--mode batch runs the inputs not yet written as Bedrock batch inference jobs",
       `(CreateModelInvocationJob; ${batchModels()}): records and results go`,
@@ -213,6 +235,11 @@ export const embed = Command.make("embed", embedFlags, embedHandler).pipe(
     {
       command: "bedrock-embed embed --model cohere.embed-english-v3 --in docs.jsonl --out vectors.jsonl",
       description: "stream a corpus through InvokeModel"
+    },
+    {
+      command:
+        "bedrock-embed embed --model amazon.titan-embed-text-v2:0 --in docs.jsonl --out vectors.jsonl --cache .bedrock-embed-cache",
+      description: "texts embedded before (by this command or a gateway on the same cache) cost nothing"
     },
     {
       command:

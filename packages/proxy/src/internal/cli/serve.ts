@@ -164,6 +164,18 @@ const serveFlags = {
   )
 }
 
+/**
+ * A disk cache with no `disk_cache_dir` keeps its file next to the config file, as the key
+ * database does (in the working directory without one).
+ */
+const withCacheDir = (config: Config.Config, file: Option.Option<string>): Config.Config => {
+  const settings = config.litellm_settings
+  const params = settings?.cache_params
+  if (Option.isNone(file) || params?.type !== "disk" || params.disk_cache_dir !== undefined) return config
+  const disk_cache_dir = join(dirname(file.value), ".bedrock-embed-cache")
+  return { ...config, litellm_settings: { ...settings, cache_params: { ...params, disk_cache_dir } } }
+}
+
 /** Serves until interrupted; the gateway closes first (finishing requests in flight), then the emulator. */
 const serveHandler = (flags: Command.Command.Config.Infer<typeof serveFlags>) =>
   Effect.scoped(
@@ -182,7 +194,7 @@ const serveHandler = (flags: Command.Command.Config.Infer<typeof serveFlags>) =>
         Effect.tryPromise({
           try: () =>
             Server.start({
-              config,
+              config: withCacheDir(config, flags.config),
               port,
               host,
               // Virtual keys and spend (with a master_key) persist next to the config by default.

@@ -13,7 +13,16 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted, type Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import type { SqlError } from "effect/sql/SqlError"
-import { type Backend, costPerKey, type JobRow, keyOf, type SpendRow, StoreError } from "./store.ts"
+import {
+  type Backend,
+  bucketOf,
+  costPerKey,
+  type JobListing,
+  type JobRow,
+  keyOf,
+  type SpendRow,
+  StoreError
+} from "./store.ts"
 
 /** Postgres's migrations, statement by statement: each moves version `index` to `index + 1`; only ever append. */
 const migrations: ReadonlyArray<ReadonlyArray<string>> = [
@@ -213,6 +222,28 @@ export const postgres = (url: Redacted.Redacted<string>): Effect.Effect<Backend,
               yield* addRows([row])
               return true
             })
+          )
+        ),
+      spendBuckets: (since, bucketSeconds) =>
+        orFail(
+          Effect.map(
+            sql`SELECT (floor(extract(epoch FROM started_at) / ${bucketSeconds}) * ${bucketSeconds})::bigint AS bucket,
+                       model, key_hash, SUM(cost) AS cost, SUM(prompt_tokens) AS tokens, COUNT(*) AS requests
+                FROM spend_logs WHERE started_at >= ${new Date(since)}
+                GROUP BY 1, model, key_hash ORDER BY 1, model, key_hash`,
+            (rows) => rows.map(bucketOf)
+          )
+        ),
+      recentSpend: (limit) =>
+        orFail(
+          Effect.map(sql`SELECT * FROM spend_logs ORDER BY started_at DESC, request_id LIMIT ${limit}`, (rows) =>
+            rows.map((row) => fromPg(row) as unknown as SpendRow)
+          )
+        ),
+      listJobs: (limit) =>
+        orFail(
+          Effect.map(sql`SELECT * FROM jobs ORDER BY submitted_at DESC, invocation_arn LIMIT ${limit}`, (rows) =>
+            rows.map((row) => fromPg(row) as unknown as JobListing)
           )
         )
     } satisfies Backend

@@ -182,6 +182,33 @@ export interface JobRow {
   readonly submitted_at: string
 }
 
+/** A job as the dashboard lists it: settled or not. */
+export interface JobListing extends JobRow {
+  /** When its spend was recorded (it ended); null while it runs. */
+  readonly settled_at: string | null
+}
+
+/** Spend summed over one time bucket, for one alias and one key (`key_hash` null: the master key). */
+export interface SpendBucket {
+  /** The bucket's start, in Unix seconds (a multiple of its width). */
+  readonly bucket: number
+  readonly model: string
+  readonly key_hash: string | null
+  readonly cost: number
+  readonly tokens: number
+  readonly requests: number
+}
+
+/** A bucket row as either database returns it (Postgres's sums and big integers arrive as text). */
+export const bucketOf = (row: Record<string, unknown>): SpendBucket => ({
+  bucket: Number(row.bucket),
+  model: String(row.model),
+  key_hash: row.key_hash === null || row.key_hash === undefined ? null : String(row.key_hash),
+  cost: Number(row.cost),
+  tokens: Number(row.tokens),
+  requests: Number(row.requests)
+})
+
 /**
  * What a database does for the store. Values are the store's: ISO-8601 text for times, JSON text
  * for `models` and `metadata`; a backend converts them to its own column types.
@@ -210,6 +237,12 @@ export interface Backend {
    * unless it was already settled (by this gateway or another): `false` then, and nothing written.
    */
   readonly settleJob: (arn: string, row: SpendRow) => Effect.Effect<boolean, StoreError>
+  /** Spend since `since` (ISO-8601) per bucket of `bucketSeconds`, alias and key, oldest first. */
+  readonly spendBuckets: (since: string, bucketSeconds: number) => Effect.Effect<ReadonlyArray<SpendBucket>, StoreError>
+  /** The latest `limit` spend rows, newest first. */
+  readonly recentSpend: (limit: number) => Effect.Effect<ReadonlyArray<SpendRow>, StoreError>
+  /** The latest `limit` jobs, settled or not, newest first. */
+  readonly listJobs: (limit: number) => Effect.Effect<ReadonlyArray<JobListing>, StoreError>
 }
 
 /** The store's operations, on either database. */
@@ -237,6 +270,11 @@ export interface Store {
   readonly trackJobs: Backend["trackJobs"]
   readonly pendingJobs: Backend["pendingJobs"]
   readonly settleJob: Backend["settleJob"]
+  /** {@link Backend.spendBuckets}, this gateway's batched spend written first. */
+  readonly spendBuckets: Backend["spendBuckets"]
+  /** {@link Backend.recentSpend}, this gateway's batched spend written first. */
+  readonly recentSpend: Backend["recentSpend"]
+  readonly listJobs: Backend["listJobs"]
 }
 
 /** Options of {@link make}. */
@@ -301,7 +339,10 @@ export const make = (backend: Backend, hooks: Hooks): Effect.Effect<Store, never
       spendLogs: (keyHash) => Effect.andThen(spend.flush, backend.logs(keyHash)),
       trackJobs: backend.trackJobs,
       pendingJobs: backend.pendingJobs,
-      settleJob: backend.settleJob
+      settleJob: backend.settleJob,
+      spendBuckets: (since, bucketSeconds) => Effect.andThen(spend.flush, backend.spendBuckets(since, bucketSeconds)),
+      recentSpend: (limit) => Effect.andThen(spend.flush, backend.recentSpend(limit)),
+      listJobs: backend.listJobs
     } satisfies Store
   })
 
@@ -488,6 +529,34 @@ export const sqlite = (file: string): Effect.Effect<Backend, StoreError, Scope.S
             if (settled) addRows([row])
           })
           return settled
-        })
+        }),
+      // node:sqlite binds a number as REAL: the width is cast, or the division would not round down.
+      spendBuckets: (since, bucketSeconds) =>
+        run(() =>
+          (
+            db
+              .prepare(
+                `SELECT CAST(strftime('%s', started_at) AS INTEGER) / width * width AS bucket, model, key_hash,
+                        SUM(cost) AS cost, SUM(prompt_tokens) AS tokens, COUNT(*) AS requests
+                 FROM spend_logs, (SELECT CAST(:width AS INTEGER) AS width) WHERE started_at >= :since
+                 GROUP BY bucket, model, key_hash ORDER BY bucket, model, key_hash`
+              )
+              .all({ width: bucketSeconds, since }) as Array<Record<string, unknown>>
+          ).map(bucketOf)
+        ),
+      recentSpend: (limit) =>
+        run(
+          () =>
+            db
+              .prepare("SELECT * FROM spend_logs ORDER BY started_at DESC, request_id LIMIT ?")
+              .all(limit) as unknown as ReadonlyArray<SpendRow>
+        ),
+      listJobs: (limit) =>
+        run(
+          () =>
+            db
+              .prepare("SELECT * FROM jobs ORDER BY submitted_at DESC, invocation_arn LIMIT ?")
+              .all(limit) as unknown as ReadonlyArray<JobListing>
+        )
     } satisfies Backend
   })
