@@ -12,7 +12,8 @@
 #  5. `tsc --noEmit` of scripts/consumer/types.ts under moduleResolution bundler and nodenext;
 #  6. `bedrock-embed serve --port 0` (demo mode) + one POST /v1/embeddings + SIGTERM → exit 0;
 #  7. the Dockerfile's ENTRYPOINT + CMD, read from the file, with /app → the project and
-#     /config/config.yaml → a config on the emulator: HEALTHCHECK's path → 200, one embedding, SIGTERM → 0;
+#     /config/config.yaml → a config on the emulator with a master key: HEALTHCHECK's path → 200, one
+#     embedding, the dashboard's page and bundle (/ui, /ui/app.js, shipped prebuilt) → 200, SIGTERM → 0;
 #  8. both bins on the machine's Node 20 → exit 1 and one stderr line naming Node 22;
 #  9. the release path on a copy of the tree: `changeset version`, then `pnpm publish -r --dry-run`.
 #
@@ -141,7 +142,9 @@ stop() {
 http() {
   "$NODE24" -e '
     const [method, url, body] = process.argv.slice(1)
-    fetch(url, { method, headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(15000) })
+    const key = process.env.SMOKE_KEY
+    const headers = { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }
+    fetch(url, { method, headers, body, signal: AbortSignal.timeout(15000) })
       .then(async (r) => console.log(r.status, await r.text()))
       .catch((e) => { console.log(0, String(e)); process.exitCode = 1 })
   ' "$@"
@@ -347,6 +350,8 @@ model_list:
       aws_region_name: $EMU_REGION
       aws_access_key_id: $EMU_KEY
       aws_secret_access_key: $EMU_KEY
+general_settings:
+  master_key: sk-smoke-master
 YAML
   # /app → the consumer project, /config/config.yaml → the config above, --port N → a free port.
   for arg in "${argv[@]}"; do
@@ -368,11 +373,17 @@ YAML
   local out
   out=$(http GET "$url$health")
   [ "${out%% *}" = 200 ] || die "GET $health → $out"
-  post_embeddings "$url" embed
+  SMOKE_KEY=sk-smoke-master post_embeddings "$url" embed
+  # The dashboard's bundle ships in the tarball (dist/ui/, built by prepack): nothing is built at run time.
+  out=$(http GET "$url/ui")
+  [ "${out%% *}" = 200 ] && grep -q "/ui/app.js" <<<"$out" || die "GET /ui → ${out:0:200}"
+  out=$(http GET "$url/ui/app.js")
+  [ "${out%% *}" = 200 ] && [ "${#out}" -gt 20000 ] || die "GET /ui/app.js → ${out:0:200}"
+  local js=${#out}
   rc=0
   stop "$BG_PID" || rc=$?
   [ "$rc" -eq 0 ] || die "SIGTERM → exit code $rc (124: still running after 10 s): $(first_lines "$TMP/docker.log.err")"
-  note "${argv[*]} → GET $health 200, POST /v1/embeddings 200 x2, SIGTERM → exit 0"
+  note "${argv[*]} → GET $health 200, POST /v1/embeddings 200 x2, GET /ui 200, /ui/app.js 200 ($js bytes), SIGTERM → exit 0"
 }
 run_check "the Dockerfile's ENTRYPOINT + CMD" dockerfile_command
 

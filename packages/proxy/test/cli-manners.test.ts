@@ -17,6 +17,7 @@ import { type Emulator, startEmulator } from "@bedrock-embed/emulator"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { emulatorLoadFailure, isMissingPackage } from "../src/internal/cli/shared.ts"
 import { bedrockEmbed, bedrockEmbedEmulator, finish, listening, withoutEmulator } from "./cli.ts"
+import { bedrockEmbedInProcess } from "./cliInProcess.ts"
 
 const sh = promisify(execFile)
 
@@ -88,8 +89,10 @@ describe.concurrent("help as a command", () => {
         ["emulator", "--help"]
       ]
     ] as const
-    for (const [asked, flag] of pairs) {
-      const [help, expected] = await Promise.all([finish(bedrockEmbed(asked)), finish(bedrockEmbed(flag))])
+    // The first pair from the real binary, the others from its code run in this process.
+    for (const [i, [asked, flag]] of pairs.entries()) {
+      const run = (args: ReadonlyArray<string>) => (i === 0 ? finish(bedrockEmbed(args)) : bedrockEmbedInProcess(args))
+      const [help, expected] = await Promise.all([run(asked), run(flag)])
       assert.strictEqual(help.code, 0, `${asked.join(" ")}: ${help.err}`)
       assert.strictEqual(help.out, expected.out, asked.join(" "))
       assert.include(help.out, "USAGE")
@@ -195,8 +198,9 @@ describe.concurrent("the banner's curl", () => {
   })
 })
 
+/** `bedrock-embed embed` run in this process. */
 const embed = (args: ReadonlyArray<string>) =>
-  finish(bedrockEmbed(["embed", "--endpoint", emulator.url, "--region", "us-east-1", "--no-progress", ...args]))
+  bedrockEmbedInProcess(["embed", "--endpoint", emulator.url, "--region", "us-east-1", "--no-progress", ...args])
 
 describe.concurrent("<out>.errors.jsonl", () => {
   for (const format of ["jsonl", "npy", "parquet", "arrow"] as const) {

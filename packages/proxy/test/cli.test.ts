@@ -18,6 +18,7 @@ import {
   packageVersion,
   withoutEmulator
 } from "./cli.ts"
+import { bedrockEmbedInProcess } from "./cliInProcess.ts"
 
 /** The FLAGS section of a help text. */
 const flagsSection = (help: string) => /\nFLAGS\n([\s\S]*?)\n\n/.exec(help)?.[1] ?? ""
@@ -110,6 +111,21 @@ describe.concurrent("bedrock-embed usage", () => {
     assert.include(mode.err, "--mode")
     assert.include(missing.err, "Missing required flag: --in")
     assert.include(param.err, '--param takes key=value; got "dimensions"')
+  })
+
+  it("run in the test's process (cliInProcess.ts), it prints and exits as the binary does", async () => {
+    const missing = join(await mkdtemp(join(tmpdir(), "bedrock-embed-cli-")), "missing.jsonl")
+    // Help, a usage error, a runtime failure (reported by the runtime, as `main` reports it).
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, number]> = [
+      [["embed", "--help"], 0],
+      [["help", "nosuch"], 2],
+      [["embed", "--model", "m", "--in", missing, "--out", `${missing}.out`, "--no-progress"], 1]
+    ]
+    for (const [args, code] of cases) {
+      const [binary, inProcess] = await Promise.all([finish(bedrockEmbed(args)), bedrockEmbedInProcess(args)])
+      assert.deepStrictEqual(inProcess, binary, args.join(" "))
+      assert.strictEqual(inProcess.code, code, args.join(" "))
+    }
   })
 })
 

@@ -12,7 +12,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { BedrockEmbed } from "bedrock-embed"
 import { Effect } from "effect"
 import { batchArgs, dir, emulator, paramsOf, ROLE, s3Of, small, TITAN, useBatchEmulators } from "./batchFixture.ts"
-import { bedrockEmbed, finish } from "./cli.ts"
+import { bedrockEmbedInProcess } from "./cliInProcess.ts"
 
 const OTHER_ROLE = "arn:aws:iam::123456789012:role/OtherBatchRole"
 const NOVA = "amazon.nova-2-multimodal-embeddings-v1:0"
@@ -44,7 +44,8 @@ const objects = async (at: Emulator, prefix: string) => {
 }
 
 /** `embed --mode batch` with the emulator as Bedrock Runtime and S3 unless `endpoints` says otherwise. */
-const run = (...args: Parameters<typeof batchArgs>) => finish(bedrockEmbed(batchArgs(...args)))
+/** `bedrock-embed embed --mode batch` run in this process. */
+const run = (...args: Parameters<typeof batchArgs>) => bedrockEmbedInProcess(batchArgs(...args))
 
 describe("embed --mode batch fixes", () => {
   it("--bedrock-endpoint sends the job calls there (no --endpoint needed)", async () => {

@@ -15,7 +15,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { BedrockEmbed } from "bedrock-embed"
 import { Effect, Layer, Schedule } from "effect"
 import { batchArgs, dir, emulator, paramsOf, ROLE, s3Of, small, TITAN, useBatchEmulators } from "./batchFixture.ts"
-import { bedrockEmbed, finish } from "./cli.ts"
+import { bedrockEmbed } from "./cli.ts"
+import { bedrockEmbedInProcess } from "./cliInProcess.ts"
 
 useBatchEmulators("batch-manifest")
 
@@ -183,18 +184,20 @@ describe("the batch manifest", () => {
   })
 })
 
-/** `embed --mode batch` on the low-quota emulator: 100 records a job, 40 a file, 10 at least. */
+/** `embed --mode batch`'s arguments on the low-quota emulator: 100 records a job, 40 a file, 10 at least. */
+const smallBatchArgs = (input: string, output: string, s3Uri: string) =>
+  batchArgs(small, { input, output, s3Uri }, [
+    "--records-per-job",
+    "100",
+    "--records-per-file",
+    "40",
+    "--min-records",
+    "10"
+  ])
+
+/** `embed --mode batch` on the low-quota emulator, run in this process. */
 const batchRun = (input: string, output: string, s3Uri: string) =>
-  bedrockEmbed(
-    batchArgs(small, { input, output, s3Uri }, [
-      "--records-per-job",
-      "100",
-      "--records-per-file",
-      "40",
-      "--min-records",
-      "10"
-    ])
-  )
+  bedrockEmbedInProcess(smallBatchArgs(input, output, s3Uri))
 
 const corpus = async (name: string, count: number) => {
   const file = join(dir, name)
@@ -221,21 +224,19 @@ const manifests = async (at: Emulator, jobs: ReadonlyArray<unknown>) =>
 /** Every id of the corpus once, in order, with InvokeModel's vector for its text. */
 /** `embed` in stream mode on the low-quota emulator, Titan, with `extra` flags. */
 const streamRun = (input: string, output: string, extra: ReadonlyArray<string> = []) =>
-  finish(
-    bedrockEmbed([
-      "embed",
-      "--endpoint",
-      small.url,
-      ...extra,
-      "--no-progress",
-      "--model",
-      TITAN,
-      "--in",
-      input,
-      "--out",
-      output
-    ])
-  )
+  bedrockEmbedInProcess([
+    "embed",
+    "--endpoint",
+    small.url,
+    ...extra,
+    "--no-progress",
+    "--model",
+    TITAN,
+    "--in",
+    input,
+    "--out",
+    output
+  ])
 
 const assertSameAsStream = async (input: string, output: string) => {
   const streamed = `${output}.stream.jsonl`
@@ -268,7 +269,7 @@ describe("embed --mode batch through the manifests", () => {
     const input = await corpus("three.jsonl", 250)
     const output = join(dir, "three.out.jsonl")
     const before = small.batchJobs().length
-    const result = await finish(batchRun(input, output, "s3://embed-jobs/three"))
+    const result = await batchRun(input, output, "s3://embed-jobs/three")
     assert.strictEqual(result.code, 0, result.err)
     assert.include(result.out, "embedded 250 of 250")
     const made = small.batchJobs().slice(before)
@@ -294,7 +295,7 @@ describe("embed --mode batch through the manifests", () => {
       const input = await corpus("crash3.jsonl", 250)
       const output = join(dir, "crash3.out.jsonl")
       const before = small.batchJobs().length
-      const child = batchRun(input, output, "s3://embed-jobs/crash3")
+      const child = bedrockEmbed(smallBatchArgs(input, output, "s3://embed-jobs/crash3"))
       let err = ""
       child.stderr!.on("data", (d) => {
         err += d
@@ -313,7 +314,7 @@ describe("embed --mode batch through the manifests", () => {
         (await manifests(small, made)).map((lines) => lines.filter((line) => "recordId" in line).length),
         [100, 100, 50]
       )
-      const rerun = await finish(batchRun(input, output, "s3://embed-jobs/crash3"))
+      const rerun = await batchRun(input, output, "s3://embed-jobs/crash3")
       assert.strictEqual(rerun.code, 0, rerun.err)
       assert.strictEqual(small.batchJobs().length, before + 3, "no new CreateModelInvocationJob")
       assert.deepStrictEqual(

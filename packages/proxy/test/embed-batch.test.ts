@@ -6,7 +6,8 @@ import { join } from "node:path"
 import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import { EMULATOR_CREDENTIALS, type Emulator, startEmulator } from "@bedrock-embed/emulator"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { bedrockEmbed, finish } from "./cli.ts"
+import { bedrockEmbed } from "./cli.ts"
+import { bedrockEmbedInProcess } from "./cliInProcess.ts"
 
 const ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 let emulator: Emulator
@@ -33,20 +34,24 @@ const corpus = async (name: string, texts: ReadonlyArray<string>) => {
 }
 const documents = (count: number) => Array.from({ length: count }, (_, i) => `document ${i} on topic ${i % 23}`)
 
-const embed = (args: ReadonlyArray<string>) =>
-  bedrockEmbed([
-    "embed",
-    "--endpoint",
-    emulator.url,
-    "--s3-endpoint",
-    emulator.s3Url!,
-    "--region",
-    "us-east-1",
-    "--no-progress",
-    "--poll-seconds",
-    "1",
-    ...args
-  ])
+const embedArgs = (args: ReadonlyArray<string>) => [
+  "embed",
+  "--endpoint",
+  emulator.url,
+  "--s3-endpoint",
+  emulator.s3Url!,
+  "--region",
+  "us-east-1",
+  "--no-progress",
+  "--poll-seconds",
+  "1",
+  ...args
+]
+
+/** `bedrock-embed embed` run in this process (the kill -9 test spawns it: {@link spawnEmbed}). */
+const embed = (args: ReadonlyArray<string>) => bedrockEmbedInProcess(embedArgs(args))
+
+const spawnEmbed = (args: ReadonlyArray<string>) => bedrockEmbed(embedArgs(args))
 
 const rows = async (file: string) =>
   (await readFile(file, "utf8"))
@@ -74,7 +79,7 @@ describe("bedrock-embed embed --mode batch", () => {
     const input = await corpus("titan.jsonl", documents(250))
     const output = join(dir, "titan.out.jsonl")
     const jobsBefore = emulator.batchJobs().length
-    const run = await finish(embed(batch("amazon.titan-embed-text-v2:0", input, output, ["--dimensions", "256"])))
+    const run = await embed(batch("amazon.titan-embed-text-v2:0", input, output, ["--dimensions", "256"]))
     assert.strictEqual(run.code, 0, run.err)
     assert.match(
       run.out,
@@ -90,9 +95,16 @@ describe("bedrock-embed embed --mode batch", () => {
 
     // The same corpus through InvokeModel gives the same vectors (float32 precision).
     const streamed = join(dir, "titan.stream.jsonl")
-    const direct = await finish(
-      embed(["--model", "amazon.titan-embed-text-v2:0", "--in", input, "--out", streamed, "--dimensions", "256"])
-    )
+    const direct = await embed([
+      "--model",
+      "amazon.titan-embed-text-v2:0",
+      "--in",
+      input,
+      "--out",
+      streamed,
+      "--dimensions",
+      "256"
+    ])
     assert.strictEqual(direct.code, 0, direct.err)
     const reference = await rows(streamed)
     for (const i of [0, 1, 124, 249]) {
@@ -121,7 +133,7 @@ describe("bedrock-embed embed --mode batch", () => {
     })
 
     // Everything is written: a re-run has nothing to do and starts no job.
-    const again = await finish(embed(batch("amazon.titan-embed-text-v2:0", input, output, ["--dimensions", "256"])))
+    const again = await embed(batch("amazon.titan-embed-text-v2:0", input, output, ["--dimensions", "256"]))
     assert.strictEqual(again.code, 0, again.err)
     assert.include(again.out, "embedded 0 of 250 (skipped 250 already done, failed 0)")
     assert.strictEqual(emulator.batchJobs().length, jobsBefore + 1)
@@ -133,7 +145,7 @@ describe("bedrock-embed embed --mode batch", () => {
       const input = await corpus("crash.jsonl", documents(120))
       const output = join(dir, "crash.out.jsonl")
       const before = emulator.batchJobs().length
-      const child = embed(batch("amazon.titan-embed-text-v2:0", input, output))
+      const child = spawnEmbed(batch("amazon.titan-embed-text-v2:0", input, output))
       let err = ""
       child.stderr!.on("data", (d) => {
         err += d
@@ -146,7 +158,7 @@ describe("bedrock-embed embed --mode batch", () => {
       child.kill("SIGKILL")
       await once(child, "exit")
       assert.strictEqual(emulator.batchJobs().length, before + 1)
-      const rerun = await finish(embed(batch("amazon.titan-embed-text-v2:0", input, output)))
+      const rerun = await embed(batch("amazon.titan-embed-text-v2:0", input, output))
       assert.strictEqual(rerun.code, 0, rerun.err)
       assert.strictEqual(emulator.batchJobs().length, before + 1, "no second job")
       const ids = (await rows(output)).map((r) => r.id)
@@ -162,7 +174,7 @@ describe("bedrock-embed embed --mode batch", () => {
     texts[5] = ""
     const input = await corpus("bad.jsonl", texts)
     const output = join(dir, "bad.out.jsonl")
-    const run = await finish(embed(batch("amazon.titan-embed-text-v2:0", input, output)))
+    const run = await embed(batch("amazon.titan-embed-text-v2:0", input, output))
     assert.strictEqual(run.code, 3, run.err)
     assert.include(run.out, "embedded 109 of 110")
     const errors = (await readFile(`${output}.errors.jsonl`, "utf8"))
@@ -182,24 +194,22 @@ describe("bedrock-embed embed --mode batch", () => {
   it("refuses models without batch inference and missing settings before any job", async () => {
     const input = await corpus("cohere.jsonl", documents(150))
     const before = emulator.batchJobs().length
-    const cohere = await finish(embed(batch("cohere.embed-english-v3", input, join(dir, "cohere.out.jsonl"))))
+    const cohere = await embed(batch("cohere.embed-english-v3", input, join(dir, "cohere.out.jsonl")))
     assert.strictEqual(cohere.code, 1)
     assert.include(cohere.err, "cohere.embed-english-v3 does not run as Bedrock batch inference")
     assert.include(cohere.err, "amazon.titan-embed-text-v2:0")
-    const noRole = await finish(
-      embed([
-        "--mode",
-        "batch",
-        "--model",
-        "amazon.titan-embed-text-v2:0",
-        "--in",
-        input,
-        "--out",
-        join(dir, "x.jsonl"),
-        "--s3-uri",
-        "s3://b/p"
-      ])
-    )
+    const noRole = await embed([
+      "--mode",
+      "batch",
+      "--model",
+      "amazon.titan-embed-text-v2:0",
+      "--in",
+      input,
+      "--out",
+      join(dir, "x.jsonl"),
+      "--s3-uri",
+      "s3://b/p"
+    ])
     assert.strictEqual(noRole.code, 2)
     assert.include(noRole.err, "--mode batch needs --role-arn")
     assert.strictEqual(emulator.batchJobs().length, before)

@@ -14,7 +14,8 @@ import { EMULATOR_CREDENTIALS, type Emulator, startEmulator } from "@bedrock-emb
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { tableFromIPC } from "apache-arrow"
 import { EmbedFile } from "@bedrock-embed/proxy"
-import { bedrockEmbed, finish } from "./cli.ts"
+import { bedrockEmbed } from "./cli.ts"
+import { bedrockEmbedInProcess } from "./cliInProcess.ts"
 
 let emulator: Emulator
 let dir: string
@@ -44,8 +45,20 @@ interface Rows {
 
 const model = ["--model", "amazon.titan-embed-text-v2:0", "--dimensions", "256"]
 
-const embed = (args: ReadonlyArray<string>) =>
-  bedrockEmbed(["embed", "--endpoint", emulator.url, "--region", "us-east-1", "--no-progress", ...args])
+const embedArgs = (args: ReadonlyArray<string>) => [
+  "embed",
+  "--endpoint",
+  emulator.url,
+  "--region",
+  "us-east-1",
+  "--no-progress",
+  ...args
+]
+
+/** `bedrock-embed embed` run in this process (the kill -9 tests spawn it: {@link spawnEmbed}). */
+const embed = (args: ReadonlyArray<string>) => bedrockEmbedInProcess(embedArgs(args))
+
+const spawnEmbed = (args: ReadonlyArray<string>) => bedrockEmbed(embedArgs(args))
 
 /** A corpus whose texts repeat now and then (a repeated text's vector is copied, not re-sent). */
 const corpus = async (name: string, count: number, idOf: (i: number) => unknown = (i) => `doc-${i}`) => {
@@ -144,7 +157,7 @@ const reference = (input: string, args: ReadonlyArray<string> = model) => {
   const known = references.get(input)
   if (known !== undefined) return known
   const output = `${input}.reference.jsonl`
-  const rows = finish(embed([...args, "--in", input, "--out", output])).then((run) => {
+  const rows = embed([...args, "--in", input, "--out", output]).then((run) => {
     assert.strictEqual(run.code, 0, run.err)
     return readJsonl(output)
   })
@@ -195,7 +208,7 @@ describe("bedrock-embed embed --format", () => {
       const input = await sharedCorpus("read.jsonl", 300)
       const expected = await reference(input)
       const output = join(dir, `read.${format}`)
-      const run = await finish(embed([...model, "--format", format, "--in", input, "--out", output]))
+      const run = await embed([...model, "--format", format, "--in", input, "--out", output])
       assert.strictEqual(run.code, 0, run.err)
       assert.match(run.out, /embedded 300 of 300 \(skipped 0 already done, failed 0\)/)
       assertSameRows(await readOutput(format, output), expected)
@@ -213,7 +226,7 @@ describe("bedrock-embed embed --format", () => {
     for (const [name, idOf, type] of cases) {
       const input = await corpus(`ids-${name}.jsonl`, 40, idOf)
       const output = join(dir, `ids-${name}.parquet`)
-      const run = await finish(embed([...model, "--format", "parquet", "--in", input, "--out", output]))
+      const run = await embed([...model, "--format", "parquet", "--in", input, "--out", output])
       assert.strictEqual(run.code, 0, run.err)
       const rows = await readParquet(output)
       assert.strictEqual(rows.idType, type, name)
@@ -230,7 +243,7 @@ describe("bedrock-embed embed --format", () => {
     const output = join(dir, "size.parquet")
     const args = ["--model", "cohere.embed-english-v3"]
     const expected = await reference(input, args)
-    const run = await finish(embed([...args, "--format", "parquet", "--in", input, "--out", output]))
+    const run = await embed([...args, "--format", "parquet", "--in", input, "--out", output])
     assert.strictEqual(run.code, 0, run.err)
     assertSameRows(await readParquet(output), expected)
     const size = statSync(output).size
@@ -246,7 +259,7 @@ describe("bedrock-embed embed --format", () => {
       const expected = await reference(input)
       const output = join(dir, `kill.${format}`)
       emulator.setFaults({ latencyMs: 30 })
-      const child = embed([...model, "--format", format, "--in", input, "--out", output, "--concurrency", "2"])
+      const child = spawnEmbed([...model, "--format", format, "--in", input, "--out", output, "--concurrency", "2"])
       const file = growing(format, output)
       for (let i = 0; i < 800 && !(existsSync(file) && statSync(file).size > 200 * 1024); i++) {
         await new Promise((resolve) => setTimeout(resolve, 20))
@@ -259,13 +272,13 @@ describe("bedrock-embed embed --format", () => {
       assert.isAbove(rowsWritten, 0)
       assert.isBelow(rowsWritten, count, "killed before the end")
 
-      const rerun = await finish(embed([...model, "--format", format, "--in", input, "--out", output]))
+      const rerun = await embed([...model, "--format", format, "--in", input, "--out", output])
       assert.strictEqual(rerun.code, 0, rerun.err)
       const skipped = Number(/skipped (\d+) already done/.exec(rerun.out)?.[1])
       assert.isAbove(skipped, 0, rerun.out)
       assert.isAtMost(skipped, rowsWritten)
       assertSameSet(await readOutput(format, output), expected)
-      const again = await finish(embed([...model, "--format", format, "--in", input, "--out", output]))
+      const again = await embed([...model, "--format", format, "--in", input, "--out", output])
       assert.match(again.out, new RegExp(`embedded 0 of ${count} \\(skipped ${count} already done`))
       assertSameSet(await readOutput(format, output), expected)
     }, 180_000)
@@ -279,7 +292,7 @@ describe("bedrock-embed embed --format", () => {
       // A journal as a crash leaves it: the npy output is its own journal; parquet and arrow ones
       // are made from an npy run's files.
       const npy = join(dir, `torn-journal-${format}.npy`)
-      assert.strictEqual((await finish(embed([...model, "--format", "npy", "--in", input, "--out", npy]))).code, 0)
+      assert.strictEqual((await embed([...model, "--format", "npy", "--in", input, "--out", npy])).code, 0)
       const [vectors, ids] =
         format === "npy" ? [output, `${output}.ids.jsonl`] : [`${output}.partial.npy`, `${output}.partial.ids.jsonl`]
       await copyFile(npy, vectors)
@@ -289,7 +302,7 @@ describe("bedrock-embed embed --format", () => {
       const idLines = (await readFile(ids, "utf8")).split("\n")
       await writeFile(ids, `${idLines.slice(0, 18).join("\n")}\n${idLines[18]!.slice(0, 3)}`)
 
-      const run = await finish(embed([...model, "--format", format, "--in", input, "--out", output]))
+      const run = await embed([...model, "--format", format, "--in", input, "--out", output])
       assert.strictEqual(run.code, 0, run.err)
       assert.match(run.out, /embedded 2 of 20 \(skipped 18 already done/)
       assertSameRows(await readOutput(format, output), expected)
@@ -303,9 +316,9 @@ describe("bedrock-embed embed --format", () => {
       const half = join(dir, `grow-half-${format}.jsonl`)
       await writeFile(half, `${(await readFile(whole, "utf8")).split("\n").slice(0, 60).join("\n")}\n`)
       const output = join(dir, `grow.${format}`)
-      const first = await finish(embed([...model, "--format", format, "--in", half, "--out", output]))
+      const first = await embed([...model, "--format", format, "--in", half, "--out", output])
       assert.strictEqual(first.code, 0, first.err)
-      const second = await finish(embed([...model, "--format", format, "--in", whole, "--out", output]))
+      const second = await embed([...model, "--format", format, "--in", whole, "--out", output])
       assert.strictEqual(second.code, 0, second.err)
       assert.match(second.out, /embedded 60 of 120 \(skipped 60 already done/)
       assertSameRows(await readOutput(format, output), expected)
@@ -318,12 +331,12 @@ describe("bedrock-embed embed --format", () => {
       const expected = await reference(input)
       const output = join(dir, `stale.${format}`)
       const npy = join(dir, `stale-journal-${format}.npy`)
-      assert.strictEqual((await finish(embed([...model, "--format", "npy", "--in", input, "--out", npy]))).code, 0)
+      assert.strictEqual((await embed([...model, "--format", "npy", "--in", input, "--out", npy])).code, 0)
       // The run rewrote the output with its journal, then died before removing the journal.
-      assert.strictEqual((await finish(embed([...model, "--format", format, "--in", input, "--out", output]))).code, 0)
+      assert.strictEqual((await embed([...model, "--format", format, "--in", input, "--out", output])).code, 0)
       await copyFile(npy, `${output}.partial.npy`)
       await copyFile(`${npy}.ids.jsonl`, `${output}.partial.ids.jsonl`)
-      const run = await finish(embed([...model, "--format", format, "--in", input, "--out", output]))
+      const run = await embed([...model, "--format", format, "--in", input, "--out", output])
       assert.strictEqual(run.code, 0, run.err)
       assert.match(run.out, /embedded 0 of 50 \(skipped 50 already done/)
       assertSameRows(await readOutput(format, output), expected)
@@ -337,9 +350,9 @@ describe("bedrock-embed embed --format", () => {
       const output = join(dir, `dims.${format}`)
       const half = join(dir, "dims-half.jsonl")
       await writeFile(half, `${(await readFile(input, "utf8")).split("\n").slice(0, 5).join("\n")}\n`)
-      assert.strictEqual((await finish(embed([...model, "--format", format, "--in", half, "--out", output]))).code, 0)
+      assert.strictEqual((await embed([...model, "--format", format, "--in", half, "--out", output])).code, 0)
       const other = ["--model", "amazon.titan-embed-text-v2:0", "--dimensions", "512"]
-      const run = await finish(embed([...other, "--format", format, "--in", input, "--out", output]))
+      const run = await embed([...other, "--format", format, "--in", input, "--out", output])
       assert.notStrictEqual(run.code, 0)
       assert.include(run.out + run.err, "holds vectors of 256 dimensions; this one has 512")
       const rows = await readOutput(format, output)
@@ -351,10 +364,7 @@ describe("bedrock-embed embed --format", () => {
   it("a file of another format is refused, not cut", async () => {
     const input = await sharedCorpus("other.jsonl", 10)
     const parquet = join(dir, "other.parquet")
-    assert.strictEqual(
-      (await finish(embed([...model, "--format", "parquet", "--in", input, "--out", parquet]))).code,
-      0
-    )
+    assert.strictEqual((await embed([...model, "--format", "parquet", "--in", input, "--out", parquet])).code, 0)
     const notes = join(dir, "notes.txt")
     await writeFile(notes, "my notes, not vectors\n")
     const cases = [
@@ -364,7 +374,7 @@ describe("bedrock-embed embed --format", () => {
     ] as const
     for (const [file, format, message] of cases) {
       const before = await readFile(file)
-      const run = await finish(embed([...model, "--format", format, "--in", input, "--out", file]))
+      const run = await embed([...model, "--format", format, "--in", input, "--out", file])
       assert.notStrictEqual(run.code, 0, format)
       assert.include(run.err, message)
       assert.isTrue((await readFile(file)).equals(before), `${file} is unchanged`)
@@ -377,7 +387,7 @@ describe("bedrock-embed embed --format", () => {
     const output = join(dir, "batch.parquet")
     const jobs = ["--mode", "batch", "--s3-endpoint", emulator.s3Url!, "--s3-uri", "s3://formats/jobs"]
     const role = ["--role-arn", "arn:aws:iam::123456789012:role/BedrockBatch", "--poll-seconds", "1"]
-    const run = await finish(embed([...model, ...jobs, ...role, "--format", "parquet", "--in", input, "--out", output]))
+    const run = await embed([...model, ...jobs, ...role, "--format", "parquet", "--in", input, "--out", output])
     assert.strictEqual(run.code, 0, run.err)
     assert.match(run.out, /embedded 150 of 150/)
     assertSameRows(await readParquet(output), expected)
@@ -387,7 +397,7 @@ describe("bedrock-embed embed --format", () => {
   it("an unknown format is refused, naming the formats", async () => {
     const input = await corpus("bad-format.jsonl", 3)
     const output = join(dir, "bad-format.out")
-    const cli = await finish(embed([...model, "--format", "csv", "--in", input, "--out", output]))
+    const cli = await embed([...model, "--format", "csv", "--in", input, "--out", output])
     assert.strictEqual(cli.code, 2)
     assert.match(cli.err, /jsonl/)
     assert.match(cli.err, /parquet/)
@@ -409,7 +419,7 @@ describe("bedrock-embed embed --format", () => {
       'unknown output format "csv": use one of jsonl, parquet, arrow, npy (--format)'
     )
     assert.isFalse(existsSync(output), "nothing written")
-    const help = await finish(bedrockEmbed(["embed", "--help"]))
+    const help = await bedrockEmbedInProcess(["embed", "--help"])
     assert.match(help.out, /--format[\s\S]*jsonl[\s\S]*parquet[\s\S]*arrow[\s\S]*npy/)
   })
 })

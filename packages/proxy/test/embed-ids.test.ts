@@ -12,7 +12,7 @@ import { type Emulator, startEmulator } from "@bedrock-embed/emulator"
 import { afterAll, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import { EmbedFile } from "@bedrock-embed/proxy"
-import { bedrockEmbed, finish } from "./cli.ts"
+import { bedrockEmbedInProcess } from "./cliInProcess.ts"
 
 let emulator: Emulator
 let dir: string
@@ -28,8 +28,9 @@ beforeEach(() => emulator.clearInvocations())
 
 const titan = ["--model", "amazon.titan-embed-text-v2:0", "--dimensions", "256"]
 
+/** `bedrock-embed embed` run in this process. */
 const embed = (args: ReadonlyArray<string>) =>
-  finish(bedrockEmbed(["embed", "--endpoint", emulator.url, "--region", "us-east-1", "--no-progress", ...args]))
+  bedrockEmbedInProcess(["embed", "--endpoint", emulator.url, "--region", "us-east-1", "--no-progress", ...args])
 
 /** Writes the lines (strings as they are, anything else as JSON) as a JSONL file. */
 const file = async (name: string, rows: ReadonlyArray<unknown>) => {
