@@ -13,6 +13,7 @@ import { Writable } from "node:stream"
 import { EMULATOR_CREDENTIALS } from "@bedrock-embed/emulator"
 import { Cause, Console, Effect, Runtime } from "effect"
 import { exitCode, run } from "../src/Cli.ts"
+import { bedrockEmbed } from "./cli.ts"
 
 /** What a run printed and the exit code `bedrock-embed` would have ended with. */
 export interface Outcome {
@@ -107,4 +108,26 @@ export const bedrockEmbedInProcess = (
   const outcome = queue.then(() => once(args, env))
   queue = outcome.catch(() => undefined)
   return outcome
+}
+
+/**
+ * `bedrock-embed embed` against an endpoint (`endpoint` and `extra` are read when called: an
+ * emulator started in `beforeAll`), with `--region us-east-1 --no-progress` and `extra` before each call's own
+ * arguments: `embed` runs it in this process, `spawnEmbed` as a child (for kill -9 and the like).
+ */
+export const embedCommand = (endpoint: () => string, extra: () => ReadonlyArray<string> = () => []) => {
+  const argsOf = (args: ReadonlyArray<string>) => [
+    "embed",
+    "--endpoint",
+    endpoint(),
+    "--region",
+    "us-east-1",
+    "--no-progress",
+    ...extra(),
+    ...args
+  ]
+  return {
+    embed: (args: ReadonlyArray<string>) => bedrockEmbedInProcess(argsOf(args)),
+    spawnEmbed: (args: ReadonlyArray<string>) => bedrockEmbed(argsOf(args))
+  }
 }

@@ -6,8 +6,7 @@ import { join } from "node:path"
 import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import { EMULATOR_CREDENTIALS, type Emulator, startEmulator } from "@bedrock-embed/emulator"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { bedrockEmbed } from "./cli.ts"
-import { bedrockEmbedInProcess } from "./cliInProcess.ts"
+import { embedCommand } from "./cliInProcess.ts"
 
 const ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 let emulator: Emulator
@@ -34,24 +33,11 @@ const corpus = async (name: string, texts: ReadonlyArray<string>) => {
 }
 const documents = (count: number) => Array.from({ length: count }, (_, i) => `document ${i} on topic ${i % 23}`)
 
-const embedArgs = (args: ReadonlyArray<string>) => [
-  "embed",
-  "--endpoint",
-  emulator.url,
-  "--s3-endpoint",
-  emulator.s3Url!,
-  "--region",
-  "us-east-1",
-  "--no-progress",
-  "--poll-seconds",
-  "1",
-  ...args
-]
-
 /** `bedrock-embed embed` run in this process (the kill -9 test spawns it: {@link spawnEmbed}). */
-const embed = (args: ReadonlyArray<string>) => bedrockEmbedInProcess(embedArgs(args))
-
-const spawnEmbed = (args: ReadonlyArray<string>) => bedrockEmbed(embedArgs(args))
+const { embed, spawnEmbed } = embedCommand(
+  () => emulator.url,
+  () => ["--s3-endpoint", emulator.s3Url!, "--poll-seconds", "1"]
+)
 
 const rows = async (file: string) =>
   (await readFile(file, "utf8"))

@@ -14,8 +14,7 @@ import { EMULATOR_CREDENTIALS, type Emulator, startEmulator } from "@bedrock-emb
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { tableFromIPC } from "apache-arrow"
 import { EmbedFile } from "@bedrock-embed/proxy"
-import { bedrockEmbed } from "./cli.ts"
-import { bedrockEmbedInProcess } from "./cliInProcess.ts"
+import { bedrockEmbedInProcess, embedCommand } from "./cliInProcess.ts"
 
 let emulator: Emulator
 let dir: string
@@ -45,20 +44,8 @@ interface Rows {
 
 const model = ["--model", "amazon.titan-embed-text-v2:0", "--dimensions", "256"]
 
-const embedArgs = (args: ReadonlyArray<string>) => [
-  "embed",
-  "--endpoint",
-  emulator.url,
-  "--region",
-  "us-east-1",
-  "--no-progress",
-  ...args
-]
-
 /** `bedrock-embed embed` run in this process (the kill -9 tests spawn it: {@link spawnEmbed}). */
-const embed = (args: ReadonlyArray<string>) => bedrockEmbedInProcess(embedArgs(args))
-
-const spawnEmbed = (args: ReadonlyArray<string>) => bedrockEmbed(embedArgs(args))
+const { embed, spawnEmbed } = embedCommand(() => emulator.url)
 
 /** A corpus whose texts repeat now and then (a repeated text's vector is copied, not re-sent). */
 const corpus = async (name: string, count: number, idOf: (i: number) => unknown = (i) => `doc-${i}`) => {

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type Emulator, startEmulator } from "@bedrock-embed/emulator"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { bedrockEmbed, finish } from "./cli.ts"
-import { bedrockEmbedInProcess } from "./cliInProcess.ts"
+import { finish } from "./cli.ts"
+import { embedCommand } from "./cliInProcess.ts"
 
 let emulator: Emulator
 let dir: string
@@ -26,20 +26,8 @@ const corpus = async (name: string, count: number) => {
   return file
 }
 
-const embedArgs = (args: ReadonlyArray<string>) => [
-  "embed",
-  "--endpoint",
-  emulator.url,
-  "--region",
-  "us-east-1",
-  "--no-progress",
-  ...args
-]
-
 /** `bedrock-embed embed` run in this process (the kill -9 test spawns it: {@link spawnEmbed}). */
-const embed = (args: ReadonlyArray<string>) => bedrockEmbedInProcess(embedArgs(args))
-
-const spawnEmbed = (args: ReadonlyArray<string>) => bedrockEmbed(embedArgs(args))
+const { embed, spawnEmbed } = embedCommand(() => emulator.url)
 
 const lines = async (file: string) => (await readFile(file, "utf8")).split("\n").filter((l) => l.length > 0)
 
