@@ -475,6 +475,37 @@ describe("failover: a router steering a call's attempts (embedDecoded's failover
     }).pipe(Effect.scoped)
   )
 
+  it.live("retries hears the engine's own verdict: a 200 whose body is not JSON is retryable", () =>
+    Effect.gen(function* () {
+      const server = yield* standIn((_req, res, _arrival, n) =>
+        json(res, 200, n === 1 ? '{"embedding":[0.1,' : titanBody())
+      )
+      const verdicts: Array<[string, boolean]> = []
+      const failover: Embeddings.Failover = {
+        others: [],
+        pick: () => 0,
+        settled: () => false,
+        retries: (error, _failures, retryable) => {
+          verdicts.push([error._tag, retryable])
+          return retryable
+        }
+      }
+      const response = yield* withEngine({ engine: fast }, (engine) =>
+        Effect.flatMap(
+          EmbeddingRequest.decode({ model: TITAN, input: "x", dimensions: 256, ...params(server) }),
+          (request) => engine.embedDecoded(request, { failover })
+        )
+      )
+      assert.strictEqual(response.data.length, 1)
+      // Asked once or more of the one failure (the first failure is replayed into the retry schedule).
+      assert.deepStrictEqual(
+        [...new Set(verdicts.map(([tag, retryable]) => `${tag} ${retryable}`))],
+        ["ResponseDecodeError true"]
+      )
+      assert.strictEqual(server.arrivals.length, 2, "the cut-short body was sent again")
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("describe says a request's model and vector length without a call", () =>
     withEngine({}, (engine) =>
       Effect.gen(function* () {

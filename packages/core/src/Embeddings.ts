@@ -136,10 +136,11 @@ export interface Failover {
   readonly settled: (index: number, error: BedrockError | undefined, ms: number | undefined) => boolean
   /**
    * Whether a failed attempt is tried again (a retry policy by error kind), within the request's
-   * retries and deadline; `failures` counts this call's failed attempts so far. Default: the
-   * error's `retryable`.
+   * retries and deadline; `failures` counts this call's failed attempts so far, and `retryable`
+   * is what the engine would decide itself (the error's `retryable`, or a 200 whose body is not
+   * JSON). Default: `retryable`.
    */
-  readonly retries?: ((error: BedrockError, failures: number) => boolean) | undefined
+  readonly retries?: ((error: BedrockError, failures: number, retryable: boolean) => boolean) | undefined
 }
 
 /**

@@ -124,7 +124,7 @@ export interface RoutedAttempts {
   readonly targets: ReadonlyArray<BedrockRuntime.Target>
   readonly pick: (attempt: number, previous: number | undefined) => number
   readonly settled: (index: number, error: BedrockError | undefined, ms: number | undefined) => boolean
-  readonly retries?: ((error: BedrockError, failures: number) => boolean) | undefined
+  readonly retries?: ((error: BedrockError, failures: number, retryable: boolean) => boolean) | undefined
 }
 
 const tokensOfResult = (result: BedrockRuntime.InvokeResult) => result.inputTokenCount
@@ -257,10 +257,12 @@ export const makeCaller = (runtime: BedrockRuntime.Service, options: CallerOptio
           return Effect.fail(json.failure)
         }
       })
+      // The engine's own verdict; a router's policy has the last word, knowing it.
+      const retryable = (error: BedrockError) => error.retryable || error === malformed
       const retrying =
         routed?.retries === undefined
-          ? (error: BedrockError) => error.retryable || error === malformed
-          : (error: BedrockError) => routed.retries!(error, failedAttempts)
+          ? retryable
+          : (error: BedrockError) => routed.retries!(error, failedAttempts, retryable(error))
       // The schedule is started at the first failure (replayed to it), not for every call: most
       // calls succeed at once, and a retry driver per call was a measurable part of the hot path.
       const retried = Effect.catch(parsed, (first: BedrockError) => {

@@ -163,13 +163,6 @@ const coolsAtOnce = (error: Errors.BedrockError) =>
   error._tag === "ResourceNotFoundError" ||
   error._tag === "ModelTimeoutError"
 
-/**
- * Errors another deployment of the same model may not repeat: a throttled account, a region
- * without the model, an identity without access, a server fault. A bad request is the same
- * everywhere.
- */
-const worthMoving = (error: Errors.BedrockError) => error.retryable || coolsAtOnce(error)
-
 const settingsOf = (config: Config): Settings => {
   const router = config.router_settings
   const args = (router as { readonly routing_strategy_args?: { readonly lowest_latency_buffer?: unknown } } | undefined)
@@ -337,15 +330,17 @@ const failoverOf = (
     // The next attempt moves at once when another deployment can take it.
     return targets.some((m) => m !== member && usable(m, now))
   }
+  // Besides what the engine retries itself, another deployment of the same model may not repeat a
+  // throttled account, a region without the model, an identity without access. A bad request is
+  // the same everywhere.
+  const moving = others.length > 0
   const retries = policed
-    ? (error: Errors.BedrockError, failures: number) => {
+    ? (error: Errors.BedrockError, failures: number, retryable: boolean) => {
         const allowed = settings.retryPolicy[`${kindOf(error)}Retries`]
-        return allowed === undefined
-          ? error.retryable || (others.length > 0 && worthMoving(error))
-          : failures <= allowed
+        return allowed === undefined ? retryable || (moving && coolsAtOnce(error)) : failures <= allowed
       }
-    : others.length > 0
-      ? (error: Errors.BedrockError) => worthMoving(error)
+    : moving
+      ? (error: Errors.BedrockError, _failures: number, retryable: boolean) => retryable || coolsAtOnce(error)
       : undefined
   return { others: others.map((m) => m.where), pick, settled, retries }
 }
