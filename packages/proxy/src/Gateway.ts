@@ -18,8 +18,8 @@
  * @since 0.1.0
  */
 import { randomUUID, timingSafeEqual } from "node:crypto"
-import { EmbeddingRequest, Embeddings, type EmbeddingResponse, Jobs, ModelRoute } from "@bedrock-embed/core"
-import { Duration, Effect, Layer, Result } from "effect"
+import { EmbeddingRequest, Embeddings, type EmbeddingResponse, Jobs } from "@bedrock-embed/core"
+import { Duration, Effect, Layer } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Config } from "./Config.ts"
 import { badRequest, fromError, type OpenAiError, type Redaction, redaction, respond } from "./HttpErrors.ts"
@@ -294,16 +294,6 @@ const payloadOf = (alias: string, response: EmbeddingResponse.EmbeddingResponse)
   }
 }
 
-/**
- * The Bedrock model id a deployment names (`bedrock/async_invoke/<id>` → `<id>`), as the engine's
- * own route parser reads it, for spend rows and cache keys; the model string as written when it
- * does not parse (the engine then refuses the request anyway).
- */
-const modelIdOf = (deployment: Deployment): string => {
-  const route = ModelRoute.parse(deployment.litellm_params.model)
-  return Result.isSuccess(route) ? route.success.modelId : deployment.litellm_params.model
-}
-
 /** A virtual key's limits, when it has any. */
 const limitedKey = (principal: {
   readonly hash: string
@@ -369,7 +359,7 @@ const embeddingsRoute = (served: Served, engine: Embeddings.Service, router: Rou
       }
       // Admitted and routed: from here a failure is the request's own, logged and recorded under
       // its alias with what Bedrock billed for it so far.
-      const billed = { model: alias, bedrock_model: modelIdOf(first.member.deployment), tokens: 0, cost: 0 }
+      const billed = { model: alias, bedrock_model: first.member.modelId, tokens: 0, cost: 0 }
       meter.fields = billed
       const onCall = (call: Embeddings.Billed) => {
         billed.tokens += call.inputTokens
@@ -391,12 +381,10 @@ const embeddingsRoute = (served: Served, engine: Embeddings.Service, router: Rou
           const run = (request: EmbeddingRequest.Decoded) =>
             engine.embedDecoded(request, { float32: true, onCall, failover: routed.failover })
           const cache =
-            served.cache === undefined ||
-            (switches.noCache && switches.noStore) ||
-            /\/(async_invoke|batch)\//.test(deployment.litellm_params.model)
+            served.cache === undefined || (switches.noCache && switches.noStore) || routed.member.startsJobs
               ? undefined
               : served.cache
-          return yield* Cache.embedThrough(cache, modelIdOf(deployment), decoded, switches, run)
+          return yield* Cache.embedThrough(cache, routed.member.modelId, decoded, switches, run)
         })
       // The alias's deployments first (their calls' retries steered by the router), then its
       // fallbacks in order, each once: a request the model refuses is not sent elsewhere.

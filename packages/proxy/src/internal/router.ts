@@ -18,7 +18,7 @@
  *
  * @internal
  */
-import { EmbeddingRequest, type Embeddings, type Errors } from "@bedrock-embed/core"
+import { EmbeddingRequest, type Embeddings, type Errors, ModelRoute } from "@bedrock-embed/core"
 import { Duration, Effect, Result, Schedule, type Scope } from "effect"
 import type { Config, ErrorKind } from "../Config.ts"
 
@@ -65,6 +65,10 @@ export interface Member {
   readonly deployment: Deployment
   /** `model_info.id`, else `<alias>/<n>` (its place among the alias's deployments). */
   readonly id: string
+  /** The Bedrock model id it calls (`bedrock/async_invoke/<id>` → `<id>`), for spend rows and cache keys. */
+  readonly modelId: string
+  /** An async-invoke route: its requests start jobs whose vectors land in S3. */
+  readonly startsJobs: boolean
   readonly where: Readonly<Record<string, unknown>>
   /** What the deployment computes: members with the same one fail over to each other per call. */
   readonly signature: string
@@ -78,7 +82,6 @@ export interface Member {
   calls: number
   fails: number
   readonly failsByKind: Map<ErrorKind, number>
-  lastError: string | undefined
   /** Times it was cooled down. */
   cooldowns: number
   /** The last health check's verdict. */
@@ -190,9 +193,13 @@ const membersOf = (deployments: ReadonlyArray<Deployment>): Map<string, Array<Me
       else if (!routingKeys.has(key)) what[key] = value
     }
     const weight = deployment.litellm_params.weight
+    // The config's models were checked when it loaded: each parses.
+    const route = ModelRoute.parse(deployment.litellm_params.model)
     list.push({
       deployment,
       id: deployment.model_info?.id ?? `${deployment.model_name}/${list.length}`,
+      modelId: Result.isSuccess(route) ? route.success.modelId : deployment.litellm_params.model,
+      startsJobs: Result.isSuccess(route) && route.success.mode === "async",
       where,
       signature: JSON.stringify(Object.entries(what).sort(([a], [b]) => (a < b ? -1 : 1))),
       weight: typeof weight === "number" && weight > 0 ? weight : 1,
@@ -203,7 +210,6 @@ const membersOf = (deployments: ReadonlyArray<Deployment>): Map<string, Array<Me
       calls: 0,
       fails: 0,
       failsByKind: new Map(),
-      lastError: undefined,
       cooldowns: 0,
       check: undefined
     })
@@ -350,7 +356,6 @@ const fail = (settings: Settings, member: Member, error: Errors.BedrockError, cl
   const kind = kindOf(error)
   member.fails++
   member.failsByKind.set(kind, (member.failsByKind.get(kind) ?? 0) + 1)
-  member.lastError = `${error._tag}: ${kind}`
   // A deployment alone under its alias is not cooled down: there is nowhere else to go.
   if (!settings.cooldowns || !clustered) return
   const policy = settings.allowedFailsPolicy[`${kind}AllowedFails`]
@@ -376,9 +381,9 @@ const probeOf = (member: Member) =>
     encoding_format: "float"
   })
 
-/** Deployments a probe would not embed one word on: async-invoke and batch routes start jobs. */
+/** Deployments a probe would not embed one word on: async-invoke routes start jobs. */
 const probed = (member: Member) =>
-  !/\/(async_invoke|batch)\//.test(member.deployment.litellm_params.model) &&
+  !member.startsJobs &&
   member.deployment.model_info?.disable_background_health_check !== true &&
   (member.deployment.model_info?.mode ?? "embedding") === "embedding"
 
@@ -447,7 +452,7 @@ const checked = (
             )
           }
         }
-        fallbacks.set(alias, [...(fallbacks.get(alias) ?? []), ...targets.filter((t) => t !== alias)])
+        fallbacks.set(alias, [...(fallbacks.get(alias) ?? []), ...targets])
       }
     }
     return fallbacks
@@ -473,19 +478,17 @@ export const make = (
     const fallbacks = yield* checked(config, byAlias, engine).pipe(
       Effect.catch((message) => Effect.die(new Error(`config: ${message}`)))
     )
-    const groups = new Map<Member, ReadonlyArray<Member>>()
+    // Each deployment's route, made once: a failover holds no state of its own request.
+    const routes = new Map<Member, Routed>()
     for (const members of byAlias.values()) {
-      for (const member of members)
-        groups.set(
-          member,
-          members.filter((m) => m.signature === member.signature)
-        )
+      for (const member of members) {
+        const group = members.filter((m) => m.signature === member.signature)
+        routes.set(member, { member, failover: failoverOf(settings, group, members.length > 1, member) })
+      }
     }
     const route = (alias: string): Routed | undefined => {
       const members = byAlias.get(alias)
-      if (members === undefined) return undefined
-      const member = choose(settings, available(members, Date.now()))
-      return { member, failover: failoverOf(settings, groups.get(member)!, members.length > 1, member) }
+      return members === undefined ? undefined : routes.get(choose(settings, available(members, Date.now())))
     }
     const checkOne = (member: Member) =>
       Effect.flatMap(probeOf(member), (request) => engine.embedDecoded(request)).pipe(
@@ -494,7 +497,9 @@ export const make = (
           Effect.sync(() => {
             const error = Result.isSuccess(outcome) ? undefined : outcome.failure
             // A throttled probe reached a working deployment that is busy: cooled down, not unhealthy.
-            if (error?._tag === "ThrottlingError") fail(settings, member, error, true, Date.now())
+            if (error?._tag === "ThrottlingError") {
+              fail(settings, member, error, byAlias.get(member.deployment.model_name)!.length > 1, Date.now())
+            }
             member.check = {
               healthy: error === undefined || error._tag === "ThrottlingError",
               at: Date.now(),
