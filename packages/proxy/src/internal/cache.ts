@@ -34,7 +34,7 @@ import { join, resolve } from "node:path"
 import { AwsCredentials, EmbeddingRequest, EmbeddingResponse, ObjectStore, Target } from "@bedrock-embed/core"
 import { Context, Deferred, Duration, Effect, Exit, Layer, References, Result, type Scope } from "effect"
 import type { Config } from "../Config.ts"
-import { describeRedis, type RedisTarget, redisOptions, redisTarget } from "./limits.ts"
+import { describeRedis, everyMinute, type RedisTarget, redisOptions, redisTarget } from "./limits.ts"
 
 /**
  * Where vectors are kept: a float32 vector per key, or `undefined` for a key not held.
@@ -93,7 +93,6 @@ export const switchesOf = (cache: unknown): Switches => {
   return { noCache: record["no-cache"] === true, noStore: record["no-store"] === true }
 }
 
-const MINUTE_MS = 60_000
 /** How long a store may take before its answer counts as a miss. */
 const STORE_TIMEOUT = Duration.seconds(2)
 
@@ -118,8 +117,13 @@ const inert = new Set([
 ])
 const isInert = (key: string) => inert.has(key) || key.startsWith("aws_") || key.startsWith("input_cost_per_")
 
-/** JSON with object keys sorted, so equal values give equal text. */
-const canonical = (value: unknown): string => {
+/**
+ * JSON with object keys sorted at every depth, so equal values give equal text (cache keys, the
+ * router's deployment signatures).
+ *
+ * @internal
+ */
+export const canonical = (value: unknown): string => {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`
   if (typeof value === "object" && value !== null) {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, item]) => item !== undefined)
@@ -385,19 +389,13 @@ const s3Store = (params: S3Params, ttlMs: number | undefined): Effect.Effect<Sto
 
 /** Once a minute at most: a line on stderr that the store failed and requests miss meanwhile. */
 const warnEveryMinute = (type: string) => {
-  let last = Number.NEGATIVE_INFINITY
-  return (error: unknown) =>
-    Effect.sync(() => {
-      const now = Date.now()
-      if (now - last < MINUTE_MS) return
-      last = now
-      // Effect.try's errors hold the store's own error as `cause`.
-      const cause = (error as { readonly cause?: unknown }).cause ?? error
-      const reason = cause instanceof Error ? cause.message : String(cause)
-      process.stderr.write(
-        `bedrock-embed: the ${type} embedding cache failed (${reason}); requests miss it until it answers\n`
-      )
-    })
+  const warn = everyMinute((error) => {
+    // Effect.try's errors hold the store's own error as `cause`.
+    const cause = (error as { readonly cause?: unknown }).cause ?? error
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    return `bedrock-embed: the ${type} embedding cache failed (${reason}); requests miss it until it answers\n`
+  })
+  return (error: unknown) => Effect.sync(() => warn(error))
 }
 
 /** Whether `cache_params.supported_call_types` lets embeddings through (absent: yes). */

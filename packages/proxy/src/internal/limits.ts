@@ -180,19 +180,28 @@ const limitsOver = (primary: Store, fallback: Store | undefined, onStoreError: (
 }
 
 /** Once a minute at most: a line on stderr that Redis failed and this process counts meanwhile. */
-const warnEveryMinute = (where: string) => {
+/**
+ * Writes `line(error)` to stderr once a minute at most: a shared store that is down fails every
+ * request, and one line a minute says so (the rate limits' Redis, the embedding cache's store).
+ *
+ * @internal
+ */
+export const everyMinute = (line: (error: unknown) => string) => {
   let last = Number.NEGATIVE_INFINITY
-  return (error: unknown) => {
+  return (error: unknown): void => {
     const now = Date.now()
     if (now - last < MINUTE_MS) return
     last = now
-    const reason = error instanceof Error ? error.message : String(error)
-    process.stderr.write(
-      `bedrock-embed: the Redis at ${where} did not answer a rate-limit count (${reason}); ` +
-        "counting in this process until it does\n"
-    )
+    process.stderr.write(line(error))
   }
 }
+
+const warnEveryMinute = (where: string) =>
+  everyMinute(
+    (error) =>
+      `bedrock-embed: the Redis at ${where} did not answer a rate-limit count (${error instanceof Error ? error.message : String(error)}); ` +
+      "counting in this process until it does\n"
+  )
 
 const buildStore = <E>(layer: Layer.Layer<RateLimiter.RateLimiterStore, E>) =>
   Effect.map(Layer.build(layer), Context.get(RateLimiter.RateLimiterStore))

@@ -21,6 +21,7 @@
 import { EmbeddingRequest, type Embeddings, type Errors, ModelRoute } from "@bedrock-embed/core"
 import { Duration, Effect, Result, Schedule, type Scope } from "effect"
 import type { Config, ErrorKind } from "../Config.ts"
+import { canonical } from "./cache.ts"
 
 type Deployment = Config["model_list"][number]
 
@@ -201,7 +202,7 @@ const membersOf = (deployments: ReadonlyArray<Deployment>): Map<string, Array<Me
       modelId: Result.isSuccess(route) ? route.success.modelId : deployment.litellm_params.model,
       startsJobs: Result.isSuccess(route) && route.success.mode === "async",
       where,
-      signature: JSON.stringify(Object.entries(what).sort(([a], [b]) => (a < b ? -1 : 1))),
+      signature: canonical(what),
       weight: typeof weight === "number" && weight > 0 ? weight : 1,
       inFlight: 0,
       latencyMs: undefined,
