@@ -31,7 +31,14 @@
 import { createHash } from "node:crypto"
 import { mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { AwsCredentials, EmbeddingRequest, EmbeddingResponse, ObjectStore, Target } from "@bedrock-embed/core"
+import {
+  AwsCredentials,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  ModelRoute,
+  ObjectStore,
+  Target
+} from "@bedrock-embed/core"
 import { Context, Deferred, Duration, Effect, Exit, Layer, References, Result, type Scope } from "effect"
 import type { Config } from "../Config.ts"
 import { describeRedis, everyMinute, type RedisTarget, redisOptions, redisTarget } from "./limits.ts"
@@ -155,6 +162,20 @@ export const vectorParams = (request: EmbeddingRequest.Decoded): string => {
  */
 export const inputsOf = (request: EmbeddingRequest.Decoded): ReadonlyArray<unknown> =>
   Array.isArray(request.known.input) ? request.known.input : [request.known.input]
+
+/**
+ * The Bedrock model id a model string names (`bedrock/async_invoke/<id>` → `<id>`), as the
+ * engine's own route parser reads it: the model part of a key, wherever the request came from
+ * (the gateway's deployment, the bulk command's `--model`). The string as written when it does
+ * not parse (the engine then refuses the request anyway).
+ *
+ * @category keys
+ * @since 0.1.0
+ */
+export const modelIdOf = (model: string): string => {
+  const route = ModelRoute.parse(model)
+  return Result.isSuccess(route) ? route.success.modelId : model
+}
 
 /**
  * The key of one input: SHA-256 of the model id, the vector parameters and the input.

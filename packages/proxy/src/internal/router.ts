@@ -21,7 +21,7 @@
 import { EmbeddingRequest, type Embeddings, type Errors, ModelRoute } from "@bedrock-embed/core"
 import { Duration, Effect, Result, Schedule, type Scope } from "effect"
 import type { Config, ErrorKind } from "../Config.ts"
-import { canonical } from "./cache.ts"
+import { canonical, modelIdOf } from "./cache.ts"
 
 type Deployment = Config["model_list"][number]
 
@@ -194,12 +194,11 @@ const membersOf = (deployments: ReadonlyArray<Deployment>): Map<string, Array<Me
       else if (!routingKeys.has(key)) what[key] = value
     }
     const weight = deployment.litellm_params.weight
-    // The config's models were checked when it loaded: each parses.
     const route = ModelRoute.parse(deployment.litellm_params.model)
     list.push({
       deployment,
       id: deployment.model_info?.id ?? `${deployment.model_name}/${list.length}`,
-      modelId: Result.isSuccess(route) ? route.success.modelId : deployment.litellm_params.model,
+      modelId: modelIdOf(deployment.litellm_params.model),
       startsJobs: Result.isSuccess(route) && route.success.mode === "async",
       where,
       signature: canonical(what),

@@ -6,9 +6,9 @@
  *
  * @since 0.1.0
  */
-import { EmbeddingRequest, ModelRoute } from "@bedrock-embed/core"
+import { EmbeddingRequest } from "@bedrock-embed/core"
 import { BedrockEmbed } from "bedrock-embed"
-import { Effect, Result } from "effect"
+import { Effect } from "effect"
 import type { Options } from "../../EmbedFile.ts"
 import * as Cache from "../cache.ts"
 import { modelOf } from "./inputs.ts"
@@ -39,8 +39,7 @@ export const openCache = (options: Options) =>
     if (options.cache === undefined) return undefined
     const model = modelOf(options)
     const decoded = yield* EmbeddingRequest.decode({ ...options.request, model, input: "" })
-    const route = ModelRoute.parse(model)
-    const modelId = Result.isSuccess(route) ? route.success.modelId : model
+    const modelId = Cache.modelIdOf(model)
     const params = Cache.vectorParams(decoded)
     const cache = Cache.over("disk", undefined, yield* Cache.diskStore(options.cache, undefined))
     const run: RunCache = {
