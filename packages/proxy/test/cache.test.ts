@@ -5,11 +5,8 @@
  * computed from each text and dimension, and records every InvokeModel it receives, so "no Bedrock
  * call" and "one call carrying the 3 others" are read from outside the gateway.
  */
-import { once } from "node:events"
 import { existsSync } from "node:fs"
 import { mkdtemp, readFile } from "node:fs/promises"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -19,93 +16,27 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { type ObjectStore, S3_CREDENTIALS, startObjectStore } from "@bedrock-embed/emulator"
 import { type RedisServer, redisBinary, startRedis } from "./support/redis.ts"
+import {
+  type Call,
+  float32For,
+  startVectorStandIn,
+  TOKENS_PER_CALL,
+  type VectorStandIn
+} from "./support/vector-standin.ts"
 
-const TOKENS_PER_CALL = 5
-
-/** One InvokeModel the stand-in received: the model and the texts it carried. */
-interface Call {
-  readonly model: string
-  readonly texts: ReadonlyArray<string>
-  readonly dimensions: number | undefined
-  /** The body as sent. */
-  readonly body: string
-  /** When it arrived (ms). */
-  readonly at: number
-}
-const received: Array<Call> = []
-/** How long the stand-in takes to answer, in ms (a call in flight long enough for others to join it). */
-let delayMs = 0
-/** How many calls the stand-in refuses (HTTP 400) before it answers again. */
-let failNext = 0
-let upstream: Http.Server
+let stand: VectorStandIn
 let upstreamUrl: string
 let dir: string
 const gateways: Array<Server.Gateway> = []
 
-/** The stand-in's vector for a text: values that depend on every character and on the size. */
-const vectorFor = (text: string, size: number): Array<number> => {
-  let seed = size
-  for (const char of text) seed = (seed * 31 + char.charCodeAt(0)) % 1_000_003
-  return Array.from({ length: size }, (_, i) => Math.sin(seed + i * 0.7) / 3)
-}
-/** What a client reads for it: the float32 each number rounds to. */
-const float32For = (text: string, size: number) => vectorFor(text, size).map(Math.fround)
-
 beforeAll(async () => {
-  upstream = Http.createServer((req, res) => {
-    let body = ""
-    req.on("data", (chunk: Buffer) => {
-      body += chunk.toString()
-    })
-    req.on("end", () => {
-      const model = decodeURIComponent(req.url?.split("/")[2] ?? "")
-      const parsed = JSON.parse(body) as {
-        inputText?: string
-        inputImage?: string
-        texts?: Array<string>
-        dimensions?: number
-        embeddingConfig?: { outputEmbeddingLength?: number }
-      }
-      // An image's vector comes from its bytes, as a text's from its characters.
-      const texts = parsed.texts ?? [
-        parsed.inputImage === undefined ? (parsed.inputText ?? "") : `image:${parsed.inputImage}`
-      ]
-      received.push({ model, texts, dimensions: parsed.dimensions, body, at: Date.now() })
-      const size = parsed.embeddingConfig?.outputEmbeddingLength ?? parsed.dimensions ?? 1024
-      if (failNext > 0) {
-        failNext--
-        setTimeout(() => {
-          res.writeHead(400, { "content-type": "application/json", "x-amzn-errortype": "ValidationException" })
-          res.end(JSON.stringify({ message: "the stand-in refuses this call" }))
-        }, delayMs)
-        return
-      }
-      res.writeHead(200, {
-        "content-type": "application/json",
-        "x-amzn-bedrock-input-token-count": String(TOKENS_PER_CALL)
-      })
-      const answer = JSON.stringify(
-        parsed.texts === undefined
-          ? { embedding: vectorFor(texts[0]!, size), inputTextTokenCount: TOKENS_PER_CALL }
-          : {
-              id: "stand-in",
-              response_type: "embeddings_floats",
-              texts,
-              embeddings: texts.map((t) => vectorFor(t, size))
-            }
-      )
-      setTimeout(() => res.end(answer), delayMs)
-    })
-  })
-  upstream.listen(0, "127.0.0.1")
-  await once(upstream, "listening")
-  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+  stand = await startVectorStandIn()
+  upstreamUrl = stand.url
   dir = await mkdtemp(join(tmpdir(), "bedrock-embed-cache-"))
 })
 afterAll(async () => {
   for (const gateway of gateways) await gateway.close()
-  upstream.closeAllConnections()
-  upstream.close()
+  stand.close()
 })
 
 const deployment = (name: string, model: string) => ({
@@ -158,12 +89,23 @@ const embed = async (gateway: Server.Gateway, body: Record<string, unknown>) => 
 
 /** The calls `work` made upstream. */
 const callsDuring = async <A>(work: () => Promise<A>): Promise<{ readonly result: A; readonly calls: Array<Call> }> => {
-  const before = received.length
+  const before = stand.received.length
   const result = await work()
-  return { result, calls: received.slice(before) }
+  return { result, calls: stand.received.slice(before) }
 }
 
 const corpus = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag} document number ${i}`)
+
+/** A text embedded once hits at once, and misses (one call) 0.6 s later: the gateway's ttl is 0.4 s. */
+const assertForgotten = async (gateway: Server.Gateway, tag: string) => {
+  const [text] = corpus(tag, 1)
+  await embed(gateway, { input: text })
+  assert.strictEqual((await callsDuring(() => embed(gateway, { input: text }))).calls.length, 0)
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  const expired = await callsDuring(() => embed(gateway, { input: text }))
+  assert.strictEqual(expired.calls.length, 1)
+  assert.strictEqual(expired.result.cache, "miss")
+}
 
 describe("the embedding cache in one gateway (local)", () => {
   it("embeds a corpus once: the second time makes no Bedrock call and answers the same vectors bit for bit", async () => {
@@ -289,14 +231,7 @@ describe("the embedding cache in one gateway (local)", () => {
   })
 
   it("forgets an entry after its ttl (local)", async () => {
-    const gateway = await start({ type: "local", ttl: 0.4 })
-    const [text] = corpus("ttl-local", 1)
-    await embed(gateway, { input: text })
-    assert.strictEqual((await callsDuring(() => embed(gateway, { input: text }))).calls.length, 0)
-    await new Promise((resolve) => setTimeout(resolve, 600))
-    const expired = await callsDuring(() => embed(gateway, { input: text }))
-    assert.strictEqual(expired.calls.length, 1)
-    assert.strictEqual(expired.result.cache, "miss")
+    await assertForgotten(await start({ type: "local", ttl: 0.4 }), "ttl-local")
   })
 
   it("serves embeddings only when supported_call_types lists embedding or aembedding", async () => {
@@ -361,7 +296,7 @@ describe("single flight (one gateway)", () => {
   it("20 concurrent identical requests make one Bedrock call; all 20 get its vectors", async () => {
     const gateway = await start({})
     const texts = corpus("flight", 2)
-    delayMs = 300
+    stand.delayMs = 300
     try {
       const { result, calls } = await callsDuring(() =>
         Promise.all(
@@ -383,7 +318,7 @@ describe("single flight (one gateway)", () => {
       // Only the request that made the call pays for it.
       assert.strictEqual(result.filter((r) => r.cost > 0).length, 1)
     } finally {
-      delayMs = 0
+      stand.delayMs = 0
     }
   })
 
@@ -408,8 +343,8 @@ describe("single flight (one gateway)", () => {
   it("a waiting request sends its inputs itself when the call it waited for fails", async () => {
     const gateway = await start({})
     const [text] = corpus("flight-fails", 1)
-    delayMs = 300
-    failNext = 1
+    stand.delayMs = 300
+    stand.failNext = 1
     try {
       const {
         result: [failed, waited],
@@ -428,8 +363,8 @@ describe("single flight (one gateway)", () => {
       assert.deepStrictEqual(waited.vectors[0], float32For(text!, 256))
       assert.strictEqual(waited.cache, "miss")
     } finally {
-      delayMs = 0
-      failNext = 0
+      stand.delayMs = 0
+      stand.failNext = 0
     }
   })
 })
@@ -558,14 +493,7 @@ describe("the embedding cache in S3 (s3rver)", () => {
   })
 
   it("treats an object past its ttl as a miss", async () => {
-    const gateway = await start(s3Params({ s3_path: "ttl", ttl: 0.4 }))
-    const [text] = corpus("s3-ttl", 1)
-    await embed(gateway, { input: text })
-    assert.strictEqual((await callsDuring(() => embed(gateway, { input: text }))).calls.length, 0)
-    await new Promise((resolve) => setTimeout(resolve, 600))
-    const expired = await callsDuring(() => embed(gateway, { input: text }))
-    assert.strictEqual(expired.calls.length, 1)
-    assert.strictEqual(expired.result.cache, "miss")
+    await assertForgotten(await start(s3Params({ s3_path: "ttl", ttl: 0.4 })), "s3-ttl")
   })
 
   it("a bucket it cannot use costs misses, and the warning shows no secret", async () => {

@@ -8,72 +8,28 @@ import { spawn } from "node:child_process"
 import { once } from "node:events"
 import { existsSync } from "node:fs"
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Config, EmbedFile, Server } from "@bedrock-embed/proxy"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { startVectorStandIn, type VectorStandIn } from "./support/vector-standin.ts"
 
 const ACCESS_KEY = "AKIDEXAMPLE"
 const SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
-/** One InvokeModel the stand-in received: the texts it carried. */
-interface Call {
-  readonly model: string
-  readonly texts: ReadonlyArray<string>
-}
-const received: Array<Call> = []
-let delayMs = 0
-let upstream: Http.Server
+let stand: VectorStandIn
 let upstreamUrl: string
 let dir: string
 
-/** The stand-in's vector for a text: values that depend on every character and on the size. */
-const vectorFor = (text: string, size: number): Array<number> => {
-  let seed = size
-  for (const char of text) seed = (seed * 31 + char.charCodeAt(0)) % 1_000_003
-  return Array.from({ length: size }, (_, i) => Math.sin(seed + i * 0.7) / 3)
-}
-
 beforeAll(async () => {
-  upstream = Http.createServer((req, res) => {
-    let body = ""
-    req.on("data", (chunk: Buffer) => {
-      body += chunk.toString()
-    })
-    req.on("end", () => {
-      const model = decodeURIComponent(req.url?.split("/")[2] ?? "")
-      const parsed = JSON.parse(body) as { inputText?: string; texts?: Array<string>; dimensions?: number }
-      const texts = parsed.texts ?? [parsed.inputText ?? ""]
-      received.push({ model, texts })
-      const size = parsed.dimensions ?? 1024
-      const answer = JSON.stringify(
-        parsed.texts === undefined
-          ? { embedding: vectorFor(texts[0]!, size), inputTextTokenCount: 5 }
-          : {
-              id: "stand-in",
-              response_type: "embeddings_floats",
-              texts,
-              embeddings: texts.map((t) => vectorFor(t, size))
-            }
-      )
-      setTimeout(() => {
-        res.writeHead(200, { "content-type": "application/json", "x-amzn-bedrock-input-token-count": "5" })
-        res.end(answer)
-      }, delayMs)
-    })
-  })
-  upstream.listen(0, "127.0.0.1")
-  await once(upstream, "listening")
-  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+  stand = await startVectorStandIn()
+  upstreamUrl = stand.url
   dir = await mkdtemp(join(tmpdir(), "bedrock-embed-embed-cache-"))
 })
 afterAll(() => {
-  upstream.closeAllConnections()
-  upstream.close()
+  stand.close()
 })
 
 const TITAN = "amazon.titan-embed-text-v2:0"
@@ -89,7 +45,7 @@ const textsOf = (tag: string, n: number) => Array.from({ length: n }, (_, i) => 
 
 /** One run of the bulk command in this process, with the calls it made upstream. */
 const run = async (options: { model: string; input: string; output: string; cache?: string; dimensions?: number }) => {
-  const before = received.length
+  const before = stand.received.length
   const summary = await EmbedFile.run({
     model: options.model,
     input: options.input,
@@ -104,7 +60,7 @@ const run = async (options: { model: string; input: string; output: string; cach
       ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions })
     }
   })
-  return { summary, calls: received.slice(before) }
+  return { summary, calls: stand.received.slice(before) }
 }
 
 describe("bedrock-embed embed --cache DIR", () => {
@@ -169,7 +125,7 @@ describe("bedrock-embed embed --cache DIR", () => {
         cache
       })
       const input = await corpusFile(`streak-${model}.jsonl`, texts)
-      delayMs = 300
+      stand.delayMs = 300
       try {
         const { summary, calls } = await run({ model, input, output: join(dir, `streak-${model}.out`), cache })
         assert.strictEqual(calls.length, 1)
@@ -180,7 +136,7 @@ describe("bedrock-embed embed --cache DIR", () => {
         assert.strictEqual(calls[0]!.texts.length, model === COHERE ? 96 : 1)
         assert.strictEqual(summary.cached, 1500 - calls[0]!.texts.length)
       } finally {
-        delayMs = 0
+        stand.delayMs = 0
       }
       const rows = (await readFile(join(dir, `streak-${model}.out`), "utf8")).trim().split("\n")
       assert.deepStrictEqual(
@@ -254,9 +210,9 @@ describe("one cache for the bulk command and the gateway", () => {
         cache: cacheDir,
         dimensions: 256
       })
-      const before = received.length
+      const before = stand.received.length
       const hit = await viaGateway(gateway, byCli)
-      assert.strictEqual(received.length, before, "the gateway hit the CLI's entries")
+      assert.strictEqual(stand.received.length, before, "the gateway hit the CLI's entries")
       assert.strictEqual(hit.cache, "hit")
       assert.deepStrictEqual(hit.vectors, await vectorsIn(written))
     } finally {
@@ -294,10 +250,10 @@ describe("the command line", () => {
     const first = await cli([...args, "--out", join(dir, "cli-1.out"), "--cache", cache, "--no-progress"])
     assert.strictEqual(first.code, 0, first.err)
     assert.match(first.out, /6 Bedrock calls, 0 throttled, 0 from the cache \(no call, \$0\)/)
-    const before = received.length
+    const before = stand.received.length
     const second = await cli([...args, "--out", join(dir, "cli-2.out"), "--cache", cache, "--no-progress"])
     assert.strictEqual(second.code, 0, second.err)
-    assert.strictEqual(received.length, before)
+    assert.strictEqual(stand.received.length, before)
     assert.match(
       second.out,
       /embedded 6 of 6 \(skipped 0 already done, failed 0\) in [\d.]+ s — 0 Bedrock calls, 0 throttled, 6 from the cache \(no call, \$0\) — 0 tokens, \$0\.000000/
