@@ -27,12 +27,14 @@ COPY --from=build /tarballs /tmp/tarballs
 RUN npm init -y > /dev/null \
  && npm install --omit=dev --no-audit --no-fund /tmp/tarballs/*.tgz "effect@^4.1.0" \
  && rm -rf /tmp/tarballs \
- && npm cache clean --force
+ && npm cache clean --force \
+ && mkdir /config && chown node:node /config
 # The image's own unprivileged user (uid 1000), not root.
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:4000/health/liveliness').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Mount your LiteLLM-style config at /config/config.yaml; the gateway stops cleanly on SIGTERM.
+# /config belongs to the node user: the disk cache and the key database are kept next to the config.
 ENTRYPOINT ["/app/node_modules/.bin/bedrock-embed"]
 CMD ["serve", "--config", "/config/config.yaml", "--host", "0.0.0.0", "--port", "4000"]

@@ -124,7 +124,10 @@ const RouterSettings = {
  */
 const CacheParams = Schema.StructWithRest(
   Schema.Struct({
-    /** `local` (default: in this process), `disk` (a SQLite file), `redis` or `s3` (shared by a fleet). */
+    /**
+     * `disk` (default: a SQLite file, kept across restarts), `local` (in this process), `redis` or
+     * `s3` (shared by a fleet). LiteLLM's default is `local`.
+     */
     type: Schema.optional(NonEmpty),
     /** Seconds an entry lives; none: until evicted. */
     ttl: Positive,

@@ -18,6 +18,7 @@
 import type { Errors, Embeddings, Jobs } from "@bedrock-embed/core"
 import { BedrockEmbed } from "bedrock-embed"
 import { Effect, ManagedRuntime } from "effect"
+import { CacheFileError } from "./internal/cache.ts"
 import { batchProgram } from "./internal/embed/batch.ts"
 import { DuplicateIdError, InputFileError, OutputFileError } from "./internal/embed/errors.ts"
 import { streamProgram } from "./internal/embed/stream.ts"
@@ -65,6 +66,8 @@ export interface Options {
    * alike, so vectors either one embedded for the same model and parameters are found by the
    * other. A text found there is not sent (no call, no cost); the others' vectors are added to it.
    * Batch mode refuses it: a batch inference job's records are read by Bedrock, not by this command.
+   * A directory that cannot hold the file fails the run with a `CacheFileError` before the output is
+   * touched or any call is made.
    */
   readonly cache?: string | undefined
   /**
@@ -129,6 +132,14 @@ export interface Summary {
 }
 export {
   /**
+   * The `cache` directory's SQLite file cannot be opened: the message names the file and what to
+   * change.
+   *
+   * @category errors
+   * @since 0.1.0
+   */
+  CacheFileError,
+  /**
    * Two input lines with the same id (and `onDuplicate` is `error`): the run is refused before any
    * call.
    *
@@ -164,6 +175,7 @@ export type RunError =
   | InputFileError
   | DuplicateIdError
   | OutputFileError
+  | CacheFileError
   | Errors.EmbeddingError
   | Errors.AsyncJobFailedError
   | Errors.AsyncJobTimeoutError

@@ -135,7 +135,7 @@ describe("the embedding cache in one gateway (local)", () => {
   })
 
   it("10 inputs with 7 cached: one Bedrock call carrying the other 3, all 10 answered in order", async () => {
-    const gateway = await start({})
+    const gateway = await start({ type: "local" })
     const texts = corpus("mixed", 10)
     const cachedAt = [0, 1, 3, 4, 6, 7, 9]
     const seeded = await callsDuring(() =>
@@ -171,7 +171,7 @@ describe("the embedding cache in one gateway (local)", () => {
   })
 
   it("serves float and base64 from one cached entry", async () => {
-    const gateway = await start({})
+    const gateway = await start({ type: "local" })
     const [text] = corpus("spelling", 1)
     const float = await callsDuring(() => embed(gateway, { input: text }))
     assert.strictEqual(float.calls.length, 1)
@@ -197,7 +197,7 @@ describe("the embedding cache in one gateway (local)", () => {
   })
 
   it("misses for a parameter that changes vectors (dimensions), and keys each size apart", async () => {
-    const gateway = await start({})
+    const gateway = await start({ type: "local" })
     const [text] = corpus("sizes", 1)
     await embed(gateway, { input: text, dimensions: 256 })
     const bigger = await callsDuring(() => embed(gateway, { input: text, dimensions: 512 }))
@@ -211,7 +211,7 @@ describe("the embedding cache in one gateway (local)", () => {
   })
 
   it("honours no-cache (does not read) and no-store (does not write)", async () => {
-    const gateway = await start({})
+    const gateway = await start({ type: "local" })
     const [stored, unstored] = corpus("switches", 2)
     await embed(gateway, { input: stored })
     const noCache = await callsDuring(() => embed(gateway, { input: stored, cache: { "no-cache": true } }))
@@ -235,7 +235,7 @@ describe("the embedding cache in one gateway (local)", () => {
   })
 
   it("serves embeddings only when supported_call_types lists embedding or aembedding", async () => {
-    const listed = await start({ supported_call_types: ["aembedding"] })
+    const listed = await start({ type: "local", supported_call_types: ["aembedding"] })
     const left = await start({ supported_call_types: ["completion"] })
     const [text] = corpus("call-types", 1)
     await embed(listed, { input: text })
@@ -273,7 +273,7 @@ const png = (rgb: readonly [number, number, number]) => {
 
 describe("media inputs", () => {
   it("keys an image by its bytes: the same image hits, another one misses", async () => {
-    const gateway = await start({})
+    const gateway = await start({ type: "local" })
     const [red, blue] = [png([255, 0, 0]), png([0, 0, 255])]
     const image = (base64: string) => ({ model: "titan-image", input: `data:image/png;base64,${base64}` })
     const first = await callsDuring(() => embed(gateway, image(red)))
@@ -294,7 +294,7 @@ describe("media inputs", () => {
 
 describe("single flight (one gateway)", () => {
   it("20 concurrent identical requests make one Bedrock call; all 20 get its vectors", async () => {
-    const gateway = await start({})
+    const gateway = await start({ type: "local" })
     const texts = corpus("flight", 2)
     stand.delayMs = 300
     try {
@@ -323,7 +323,7 @@ describe("single flight (one gateway)", () => {
   })
 
   it("sends a text given twice in one request once", async () => {
-    const gateway = await start({})
+    const gateway = await start({ type: "local" })
     const [a, b] = corpus("twice-in-one", 2)
     const { result, calls } = await callsDuring(() =>
       embed(gateway, { model: "cohere", dimensions: undefined, input: [a, b, a] })
@@ -341,7 +341,7 @@ describe("single flight (one gateway)", () => {
   })
 
   it("a waiting request sends its inputs itself when the call it waited for fails", async () => {
-    const gateway = await start({})
+    const gateway = await start({ type: "local" })
     const [text] = corpus("flight-fails", 1)
     stand.delayMs = 300
     stand.failNext = 1

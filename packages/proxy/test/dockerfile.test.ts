@@ -75,13 +75,19 @@ const runtimePackages = async (): Promise<ReadonlySet<string>> => {
 }
 
 describe("Dockerfile", () => {
-  it("builds on Node 24 slim and runs as an unprivileged user with a health check on /health/liveliness", async () => {
+  it("builds on Node 24 slim and runs as an unprivileged user owning /config, with a health check on /health/liveliness", async () => {
     const all = await dockerfile()
     const image = all.at(-1)!
     assert.match(image.from, /^node:24(\.\d+)*-slim$/)
     for (const stage of all) assert.match(stage.from, /^node:24(\.\d+)*-slim( AS \w+)?$/i)
     const user = only(image, "USER")
     assert.notInclude(["root", "0", "0:0"], user)
+    // The config's directory is the user's: the disk cache and the key database are written next to the config.
+    const runs = image.lines.filter((l) => l.instruction === "RUN").map((l) => l.args)
+    assert.isTrue(
+      runs.some((run) => new RegExp(`chown ${user}(:${user})? /config(\\s|$)`).test(run)),
+      `a RUN gives /config to ${user}: ${runs.join(" | ")}`
+    )
     const health = only(image, "HEALTHCHECK")
     assert.include(health, "http://127.0.0.1:4000/health/liveliness")
     assert.include(execForm(only(image, "CMD")).join(" "), "--port 4000")

@@ -284,7 +284,7 @@ describe("the command line", () => {
     assert.include(help.out, "--cache DIR")
     assert.include(help.out, "disk_cache_dir")
   })
-  it("serve --config: a disk cache without disk_cache_dir keeps its file next to the config, not in the cwd", async () => {
+  it("serve --config: `cache: true` alone is a disk cache, its file next to the config, not in the cwd", async () => {
     const [configDir, cwd] = [join(dir, "serve-config"), join(dir, "serve-cwd")]
     await mkdir(configDir)
     await mkdir(cwd)
@@ -300,8 +300,6 @@ describe("the command line", () => {
         `      aws_bedrock_runtime_endpoint: ${upstreamUrl}`,
         "litellm_settings:",
         "  cache: true",
-        "  cache_params:",
-        "    type: disk",
         ""
       ].join("\n")
     )
@@ -330,5 +328,70 @@ describe("the command line", () => {
       child.kill("SIGINT")
       await once(child, "exit")
     }
+  })
+
+  it("a cache directory that cannot be used: serve and embed stop with one line naming the file and the fix, before any call or output", async () => {
+    // A file where the directory should be: no permission trick, so it holds for root too.
+    const blocker = join(dir, "blocker")
+    await writeFile(blocker, "not a directory\n")
+    const cacheDir = join(blocker, "cache")
+    const fix =
+      "point litellm_settings.cache_params.disk_cache_dir (or embed --cache) at a directory this process can write"
+    const config = join(dir, "blocked.yaml")
+    await writeFile(
+      config,
+      [
+        "model_list:",
+        "  - model_name: titan",
+        "    litellm_params:",
+        `      model: bedrock/${TITAN}`,
+        "      aws_region_name: us-east-1",
+        `      aws_bedrock_runtime_endpoint: ${upstreamUrl}`,
+        "litellm_settings:",
+        "  cache: true",
+        "  cache_params:",
+        `    disk_cache_dir: ${cacheDir}`,
+        ""
+      ].join("\n")
+    )
+    const before = stand.received.length
+    const served = await cli(["serve", "--config", config, "--port", "0"])
+    assert.strictEqual(served.code, 1, served.out + served.err)
+    assert.notInclude(served.out, "listening")
+    const servedLines = served.err.trim().split("\n")
+    assert.lengthOf(servedLines, 1, served.err)
+    assert.include(
+      servedLines[0],
+      `cannot start the gateway: cannot open the embedding cache ${join(cacheDir, "embeddings.db")}`
+    )
+    assert.include(servedLines[0], "ENOTDIR")
+    assert.include(servedLines[0], fix)
+
+    const input = await corpusFile("blocked.jsonl", textsOf("blocked", 3))
+    const output = join(dir, "blocked.out.jsonl")
+    const embedded = await cli([
+      "embed",
+      "--model",
+      TITAN,
+      "--in",
+      input,
+      "--out",
+      output,
+      "--cache",
+      cacheDir,
+      "--endpoint",
+      upstreamUrl,
+      "--region",
+      "us-east-1",
+      "--no-progress"
+    ])
+    assert.strictEqual(embedded.code, 1, embedded.out + embedded.err)
+    const embedLines = embedded.err.trim().split("\n")
+    assert.lengthOf(embedLines, 1, embedded.err)
+    assert.include(embedLines[0], `bedrock-embed: cannot open the embedding cache ${join(cacheDir, "embeddings.db")}`)
+    assert.include(embedLines[0], fix)
+    assert.notInclude(embedded.err, "    at ", "a message, not a stack trace")
+    assert.isFalse(existsSync(output), "the output is not created for a run that cannot start")
+    assert.strictEqual(stand.received.length, before, "no Bedrock call")
   })
 })

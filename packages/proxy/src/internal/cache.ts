@@ -15,7 +15,8 @@
  * `input_type`, `role`, `embedding_types`, `normalize`, `truncate`, `media_source`, a parameter
  * added later…) is part of the key: an unknown one costs a miss, never a wrong vector.
  *
- * Stores: `local` (an LRU in this process), `disk` (a SQLite file, `node:sqlite`), `redis`
+ * Stores: `disk` (the default: a SQLite file, `node:sqlite`, kept across restarts; LiteLLM's
+ * default is `local`), `local` (an LRU in this process), `redis`
  * (node-redis, through `@effect/platform-node/NodeRedis`) and `s3` (an object per entry, through
  * core's `ObjectStore`), each holding float32 bytes with an expiry. A store that fails (or takes over 2 s) never fails a request: its lookups count as
  * misses, its writes are dropped, and a line on stderr says so once a minute at most (S3 secrets
@@ -39,7 +40,7 @@ import {
   ObjectStore,
   Target
 } from "@bedrock-embed/core"
-import { Context, Deferred, Duration, Effect, Exit, Layer, References, Result, type Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Layer, References, Result, Schema, type Scope } from "effect"
 import type { Config } from "../Config.ts"
 import { describeRedis, everyMinute, type RedisTarget, redisOptions, redisTarget } from "./limits.ts"
 
@@ -61,7 +62,7 @@ export interface Store {
  * @since 0.1.0
  */
 export interface Cache {
-  /** `local`, `disk`, `redis` or `s3`. */
+  /** `disk` (the default), `local`, `redis` or `s3`. */
   readonly type: string
   readonly namespace: string | undefined
   /** The vectors held for `keys`, in order; a store failure reads as misses. */
@@ -229,6 +230,17 @@ export const localStore = (max: number, ttlMs: number | undefined): Store => {
 }
 
 /**
+ * The disk cache's SQLite file cannot be opened (a file where its directory should be, no
+ * permission, not a database): the message names the file and what to change.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class CacheFileError extends Schema.TaggedError<CacheFileError>()("CacheFileError", {
+  message: Schema.String
+}) {}
+
+/**
  * A SQLite file, `embeddings.db` in `dir` (`node:sqlite`): float32 bytes as a BLOB, with an expiry
  * in ms (NULL: none). The gateway's `type: disk` and the bulk command's `--cache DIR` share it.
  * `synchronous = NORMAL`: in WAL mode a power cut may lose the last writes, never the file —
@@ -237,17 +249,33 @@ export const localStore = (max: number, ttlMs: number | undefined): Store => {
  * @category constructors
  * @since 0.1.0
  */
-export const diskStore = (dir: string, ttlMs: number | undefined): Effect.Effect<Store, never, Scope.Scope> =>
+export const diskStore = (dir: string, ttlMs: number | undefined): Effect.Effect<Store, CacheFileError, Scope.Scope> =>
   Effect.gen(function* () {
     const { DatabaseSync } = yield* Effect.promise(() => import("node:sqlite"))
-    const db = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        mkdirSync(dir, { recursive: true })
-        const db = new DatabaseSync(join(dir, "embeddings.db"))
+    const file = join(dir, "embeddings.db")
+    const open = () => {
+      mkdirSync(dir, { recursive: true })
+      const db = new DatabaseSync(file)
+      try {
         db.exec("PRAGMA journal_mode = WAL")
         db.exec("PRAGMA synchronous = NORMAL")
         db.exec("CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL, expires INTEGER)")
         return db
+      } catch (error) {
+        db.close()
+        throw error
+      }
+    }
+    const db = yield* Effect.acquireRelease(
+      Effect.try({
+        try: open,
+        catch: (error) =>
+          new CacheFileError({
+            message:
+              `cannot open the embedding cache ${file}: ${error instanceof Error ? error.message : String(error)}; ` +
+              "point litellm_settings.cache_params.disk_cache_dir (or embed --cache) at a directory this process " +
+              "can write, or use cache_params.type local (in memory)"
+          })
       }),
       (db) => Effect.sync(() => db.close())
     )
@@ -435,11 +463,12 @@ export const make = (config: Config): Effect.Effect<Cache | undefined, never, Sc
     const settings = config.litellm_settings
     const params = settings?.cache_params ?? {}
     if (settings?.cache !== true || !servesEmbeddings(params.supported_call_types)) return undefined
-    const type = params.type ?? "local"
+    const type = params.type ?? "disk"
     const ttlMs = params.ttl === undefined ? undefined : params.ttl * 1000
     const store =
       type === "disk"
-        ? yield* diskStore(resolve(params.disk_cache_dir ?? ".bedrock-embed-cache"), ttlMs)
+        ? // The gateway does not start on a cache it cannot keep: the message says which file and why.
+          yield* Effect.orDie(diskStore(resolve(params.disk_cache_dir ?? ".bedrock-embed-cache"), ttlMs))
         : type === "redis"
           ? yield* redisStore(yield* redisOf(config), ttlMs)
           : type === "s3"

@@ -165,13 +165,14 @@ const serveFlags = {
 }
 
 /**
- * A disk cache with no `disk_cache_dir` keeps its file next to the config file, as the key
+ * A disk cache (the default type) with no `disk_cache_dir` keeps its file next to the config file, as the key
  * database does (in the working directory without one).
  */
 const withCacheDir = (config: Config.Config, file: Option.Option<string>): Config.Config => {
   const settings = config.litellm_settings
   const params = settings?.cache_params
-  if (Option.isNone(file) || params?.type !== "disk" || params.disk_cache_dir !== undefined) return config
+  const disk = settings?.cache === true && (params?.type ?? "disk") === "disk"
+  if (Option.isNone(file) || !disk || params?.disk_cache_dir !== undefined) return config
   const disk_cache_dir = join(dirname(file.value), ".bedrock-embed-cache")
   return { ...config, litellm_settings: { ...settings, cache_params: { ...params, disk_cache_dir } } }
 }

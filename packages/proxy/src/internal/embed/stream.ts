@@ -280,8 +280,9 @@ export const streamProgram = (options: Options) =>
     )
     if (showBar) bar.start(plan.total, 0, { rate: "0", throttles: 0, failed: 0 })
     const engine = yield* Embeddings.Embeddings
-    const files = yield* outputFiles(options)
+    // The cache first: a directory it cannot use refuses the run before the output is touched.
     const cache = yield* openCache(options)
+    const files = yield* outputFiles(options)
     const counts = { fed: 0, skipped: 0, embedded: 0, failed: 0, deduplicated: 0, cached: 0, tokens: 0, cost: 0 }
     const run: RunState = { plan, files, sent: new Map(), followers: new Map(), groups: new Map(), cache, counts }
     const before = engine.stats()
