@@ -231,6 +231,9 @@ describe("the command line", () => {
     })
   const cli = async (args: ReadonlyArray<string>) => {
     const child = spawned(args)
+    // A command that should have exited but serves instead is stopped, not left running after the test.
+    const stop = setTimeout(() => child.kill("SIGKILL"), 30_000)
+    child.on("exit", () => clearTimeout(stop))
     let out = ""
     let err = ""
     child.stdout.on("data", (d) => {
