@@ -19,7 +19,7 @@
  */
 import { randomUUID, timingSafeEqual } from "node:crypto"
 import { EmbeddingRequest, Embeddings, type EmbeddingResponse, Jobs } from "@bedrock-embed/core"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Result } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Config } from "./Config.ts"
 import { badRequest, fromError, type OpenAiError, type Redaction, redaction, respond } from "./HttpErrors.ts"
@@ -357,6 +357,14 @@ const embeddingsRoute = (served: Served, engine: Embeddings.Service, router: Rou
           )
         )
       }
+      const controls = Cache.switchesOf(body.cache)
+      if (Result.isFailure(controls)) {
+        return yield* Effect.fail<OpenAiError>({
+          ...badRequest("invalid_cache_control", controls.failure),
+          param: "cache"
+        })
+      }
+      const switches = controls.success
       // Admitted and routed: from here a failure is the request's own, logged and recorded under
       // its alias with what Bedrock billed for it so far.
       const billed = { model: alias, bedrock_model: first.member.modelId, tokens: 0, cost: 0 }
@@ -366,7 +374,6 @@ const embeddingsRoute = (served: Served, engine: Embeddings.Service, router: Rou
         billed.cost += call.cost
       }
       const clientParams = Object.fromEntries(Object.entries(body).filter(([key]) => !reserved(key)))
-      const switches = Cache.switchesOf(body.cache)
       // One deployment's answer: the client's parameters under the deployment's, through the cache
       // (except async-invoke jobs, whose vectors land in S3, and opted-out requests).
       const answer = (routed: Router.Routed) =>

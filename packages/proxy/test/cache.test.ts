@@ -6,7 +6,7 @@
  * call" and "one call carrying the 3 others" are read from outside the gateway.
  */
 import { existsSync } from "node:fs"
-import { mkdtemp, readFile } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -105,6 +105,34 @@ const assertForgotten = async (gateway: Server.Gateway, tag: string) => {
   const expired = await callsDuring(() => embed(gateway, { input: text }))
   assert.strictEqual(expired.calls.length, 1)
   assert.strictEqual(expired.result.cache, "miss")
+}
+
+/**
+ * A request's `ttl`, `s-maxage` and `namespace` on one store: the write time and lifetime each
+ * store keeps for an entry are read back (one 0.65 s wait).
+ */
+const assertControls = async (gateway: Server.Gateway, tag: string) => {
+  const [short, aged, spaced] = corpus(`controls-${tag}`, 3)
+  await embed(gateway, { input: short, cache: { ttl: 0.4 } })
+  await embed(gateway, { input: aged })
+  await embed(gateway, { input: spaced, cache: { namespace: `ns-${tag}` } })
+  const fresh = await callsDuring(() => embed(gateway, { input: [short, aged], cache: { "s-maxage": 30 } }))
+  assert.strictEqual(fresh.calls.length, 0, "both held, and younger than 30 s")
+  assert.strictEqual(fresh.result.cache, "hit")
+  // The namespace is the request's: its entry is found under it only.
+  assert.strictEqual((await callsDuring(() => embed(gateway, { input: spaced }))).calls.length, 1)
+  const named = await callsDuring(() => embed(gateway, { input: spaced, cache: { namespace: `ns-${tag}` } }))
+  assert.strictEqual(named.calls.length, 0)
+  await new Promise((resolve) => setTimeout(resolve, 650))
+  const expired = await callsDuring(() => embed(gateway, { input: short }))
+  assert.strictEqual(expired.calls.length, 1, "the request's ttl of 0.4 s, not the store's (none)")
+  const old = await callsDuring(() => embed(gateway, { input: aged, cache: { "s-maxage": 0.5 } }))
+  assert.strictEqual(old.calls.length, 1, "held 0.65 s: older than s-maxage 0.5")
+  assert.strictEqual(old.result.cache, "miss")
+  assert.deepStrictEqual(old.result.vectors, [float32For(aged!, 256)])
+  const renewed = await callsDuring(() => embed(gateway, { input: aged, cache: { "s-maxage": 0.5 } }))
+  assert.strictEqual(renewed.calls.length, 0, "the miss wrote it anew")
+  assert.strictEqual((await callsDuring(() => embed(gateway, { input: aged }))).calls.length, 0)
 }
 
 describe("the embedding cache in one gateway (local)", () => {
@@ -232,6 +260,37 @@ describe("the embedding cache in one gateway (local)", () => {
 
   it("forgets an entry after its ttl (local)", async () => {
     await assertForgotten(await start({ type: "local", ttl: 0.4 }), "ttl-local")
+  })
+
+  it("a request's cache.ttl, cache.s-maxage and cache.namespace (local)", async () => {
+    await assertControls(await start({ type: "local" }), "local")
+  })
+
+  it("a cache field that is not LiteLLM's cache controls is refused with 400 before any call", async () => {
+    const gateway = await start({ type: "local" })
+    const [text] = corpus("bad-controls", 1)
+    const cases: ReadonlyArray<readonly [unknown, string]> = [
+      ["yes", '`cache` must be an object of cache controls, such as {"no-cache": true}; got "yes"'],
+      [[true], "got an array"],
+      [
+        { nocache: true },
+        "`cache.nocache` is not a cache control; the controls are no-cache, no-store, ttl, s-maxage, namespace"
+      ],
+      [{ "no-cache": "true" }, '`cache.no-cache` must be true or false; got "true"'],
+      [{ ttl: 0 }, "`cache.ttl` must be a number of seconds above 0; got 0"],
+      [{ "s-maxage": "60" }, '`cache.s-maxage` must be a number of seconds, 0 or more; got "60"'],
+      [{ namespace: "" }, '`cache.namespace` must be a non-empty string; got ""']
+    ]
+    for (const [cache, message] of cases) {
+      const refused = await callsDuring(() => embed(gateway, { input: text, cache }))
+      assert.strictEqual(refused.result.status, 400, JSON.stringify(cache))
+      assert.strictEqual(refused.calls.length, 0)
+      assert.strictEqual(refused.result.body.error.code, "invalid_cache_control")
+      assert.strictEqual(refused.result.body.error.param, "cache")
+      assert.include(refused.result.body.error.message, message)
+    }
+    // null is no controls, as an absent field.
+    assert.strictEqual((await embed(gateway, { input: text, cache: null })).status, 200)
   })
 
   it("serves embeddings only when supported_call_types lists embedding or aembedding", async () => {
@@ -370,6 +429,37 @@ describe("single flight (one gateway)", () => {
 })
 
 describe("the embedding cache on disk (SQLite)", () => {
+  it("a request's cache.ttl, cache.s-maxage and cache.namespace (disk)", async () => {
+    await assertControls(await start({ type: "disk", disk_cache_dir: join(dir, "disk-controls") }), "disk")
+  })
+
+  it("opens a file written before entries kept their write time: its rows are of unknown age", async () => {
+    const cacheDir = join(dir, "disk-old")
+    await mkdir(cacheDir)
+    const old = new DatabaseSync(join(cacheDir, "embeddings.db"))
+    old.exec("CREATE TABLE embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL, expires INTEGER)")
+    old
+      .prepare("INSERT INTO embeddings (key, vector, expires) VALUES (?, ?, NULL)")
+      .run("0".repeat(64), new Uint8Array(16))
+    old.close()
+    const gateway = await start({ type: "disk", disk_cache_dir: cacheDir })
+    const [text] = corpus("disk-old", 1)
+    assert.strictEqual((await embed(gateway, { input: text })).status, 200)
+    assert.strictEqual(
+      (await callsDuring(() => embed(gateway, { input: text, cache: { "s-maxage": 60 } }))).calls.length,
+      0
+    )
+    const file = new DatabaseSync(join(cacheDir, "embeddings.db"), { readOnly: true })
+    const rows = file.prepare("SELECT key, stored FROM embeddings ORDER BY stored").all() as Array<{
+      key: string
+      stored: number | null
+    }>
+    file.close()
+    assert.strictEqual(rows.length, 2)
+    assert.isNull(rows[0]!.stored, "the old row: age unknown")
+    assert.approximately(rows[1]!.stored!, Date.now(), 60_000)
+  })
+
   it("keeps vectors in a file a restarted gateway reads, and forgets them after their ttl", async () => {
     const cacheDir = join(dir, "disk")
     const [text, short] = corpus("disk", 2)
@@ -433,6 +523,10 @@ describe("the embedding cache in Redis", () => {
     assert.strictEqual((await callsDuring(() => embed(apart, { input: texts }))).calls.length, 3)
   })
 
+  it.skipIf("missing" in found)("a request's cache.ttl, cache.s-maxage and cache.namespace (redis)", async () => {
+    await assertControls(await start({ type: "redis", host: "127.0.0.1", port: redis!.port }), "redis")
+  })
+
   it.skipIf("missing" in found)("a Redis that stops answering costs misses, never a failed request", async () => {
     const own = await startRedis((found as { path: string }).path)
     const gateway = await start({ type: "redis", host: "127.0.0.1", port: own.port })
@@ -478,10 +572,11 @@ describe("the embedding cache in S3 (s3rver)", () => {
     const objects = await store.list(`s3://${bucket}/cache/v1/`)
     assert.strictEqual(objects.length, 3)
     for (const uri of objects) assert.match(uri, new RegExp(`^s3://${bucket}/cache/v1/[0-9a-f]{64}$`))
-    // The expiry (none: 0), then the float32 vector; no text.
+    // The expiry (none: 0), the write time, then the float32 vector; no text.
     const body = Buffer.from((await store.read(objects[0]!))!)
-    assert.strictEqual(body.byteLength, 8 + 256 * 4)
+    assert.strictEqual(body.byteLength, 16 + 256 * 4)
     assert.strictEqual(body.readDoubleLE(0), 0)
+    assert.approximately(body.readDoubleLE(8), Date.now(), 60_000)
     const shared = await callsDuring(() => embed(b, { input: texts }))
     assert.strictEqual(shared.calls.length, 0, "gateway B made no Bedrock call")
     assert.strictEqual(shared.result.cache, "hit")
@@ -494,6 +589,7 @@ describe("the embedding cache in S3 (s3rver)", () => {
 
   it("treats an object past its ttl as a miss", async () => {
     await assertForgotten(await start(s3Params({ s3_path: "ttl", ttl: 0.4 })), "s3-ttl")
+    await assertControls(await start(s3Params({ s3_path: "controls" })), "s3")
   })
 
   it("a bucket it cannot use costs misses, and the warning shows no secret", async () => {

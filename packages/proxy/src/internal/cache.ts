@@ -51,8 +51,24 @@ import { describeRedis, everyMinute, type RedisTarget, redisOptions, redisTarget
  * @since 0.1.0
  */
 export interface Store {
-  readonly get: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array | undefined>, unknown>
-  readonly set: (entries: ReadonlyArray<readonly [string, Float32Array]>) => Effect.Effect<void, unknown>
+  readonly get: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Entry | undefined>, unknown>
+  /** `ttlMs`: this write's lifetime (a request's `cache.ttl`), else the store's own (`cache_params.ttl`). */
+  readonly set: (
+    entries: ReadonlyArray<readonly [string, Float32Array]>,
+    ttlMs?: number | undefined
+  ) => Effect.Effect<void, unknown>
+}
+
+/**
+ * A vector held, with when it was written (ms since the epoch; `undefined`: not known, as for a
+ * disk entry written before the time was kept).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Entry {
+  readonly vector: Float32Array
+  readonly stored: number | undefined
 }
 
 /**
@@ -65,10 +81,19 @@ export interface Cache {
   /** `disk` (the default), `local`, `redis` or `s3`. */
   readonly type: string
   readonly namespace: string | undefined
-  /** The vectors held for `keys`, in order; a store failure reads as misses. */
-  readonly get: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array | undefined>>
-  /** Keeps vectors; a store failure drops them. */
-  readonly set: (entries: ReadonlyArray<readonly [string, Float32Array]>) => Effect.Effect<void>
+  /**
+   * The vectors held for `keys`, in order; a store failure reads as misses, and so does an entry
+   * older than `maxAgeMs` (a request's `cache.s-maxage`) or of unknown age when one is given.
+   */
+  readonly get: (
+    keys: ReadonlyArray<string>,
+    maxAgeMs?: number | undefined
+  ) => Effect.Effect<ReadonlyArray<Float32Array | undefined>>
+  /** Keeps vectors, for `ttlMs` when given (else the store's ttl); a store failure drops them. */
+  readonly set: (
+    entries: ReadonlyArray<readonly [string, Float32Array]>,
+    ttlMs?: number | undefined
+  ) => Effect.Effect<void>
   /**
    * The keys being embedded now in this process, each with its vector to come (`undefined`: the
    * call failed or gave no storable vector): a request missing one waits for it instead of
@@ -78,27 +103,85 @@ export interface Cache {
 }
 
 /**
- * A request's own switches (LiteLLM's body `cache: { "no-cache": true, "no-store": true }`).
+ * A request's own cache controls: LiteLLM's body `cache: { "no-cache", "no-store", "ttl",
+ * "s-maxage", "namespace" }`.
  *
  * @category models
  * @since 0.1.0
  */
 export interface Switches {
-  /** Do not read the cache. */
+  /** `no-cache: true`: do not read the cache. */
   readonly noCache: boolean
-  /** Do not write the cache. */
+  /** `no-store: true`: do not write the cache. */
   readonly noStore: boolean
+  /** `ttl` (seconds): the entries this request writes live this long, instead of `cache_params.ttl`. */
+  readonly ttlMs: number | undefined
+  /** `s-maxage` (seconds): a vector held for longer than this is a miss (sent, and kept anew). */
+  readonly maxAgeMs: number | undefined
+  /** `namespace`: this request's entries are read and written under it, instead of `cache_params.namespace`. */
+  readonly namespace: string | undefined
 }
 
+/** The controls LiteLLM documents for a request's `cache` object, and what each takes. */
+const controls: Readonly<Record<string, string>> = {
+  "no-cache": "true or false",
+  "no-store": "true or false",
+  ttl: "a number of seconds above 0",
+  "s-maxage": "a number of seconds, 0 or more",
+  namespace: "a non-empty string"
+}
+
+const shown = (value: unknown): string =>
+  Array.isArray(value) ? "an array" : value === null ? "null" : (JSON.stringify(value) ?? String(value))
+
 /**
- * The switches a request body's `cache` field sets.
+ * The controls a request body's `cache` field sets (absent or `null`: none), or what is wrong
+ * with it: not an object, a key that is not a control (a typo such as `nocache` would otherwise
+ * be served from the cache it meant to skip), or a value of the wrong kind.
  *
  * @category decoding
  * @since 0.1.0
  */
-export const switchesOf = (cache: unknown): Switches => {
-  const record = typeof cache === "object" && cache !== null ? (cache as Record<string, unknown>) : {}
-  return { noCache: record["no-cache"] === true, noStore: record["no-store"] === true }
+export const switchesOf = (cache: unknown): Result.Result<Switches, string> => {
+  if (cache === undefined || cache === null) {
+    return Result.succeed({
+      noCache: false,
+      noStore: false,
+      ttlMs: undefined,
+      maxAgeMs: undefined,
+      namespace: undefined
+    })
+  }
+  if (typeof cache !== "object" || Array.isArray(cache)) {
+    return Result.fail(
+      `\`cache\` must be an object of cache controls, such as {"no-cache": true}; got ${shown(cache)}. ` +
+        `Its keys: ${Object.keys(controls).join(", ")}.`
+    )
+  }
+  const record = cache as Record<string, unknown>
+  for (const [key, value] of Object.entries(record)) {
+    const kind = controls[key]
+    if (kind === undefined) {
+      return Result.fail(
+        `\`cache.${key}\` is not a cache control; the controls are ${Object.keys(controls).join(", ")}.`
+      )
+    }
+    const valid =
+      key === "no-cache" || key === "no-store"
+        ? typeof value === "boolean"
+        : key === "namespace"
+          ? typeof value === "string" && value !== ""
+          : typeof value === "number" && Number.isFinite(value) && (key === "ttl" ? value > 0 : value >= 0)
+    if (!valid) return Result.fail(`\`cache.${key}\` must be ${kind}; got ${shown(value)}.`)
+  }
+  const seconds = (value: unknown) => (typeof value === "number" ? value * 1000 : undefined)
+  return Result.succeed({
+    noCache: record["no-cache"] === true,
+    noStore: record["no-store"] === true,
+    ttlMs: seconds(record.ttl),
+    maxAgeMs: seconds(record["s-maxage"]),
+    namespace: typeof record.namespace === "string" ? record.namespace : undefined
+  })
 }
 
 /** How long a store may take before its answer counts as a miss. */
@@ -179,14 +262,21 @@ export const modelIdOf = (model: string): string => {
 }
 
 /**
- * The key of one input: SHA-256 of the model id, the vector parameters and the input.
+ * The layout of an entry, in its key: a store never reads an entry of another layout as a vector.
+ * 2: entries hold their write time (for `s-maxage`).
+ */
+const KEY_VERSION = "bedrock-embed/2"
+
+/**
+ * The key of one input: SHA-256 of the layout version, the model id, the vector parameters and
+ * the input.
  *
  * @category keys
  * @since 0.1.0
  */
 export const keyOf = (namespace: string | undefined, modelId: string, params: string, input: unknown): string => {
   const hash = createHash("sha256")
-    .update(`${modelId}\n${params}\n${canonical(input)}`)
+    .update(`${KEY_VERSION}\n${modelId}\n${params}\n${canonical(input)}`)
     .digest("hex")
   return namespace === undefined ? hash : `${namespace}:${hash}`
 }
@@ -199,6 +289,21 @@ const vectorOf = (bytes: Uint8Array): Float32Array => {
 }
 const bytesOf = (vector: Float32Array): Buffer => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength)
 
+/** Float64 fields (times, ms since the epoch), then the vector's float32 bytes: a Redis value, an S3 body. */
+const frame = (vector: Float32Array, fields: ReadonlyArray<number>): Buffer => {
+  const bytes = Buffer.alloc(8 * fields.length + vector.byteLength)
+  for (const [i, field] of fields.entries()) bytes.writeDoubleLE(field, 8 * i)
+  bytes.set(bytesOf(vector), 8 * fields.length)
+  return bytes
+}
+
+/** The entry of a frame whose write time is at byte `at` (the vector follows it), or `undefined` if it is not one. */
+const framed = (bytes: Uint8Array, at: number): Entry | undefined => {
+  if (bytes.byteLength < at + 8 || (bytes.byteLength - at - 8) % 4 !== 0) return undefined
+  const stored = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readDoubleLE(at)
+  return { vector: vectorOf(bytes.subarray(at + 8)), stored }
+}
+
 /**
  * An LRU in this process: at most `max` entries, each for `ttlMs` (none: until evicted).
  *
@@ -206,23 +311,27 @@ const bytesOf = (vector: Float32Array): Buffer => Buffer.from(vector.buffer, vec
  * @since 0.1.0
  */
 export const localStore = (max: number, ttlMs: number | undefined): Store => {
-  const entries = new Map<string, { readonly vector: Float32Array; readonly expires: number }>()
-  const get = (key: string): Float32Array | undefined => {
+  const entries = new Map<
+    string,
+    { readonly vector: Float32Array; readonly stored: number; readonly expires: number }
+  >()
+  const get = (key: string): Entry | undefined => {
     const entry = entries.get(key)
     if (entry === undefined) return undefined
     entries.delete(key)
     if (entry.expires <= Date.now()) return undefined
     entries.set(key, entry)
-    return entry.vector
+    return entry
   }
   return {
     get: (keys) => Effect.sync(() => keys.map(get)),
-    set: (list) =>
+    set: (list, ttl = ttlMs) =>
       Effect.sync(() => {
-        const expires = ttlMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + ttlMs
+        const stored = Date.now()
+        const expires = ttl === undefined ? Number.POSITIVE_INFINITY : stored + ttl
         for (const [key, vector] of list) {
           entries.delete(key)
-          entries.set(key, { vector: vector.slice(), expires })
+          entries.set(key, { vector: vector.slice(), stored, expires })
           if (entries.size > max) entries.delete(entries.keys().next().value as string)
         }
       })
@@ -259,7 +368,15 @@ export const diskStore = (dir: string, ttlMs: number | undefined): Effect.Effect
       try {
         db.exec("PRAGMA journal_mode = WAL")
         db.exec("PRAGMA synchronous = NORMAL")
-        db.exec("CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL, expires INTEGER)")
+        db.exec(
+          "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL, expires INTEGER, stored INTEGER)"
+        )
+        // A file from before the write time was kept: its rows' age is unknown (NULL).
+        const columns = db.prepare("PRAGMA table_info(embeddings)").all() as unknown as ReadonlyArray<{
+          readonly name: string
+        }>
+        if (!columns.some((column) => column.name === "stored"))
+          db.exec("ALTER TABLE embeddings ADD COLUMN stored INTEGER")
         return db
       } catch (error) {
         db.close()
@@ -279,26 +396,27 @@ export const diskStore = (dir: string, ttlMs: number | undefined): Effect.Effect
       }),
       (db) => Effect.sync(() => db.close())
     )
-    const select = db.prepare("SELECT vector, expires FROM embeddings WHERE key = ?")
+    const select = db.prepare("SELECT vector, expires, stored FROM embeddings WHERE key = ?")
     const remove = db.prepare("DELETE FROM embeddings WHERE key = ?")
-    const upsert = db.prepare("INSERT OR REPLACE INTO embeddings (key, vector, expires) VALUES (?, ?, ?)")
-    const get = (key: string): Float32Array | undefined => {
-      const row = select.get(key) as { vector: Uint8Array; expires: number | null } | undefined
+    const upsert = db.prepare("INSERT OR REPLACE INTO embeddings (key, vector, expires, stored) VALUES (?, ?, ?, ?)")
+    const get = (key: string): Entry | undefined => {
+      const row = select.get(key) as { vector: Uint8Array; expires: number | null; stored: number | null } | undefined
       if (row === undefined) return undefined
       if (row.expires !== null && row.expires <= Date.now()) {
         remove.run(key)
         return undefined
       }
-      return vectorOf(row.vector)
+      return { vector: vectorOf(row.vector), stored: row.stored ?? undefined }
     }
     return {
       get: (keys) => Effect.try(() => keys.map(get)),
-      set: (list) =>
+      set: (list, ttl = ttlMs) =>
         Effect.try(() => {
-          const expires = ttlMs === undefined ? null : Date.now() + ttlMs
+          const stored = Date.now()
+          const expires = ttl === undefined ? null : stored + ttl
           db.exec("BEGIN")
           try {
-            for (const [key, vector] of list) upsert.run(key, bytesOf(vector), expires)
+            for (const [key, vector] of list) upsert.run(key, bytesOf(vector), expires, stored)
             db.exec("COMMIT")
           } catch (error) {
             db.exec("ROLLBACK")
@@ -308,7 +426,10 @@ export const diskStore = (dir: string, ttlMs: number | undefined): Effect.Effect
     }
   })
 
-/** A Redis (node-redis): float32 bytes under `bedrock-embed:cache:<key>`, with a PX expiry. */
+/**
+ * A Redis (node-redis): under `bedrock-embed:cache:<key>`, the write time (ms since the epoch,
+ * float64) then the float32 bytes, with a PX expiry.
+ */
 const redisStore = (target: RedisTarget, ttlMs: number | undefined): Effect.Effect<Store, never, Scope.Scope> =>
   Effect.gen(function* () {
     const NodeRedis = yield* Effect.promise(() => import("@effect/platform-node/NodeRedis"))
@@ -332,16 +453,17 @@ const redisStore = (target: RedisTarget, ttlMs: number | undefined): Effect.Effe
     return {
       get: (keys) =>
         Effect.tryPromise(() => binary.mGet(keys.map((key) => prefix + key))).pipe(
-          Effect.map((values) => values.map((value) => (value === null ? undefined : vectorOf(value as Buffer))))
+          Effect.map((values) => values.map((value) => (value === null ? undefined : framed(value as Buffer, 0))))
         ),
-      set: (list) =>
-        Effect.tryPromise(() =>
-          Promise.all(
+      set: (list, ttl = ttlMs) =>
+        Effect.tryPromise(() => {
+          const stored = Date.now()
+          return Promise.all(
             list.map(([key, vector]) =>
-              redis.client.set(prefix + key, bytesOf(vector), ttlMs === undefined ? {} : { PX: Math.ceil(ttlMs) })
+              redis.client.set(prefix + key, frame(vector, [stored]), ttl === undefined ? {} : { PX: Math.ceil(ttl) })
             )
           )
-        )
+        })
     }
   })
 
@@ -387,19 +509,17 @@ const masked = (message: string, params: S3Params): string =>
 /** Lookups and writes in flight at once per request. */
 const S3_CONCURRENCY = 16
 
-/** An S3 object's body: the expiry (ms since the epoch, float64; 0: none), then the float32 bytes. */
-const s3Body = (vector: Float32Array, expires: number): Uint8Array => {
-  const body = Buffer.alloc(8 + vector.byteLength)
-  body.writeDoubleLE(expires, 0)
-  body.set(bytesOf(vector), 8)
-  return body
-}
+/**
+ * An S3 object's body: the expiry (ms since the epoch, float64; 0: none), the write time
+ * (float64), then the float32 bytes.
+ */
+const s3Body = (vector: Float32Array, expires: number, stored: number): Uint8Array => frame(vector, [expires, stored])
 
-/** The vector of a body, or `undefined` when it is expired (or not one of ours). */
-const s3Vector = (body: Uint8Array): Float32Array | undefined => {
-  if (body.byteLength < 8 || (body.byteLength - 8) % 4 !== 0) return undefined
+/** The entry of a body, or `undefined` when it is expired (or not one of ours). */
+const s3Entry = (body: Uint8Array): Entry | undefined => {
+  if (body.byteLength < 16) return undefined
   const expires = Buffer.from(body.buffer, body.byteOffset, body.byteLength).readDoubleLE(0)
-  return expires !== 0 && expires <= Date.now() ? undefined : vectorOf(body.subarray(8))
+  return expires !== 0 && expires <= Date.now() ? undefined : framed(body, 8)
 }
 
 /**
@@ -417,7 +537,7 @@ const s3Store = (params: S3Params, ttlMs: number | undefined): Effect.Effect<Sto
     const uriOf = (key: string) => `s3://${params.s3_bucket_name}/${prefix}${key}`
     const getOne = (key: string) =>
       objects.getBytes(uriOf(key), target).pipe(
-        Effect.map(s3Vector),
+        Effect.map(s3Entry),
         Effect.catchIf(
           (error) => error.awsErrorName === "NoSuchKey" || error.httpStatus === 404,
           () => Effect.succeed(undefined)
@@ -426,12 +546,17 @@ const s3Store = (params: S3Params, ttlMs: number | undefined): Effect.Effect<Sto
       )
     return {
       get: (keys) => Effect.forEach(keys, getOne, { concurrency: S3_CONCURRENCY }),
-      set: (list) => {
-        const expires = ttlMs === undefined ? 0 : Date.now() + ttlMs
-        return Effect.forEach(list, ([key, vector]) => objects.put(uriOf(key), s3Body(vector, expires), target), {
-          concurrency: S3_CONCURRENCY,
-          discard: true
-        }).pipe(Effect.mapError((error) => new Error(masked(error.message, params))))
+      set: (list, ttl = ttlMs) => {
+        const stored = Date.now()
+        const expires = ttl === undefined ? 0 : stored + ttl
+        return Effect.forEach(
+          list,
+          ([key, vector]) => objects.put(uriOf(key), s3Body(vector, expires, stored), target),
+          {
+            concurrency: S3_CONCURRENCY,
+            discard: true
+          }
+        ).pipe(Effect.mapError((error) => new Error(masked(error.message, params))))
       }
     }
   })
@@ -489,9 +614,17 @@ export const over = (type: string, namespace: string | undefined, store: Store):
   return {
     type,
     namespace,
-    get: (keys) =>
+    get: (keys, maxAgeMs) =>
       store.get(keys).pipe(
         Effect.timeout(STORE_TIMEOUT),
+        Effect.map((entries) => {
+          const oldest = maxAgeMs === undefined ? undefined : Date.now() - maxAgeMs
+          return entries.map((entry) =>
+            entry === undefined || (oldest !== undefined && (entry.stored === undefined || entry.stored < oldest))
+              ? undefined
+              : entry.vector
+          )
+        }),
         Effect.catch((error) =>
           Effect.as(
             warn(error),
@@ -499,7 +632,7 @@ export const over = (type: string, namespace: string | undefined, store: Store):
           )
         )
       ),
-    set: (entries) => store.set(entries).pipe(Effect.timeout(STORE_TIMEOUT), Effect.catch(warn)),
+    set: (entries, ttlMs) => store.set(entries, ttlMs).pipe(Effect.timeout(STORE_TIMEOUT), Effect.catch(warn)),
     flights: new Map()
   }
 }
@@ -619,7 +752,10 @@ const embedSome = <E>(
       ? fresh.data.map((item) => item.embedding as unknown as Float32Array)
       : undefined
     if (vectors !== undefined && !switches.noStore) {
-      yield* cache.set(indexes.map((index, j) => [keys[index]!, vectors[j]!] as const))
+      yield* cache.set(
+        indexes.map((index, j) => [keys[index]!, vectors[j]!] as const),
+        switches.ttlMs
+      )
     }
     return { fresh, vectors }
   })
@@ -649,8 +785,9 @@ export const embedThrough = <E>(
     }
     const inputs = inputsOf(request)
     const params = vectorParams(request)
-    const keys = inputs.map((input) => keyOf(cache.namespace, modelId, params, input))
-    const held = switches.noCache ? keys.map(() => undefined) : yield* cache.get(keys)
+    const namespace = switches.namespace ?? cache.namespace
+    const keys = inputs.map((input) => keyOf(namespace, modelId, params, input))
+    const held = switches.noCache ? keys.map(() => undefined) : yield* cache.get(keys, switches.maxAgeMs)
     const missing = inputs.flatMap((_, i) => (held[i] === undefined ? [i] : []))
     const { sent, joined, opened } = claim(cache, keys, missing, switches)
     const vectors = held.slice()
