@@ -180,6 +180,9 @@ describe.concurrent("the banner's curl", () => {
       const { out } = await listening(child)
       assert.include(out, `-H "Authorization: Bearer <your master_key>"`)
       assert.notInclude(out, secret)
+      // And where the dashboard is; a gateway without a key has none.
+      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1]
+      assert.include(out, `  dashboard: ${url}/ui (the master key)\n`)
     } finally {
       await interrupted(child)
     }
@@ -190,6 +193,7 @@ describe.concurrent("the banner's curl", () => {
     try {
       const { out } = await listening(child)
       assert.notInclude(out, "Authorization")
+      assert.notInclude(out, "dashboard:")
       const answer = await runBannerCurl(out, {})
       assert.isAbove(answer.data?.[0]?.embedding.length ?? 0, 0, JSON.stringify(answer))
     } finally {

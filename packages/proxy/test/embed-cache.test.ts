@@ -318,6 +318,8 @@ describe("the command line", () => {
         url = /listening on (http:\/\/\S+)/.exec(out)?.[1]
       }
       assert.isDefined(url, out)
+      // The banner says where the vectors are kept.
+      assert.include(out, `  cache: disk, ${join(configDir, ".bedrock-embed-cache", "embeddings.db")}\n`)
       const response = await fetch(`${url}/v1/embeddings`, {
         method: "POST",
         headers: { "content-type": "application/json" },

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { dirname, join } from "node:path"
+import { dirname, join, resolve } from "node:path"
 import type { Emulator } from "@bedrock-embed/emulator"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -113,6 +113,25 @@ const limitsLine = (config: Config.Config): string => {
   )
 }
 
+/** Where the embedding cache keeps vectors, when the config has one (`litellm_settings.cache: true`). */
+const cacheLine = (config: Config.Config): ReadonlyArray<string> => {
+  const settings = config.litellm_settings
+  if (settings?.cache !== true) return []
+  const params = settings.cache_params ?? {}
+  const types = params.supported_call_types
+  if (types !== undefined && !types.includes("embedding") && !types.includes("aembedding")) return []
+  const type = params.type ?? "disk"
+  const where =
+    type === "disk"
+      ? `disk, ${join(resolve(params.disk_cache_dir ?? ".bedrock-embed-cache"), "embeddings.db")}`
+      : type === "local"
+        ? `local, in this process (up to ${params.max_size_in_memory ?? 10_000} entries)`
+        : type === "redis"
+          ? `redis, ${params.host === undefined ? "router_settings.redis_* / REDIS_URL / REDIS_HOST" : `${params.host}:${params.port ?? 6379}`}`
+          : `s3, s3://${params.s3_bucket_name}/${(params.s3_path ?? "").replace(/^\/+|\/+$/g, "")}`
+  return [`  cache: ${where}${params.ttl === undefined ? "" : `, ttl ${params.ttl} s`}`]
+}
+
 const serveBanner = (options: {
   readonly url: string
   readonly config: Config.Config
@@ -137,6 +156,8 @@ const serveBanner = (options: {
     source,
     ...aliases.map((alias) => `    ${alias}`),
     `  auth: ${auth}`,
+    ...(options.key === undefined ? [] : [`  dashboard: ${options.url}/ui (the master key)`]),
+    ...cacheLine(options.config),
     limitsLine(options.config),
     options.config.litellm_settings?.drop_params === true
       ? "  unsupported params: dropped (litellm_settings.drop_params: true)"
@@ -191,11 +212,12 @@ const serveHandler = (flags: Command.Command.Config.Infer<typeof serveFlags>) =>
       const database =
         config.general_settings?.master_key === undefined ? {} : databaseFile(config, process.env.DATABASE_URL, "")
       if ("error" in database) return yield* Effect.fail(failure(`invalid configuration: ${database.error}`))
+      const served = withCacheDir(config, flags.config)
       const gateway = yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: () =>
             Server.start({
-              config: withCacheDir(config, flags.config),
+              config: served,
               port,
               host,
               // Virtual keys and spend (with a master_key) persist next to the config by default.
@@ -213,7 +235,7 @@ const serveHandler = (flags: Command.Command.Config.Infer<typeof serveFlags>) =>
         }),
         (gateway) => Effect.promise(() => gateway.close())
       )
-      yield* Console.log(serveBanner({ url: gateway.url, config, file: flags.config, emulator, key }))
+      yield* Console.log(serveBanner({ url: gateway.url, config: served, file: flags.config, emulator, key }))
       return yield* Effect.never
     })
   )
