@@ -221,6 +221,21 @@ describe("one cache for the bulk command and the gateway", () => {
   })
 })
 
+/** A gateway config of one Titan deployment on the stand-in, with `cache: true` and these lines after it. */
+const gatewayConfig = (cacheLines: ReadonlyArray<string>) =>
+  [
+    "model_list:",
+    "  - model_name: titan",
+    "    litellm_params:",
+    `      model: bedrock/${TITAN}`,
+    "      aws_region_name: us-east-1",
+    `      aws_bedrock_runtime_endpoint: ${upstreamUrl}`,
+    "litellm_settings:",
+    "  cache: true",
+    ...cacheLines,
+    ""
+  ].join("\n")
+
 describe("the command line", () => {
   const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
   const spawned = (args: ReadonlyArray<string>, cwd?: string) =>
@@ -292,20 +307,7 @@ describe("the command line", () => {
     await mkdir(configDir)
     await mkdir(cwd)
     const config = join(configDir, "config.yaml")
-    await writeFile(
-      config,
-      [
-        "model_list:",
-        "  - model_name: titan",
-        "    litellm_params:",
-        `      model: bedrock/${TITAN}`,
-        "      aws_region_name: us-east-1",
-        `      aws_bedrock_runtime_endpoint: ${upstreamUrl}`,
-        "litellm_settings:",
-        "  cache: true",
-        ""
-      ].join("\n")
-    )
+    await writeFile(config, gatewayConfig([]))
     const child = spawned(["serve", "--config", config, "--port", "0"], cwd)
     try {
       let out = ""
@@ -343,22 +345,7 @@ describe("the command line", () => {
     const fix =
       "point litellm_settings.cache_params.disk_cache_dir (or embed --cache) at a directory this process can write"
     const config = join(dir, "blocked.yaml")
-    await writeFile(
-      config,
-      [
-        "model_list:",
-        "  - model_name: titan",
-        "    litellm_params:",
-        `      model: bedrock/${TITAN}`,
-        "      aws_region_name: us-east-1",
-        `      aws_bedrock_runtime_endpoint: ${upstreamUrl}`,
-        "litellm_settings:",
-        "  cache: true",
-        "  cache_params:",
-        `    disk_cache_dir: ${cacheDir}`,
-        ""
-      ].join("\n")
-    )
+    await writeFile(config, gatewayConfig(["  cache_params:", `    disk_cache_dir: ${cacheDir}`]))
     const before = stand.received.length
     const served = await cli(["serve", "--config", config, "--port", "0"])
     assert.strictEqual(served.code, 1, served.out + served.err)
