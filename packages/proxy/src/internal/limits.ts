@@ -179,7 +179,6 @@ const limitsOver = (primary: Store, fallback: Store | undefined, onStoreError: (
   return { admit, used }
 }
 
-/** Once a minute at most: a line on stderr that Redis failed and this process counts meanwhile. */
 /**
  * Writes `line(error)` to stderr once a minute at most: a shared store that is down fails every
  * request, and one line a minute says so (the rate limits' Redis, the embedding cache's store).
@@ -196,6 +195,7 @@ export const everyMinute = (line: (error: unknown) => string) => {
   }
 }
 
+/** Once a minute at most: a line on stderr that Redis failed and this process counts meanwhile. */
 const warnEveryMinute = (where: string) =>
   everyMinute(
     (error) =>
