@@ -276,6 +276,7 @@ describe("the embedding cache in one gateway (local)", () => {
         { nocache: true },
         "`cache.nocache` is not a cache control; the controls are no-cache, no-store, ttl, s-maxage, namespace"
       ],
+      [{ toString: true }, "`cache.toString` is not a cache control"],
       [{ "no-cache": "true" }, '`cache.no-cache` must be true or false; got "true"'],
       [{ ttl: 0 }, "`cache.ttl` must be a number of seconds above 0; got 0"],
       [{ "s-maxage": "60" }, '`cache.s-maxage` must be a number of seconds, 0 or more; got "60"'],

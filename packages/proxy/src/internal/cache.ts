@@ -52,11 +52,22 @@ import { describeRedis, everyMinute, type RedisTarget, redisOptions, redisTarget
  */
 export interface Store {
   readonly get: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Entry | undefined>, unknown>
-  /** `ttlMs`: this write's lifetime (a request's `cache.ttl`), else the store's own (`cache_params.ttl`). */
   readonly set: (
     entries: ReadonlyArray<readonly [string, Float32Array]>,
-    ttlMs?: number | undefined
+    written: Written
   ) => Effect.Effect<void, unknown>
+}
+
+/**
+ * When a write happened and until when its entries live (ms since the epoch; `expires`
+ * `undefined`: until evicted), decided once per write by the cache for every store.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Written {
+  readonly at: number
+  readonly expires: number | undefined
 }
 
 /**
@@ -89,7 +100,7 @@ export interface Cache {
     keys: ReadonlyArray<string>,
     maxAgeMs?: number | undefined
   ) => Effect.Effect<ReadonlyArray<Float32Array | undefined>>
-  /** Keeps vectors, for `ttlMs` when given (else the store's ttl); a store failure drops them. */
+  /** Keeps vectors, for `ttlMs` when given (else `cache_params.ttl`); a store failure drops them. */
   readonly set: (
     entries: ReadonlyArray<readonly [string, Float32Array]>,
     ttlMs?: number | undefined
@@ -122,13 +133,15 @@ export interface Switches {
   readonly namespace: string | undefined
 }
 
-/** The controls LiteLLM documents for a request's `cache` object, and what each takes. */
-const controls: Readonly<Record<string, string>> = {
-  "no-cache": "true or false",
-  "no-store": "true or false",
-  ttl: "a number of seconds above 0",
-  "s-maxage": "a number of seconds, 0 or more",
-  namespace: "a non-empty string"
+const isSeconds = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value)
+
+/** The controls LiteLLM documents for a request's `cache` object: what each takes, and the check. */
+const controls: Readonly<Record<string, { readonly kind: string; readonly valid: (value: unknown) => boolean }>> = {
+  "no-cache": { kind: "true or false", valid: (value) => typeof value === "boolean" },
+  "no-store": { kind: "true or false", valid: (value) => typeof value === "boolean" },
+  ttl: { kind: "a number of seconds above 0", valid: (value) => isSeconds(value) && value > 0 },
+  "s-maxage": { kind: "a number of seconds, 0 or more", valid: (value) => isSeconds(value) && value >= 0 },
+  namespace: { kind: "a non-empty string", valid: (value) => typeof value === "string" && value !== "" }
 }
 
 const shown = (value: unknown): string =>
@@ -160,19 +173,14 @@ export const switchesOf = (cache: unknown): Result.Result<Switches, string> => {
   }
   const record = cache as Record<string, unknown>
   for (const [key, value] of Object.entries(record)) {
-    const kind = controls[key]
-    if (kind === undefined) {
+    // Own keys only: `toString` or `__proto__` are not controls either.
+    const control = Object.hasOwn(controls, key) ? controls[key] : undefined
+    if (control === undefined) {
       return Result.fail(
         `\`cache.${key}\` is not a cache control; the controls are ${Object.keys(controls).join(", ")}.`
       )
     }
-    const valid =
-      key === "no-cache" || key === "no-store"
-        ? typeof value === "boolean"
-        : key === "namespace"
-          ? typeof value === "string" && value !== ""
-          : typeof value === "number" && Number.isFinite(value) && (key === "ttl" ? value > 0 : value >= 0)
-    if (!valid) return Result.fail(`\`cache.${key}\` must be ${kind}; got ${shown(value)}.`)
+    if (!control.valid(value)) return Result.fail(`\`cache.${key}\` must be ${control.kind}; got ${shown(value)}.`)
   }
   const seconds = (value: unknown) => (typeof value === "number" ? value * 1000 : undefined)
   return Result.succeed({
@@ -305,12 +313,12 @@ const framed = (bytes: Uint8Array, at: number): Entry | undefined => {
 }
 
 /**
- * An LRU in this process: at most `max` entries, each for `ttlMs` (none: until evicted).
+ * An LRU in this process: at most `max` entries, each until its write's expiry.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const localStore = (max: number, ttlMs: number | undefined): Store => {
+export const localStore = (max: number): Store => {
   const entries = new Map<
     string,
     { readonly vector: Float32Array; readonly stored: number; readonly expires: number }
@@ -325,13 +333,12 @@ export const localStore = (max: number, ttlMs: number | undefined): Store => {
   }
   return {
     get: (keys) => Effect.sync(() => keys.map(get)),
-    set: (list, ttl = ttlMs) =>
+    set: (list, written) =>
       Effect.sync(() => {
-        const stored = Date.now()
-        const expires = ttl === undefined ? Number.POSITIVE_INFINITY : stored + ttl
+        const expires = written.expires ?? Number.POSITIVE_INFINITY
         for (const [key, vector] of list) {
           entries.delete(key)
-          entries.set(key, { vector: vector.slice(), stored, expires })
+          entries.set(key, { vector: vector.slice(), stored: written.at, expires })
           if (entries.size > max) entries.delete(entries.keys().next().value as string)
         }
       })
@@ -349,6 +356,12 @@ export class CacheFileError extends Schema.TaggedError<CacheFileError>()("CacheF
   message: Schema.String
 }) {}
 
+/** A config's `cache_params`. */
+type CacheParams = NonNullable<NonNullable<Config["litellm_settings"]>["cache_params"]>
+
+/** The disk store's file in its directory. */
+const DISK_FILE = "embeddings.db"
+
 /**
  * A SQLite file, `embeddings.db` in `dir` (`node:sqlite`): float32 bytes as a BLOB, with an expiry
  * in ms (NULL: none). The gateway's `type: disk` and the bulk command's `--cache DIR` share it.
@@ -358,10 +371,10 @@ export class CacheFileError extends Schema.TaggedError<CacheFileError>()("CacheF
  * @category constructors
  * @since 0.1.0
  */
-export const diskStore = (dir: string, ttlMs: number | undefined): Effect.Effect<Store, CacheFileError, Scope.Scope> =>
+export const diskStore = (dir: string): Effect.Effect<Store, CacheFileError, Scope.Scope> =>
   Effect.gen(function* () {
     const { DatabaseSync } = yield* Effect.promise(() => import("node:sqlite"))
-    const file = join(dir, "embeddings.db")
+    const file = join(dir, DISK_FILE)
     const open = () => {
       mkdirSync(dir, { recursive: true })
       const db = new DatabaseSync(file)
@@ -410,13 +423,12 @@ export const diskStore = (dir: string, ttlMs: number | undefined): Effect.Effect
     }
     return {
       get: (keys) => Effect.try(() => keys.map(get)),
-      set: (list, ttl = ttlMs) =>
+      set: (list, written) =>
         Effect.try(() => {
-          const stored = Date.now()
-          const expires = ttl === undefined ? null : stored + ttl
+          const expires = written.expires ?? null
           db.exec("BEGIN")
           try {
-            for (const [key, vector] of list) upsert.run(key, bytesOf(vector), expires, stored)
+            for (const [key, vector] of list) upsert.run(key, bytesOf(vector), expires, written.at)
             db.exec("COMMIT")
           } catch (error) {
             db.exec("ROLLBACK")
@@ -430,7 +442,7 @@ export const diskStore = (dir: string, ttlMs: number | undefined): Effect.Effect
  * A Redis (node-redis): under `bedrock-embed:cache:<key>`, the write time (ms since the epoch,
  * float64) then the float32 bytes, with a PX expiry.
  */
-const redisStore = (target: RedisTarget, ttlMs: number | undefined): Effect.Effect<Store, never, Scope.Scope> =>
+const redisStore = (target: RedisTarget): Effect.Effect<Store, never, Scope.Scope> =>
   Effect.gen(function* () {
     const NodeRedis = yield* Effect.promise(() => import("@effect/platform-node/NodeRedis"))
     const { RESP_TYPES } = yield* Effect.promise(() => import("redis"))
@@ -455,23 +467,18 @@ const redisStore = (target: RedisTarget, ttlMs: number | undefined): Effect.Effe
         Effect.tryPromise(() => binary.mGet(keys.map((key) => prefix + key))).pipe(
           Effect.map((values) => values.map((value) => (value === null ? undefined : framed(value as Buffer, 0))))
         ),
-      set: (list, ttl = ttlMs) =>
+      set: (list, written) =>
         Effect.tryPromise(() => {
-          const stored = Date.now()
+          const expiry = written.expires === undefined ? {} : { PX: Math.ceil(written.expires - written.at) }
           return Promise.all(
-            list.map(([key, vector]) =>
-              redis.client.set(prefix + key, frame(vector, [stored]), ttl === undefined ? {} : { PX: Math.ceil(ttl) })
-            )
+            list.map(([key, vector]) => redis.client.set(prefix + key, frame(vector, [written.at]), expiry))
           )
         })
     }
   })
 
-/** The `cache_params` of an S3 cache. */
-type S3Params = NonNullable<NonNullable<Config["litellm_settings"]>["cache_params"]>
-
 /** The S3 target of the cache: its region, endpoint and identity (the default chain when none is given). */
-const s3Target = (params: S3Params) =>
+const s3Target = (params: CacheParams) =>
   Effect.gen(function* () {
     const region = yield* Target.region({ aws_region_name: params.s3_region_name })
     return yield* Target.objectStore(
@@ -497,13 +504,13 @@ const s3Target = (params: S3Params) =>
   )
 
 /** The cache's S3 secrets, as they must never be shown. */
-const secretsOf = (params: S3Params): ReadonlyArray<string> =>
+const secretsOf = (params: CacheParams): ReadonlyArray<string> =>
   [params.s3_aws_access_key_id, params.s3_aws_secret_access_key, params.s3_aws_session_token].filter(
     (secret): secret is string => secret !== undefined && secret.length > 0
   )
 
 /** A message with the cache's S3 secrets in it masked. */
-const masked = (message: string, params: S3Params): string =>
+const masked = (message: string, params: CacheParams): string =>
   secretsOf(params).reduce((text, secret) => text.split(secret).join("***"), message)
 
 /** Lookups and writes in flight at once per request. */
@@ -529,11 +536,11 @@ const s3Entry = (body: Uint8Array): Entry | undefined => {
  * may delete old ones). A missing object is a miss; any other failure fails the lookup, which the
  * cache reads as misses.
  */
-const s3Store = (params: S3Params, ttlMs: number | undefined): Effect.Effect<Store, never, Scope.Scope> =>
+const s3Store = (params: CacheParams): Effect.Effect<Store, never, Scope.Scope> =>
   Effect.gen(function* () {
     const objects = yield* ObjectStore.make()
     const target = yield* s3Target(params)
-    const prefix = params.s3_path === undefined ? "" : `${params.s3_path.replace(/^\/+|\/+$/g, "")}/`
+    const prefix = s3PrefixOf(params)
     const uriOf = (key: string) => `s3://${params.s3_bucket_name}/${prefix}${key}`
     const getOne = (key: string) =>
       objects.getBytes(uriOf(key), target).pipe(
@@ -546,17 +553,12 @@ const s3Store = (params: S3Params, ttlMs: number | undefined): Effect.Effect<Sto
       )
     return {
       get: (keys) => Effect.forEach(keys, getOne, { concurrency: S3_CONCURRENCY }),
-      set: (list, ttl = ttlMs) => {
-        const stored = Date.now()
-        const expires = ttl === undefined ? 0 : stored + ttl
-        return Effect.forEach(
-          list,
-          ([key, vector]) => objects.put(uriOf(key), s3Body(vector, expires, stored), target),
-          {
-            concurrency: S3_CONCURRENCY,
-            discard: true
-          }
-        ).pipe(Effect.mapError((error) => new Error(masked(error.message, params))))
+      set: (list, written) => {
+        const body = (vector: Float32Array) => s3Body(vector, written.expires ?? 0, written.at)
+        return Effect.forEach(list, ([key, vector]) => objects.put(uriOf(key), body(vector), target), {
+          concurrency: S3_CONCURRENCY,
+          discard: true
+        }).pipe(Effect.mapError((error) => new Error(masked(error.message, params))))
       }
     }
   })
@@ -576,6 +578,51 @@ const warnEveryMinute = (type: string) => {
 const servesEmbeddings = (types: ReadonlyArray<string> | undefined) =>
   types === undefined || types.includes("embedding") || types.includes("aembedding")
 
+/** The directory of a disk cache without `disk_cache_dir` (next to the config for `serve --config`). */
+export const DEFAULT_DISK_DIR = ".bedrock-embed-cache"
+
+/**
+ * The cache a config asks for: its store's type (`disk` unless given) and `cache_params`;
+ * `undefined` without one (`litellm_settings.cache` not `true`, or `supported_call_types`
+ * without `embedding` / `aembedding`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const configured = (config: Config): { readonly type: string; readonly params: CacheParams } | undefined => {
+  const settings = config.litellm_settings
+  const params = settings?.cache_params ?? {}
+  if (settings?.cache !== true || !servesEmbeddings(params.supported_call_types)) return undefined
+  return { type: params.type ?? "disk", params }
+}
+
+const diskDirOf = (params: CacheParams) => resolve(params.disk_cache_dir ?? DEFAULT_DISK_DIR)
+const maxEntriesOf = (params: CacheParams) => params.max_size_in_memory ?? 10_000
+const s3PrefixOf = (params: CacheParams) =>
+  params.s3_path === undefined ? "" : `${params.s3_path.replace(/^\/+|\/+$/g, "")}/`
+
+/**
+ * Where a config's cache keeps vectors, in words (`serve`'s banner), or `undefined` without one.
+ * A Redis named only by `router_settings` or the environment is described as such.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const describe = (config: Config): string | undefined => {
+  const cache = configured(config)
+  if (cache === undefined) return undefined
+  const { type, params } = cache
+  const where =
+    type === "disk"
+      ? `disk, ${join(diskDirOf(params), DISK_FILE)}`
+      : type === "local"
+        ? `local, in this process (up to ${maxEntriesOf(params)} entries)`
+        : type === "redis"
+          ? `redis, ${params.host === undefined ? "router_settings.redis_* / REDIS_URL / REDIS_HOST" : `${params.host}:${params.port ?? 6379}`}`
+          : `s3, s3://${params.s3_bucket_name}/${s3PrefixOf(params)}`
+  return `${where}${params.ttl === undefined ? "" : `, ttl ${params.ttl} s`}`
+}
+
 /**
  * The gateway's embedding cache, or `undefined` when the config has none (`litellm_settings.cache`
  * not `true`, or `supported_call_types` without `embedding` / `aembedding`).
@@ -585,31 +632,30 @@ const servesEmbeddings = (types: ReadonlyArray<string> | undefined) =>
  */
 export const make = (config: Config): Effect.Effect<Cache | undefined, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const settings = config.litellm_settings
-    const params = settings?.cache_params ?? {}
-    if (settings?.cache !== true || !servesEmbeddings(params.supported_call_types)) return undefined
-    const type = params.type ?? "disk"
-    const ttlMs = params.ttl === undefined ? undefined : params.ttl * 1000
+    const cache = configured(config)
+    if (cache === undefined) return undefined
+    const { type, params } = cache
     const store =
       type === "disk"
         ? // The gateway does not start on a cache it cannot keep: the message says which file and why.
-          yield* Effect.orDie(diskStore(resolve(params.disk_cache_dir ?? ".bedrock-embed-cache"), ttlMs))
+          yield* Effect.orDie(diskStore(diskDirOf(params)))
         : type === "redis"
-          ? yield* redisStore(yield* redisOf(config), ttlMs)
+          ? yield* redisStore(yield* redisOf(config))
           : type === "s3"
-            ? yield* s3Store(params, ttlMs)
-            : localStore(params.max_size_in_memory ?? 10_000, ttlMs)
-    return over(type, params.namespace, store)
+            ? yield* s3Store(params)
+            : localStore(maxEntriesOf(params))
+    return over(type, params.namespace, store, params.ttl === undefined ? undefined : params.ttl * 1000)
   })
 
 /**
  * A cache on a store: a lookup that fails or takes over 2 s reads as misses, a write that does is
- * dropped, and a line on stderr says so once a minute at most.
+ * dropped, and a line on stderr says so once a minute at most. Entries live `ttlMs`
+ * (`cache_params.ttl`; none: until evicted) unless a write gives its own (a request's `cache.ttl`).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const over = (type: string, namespace: string | undefined, store: Store): Cache => {
+export const over = (type: string, namespace: string | undefined, store: Store, ttlMs?: number | undefined): Cache => {
   const warn = warnEveryMinute(type)
   return {
     type,
@@ -632,7 +678,12 @@ export const over = (type: string, namespace: string | undefined, store: Store):
           )
         )
       ),
-    set: (entries, ttlMs) => store.set(entries, ttlMs).pipe(Effect.timeout(STORE_TIMEOUT), Effect.catch(warn)),
+    set: (entries, ttl = ttlMs) => {
+      const at = Date.now()
+      return store
+        .set(entries, { at, expires: ttl === undefined ? undefined : at + ttl })
+        .pipe(Effect.timeout(STORE_TIMEOUT), Effect.catch(warn))
+    },
     flights: new Map()
   }
 }

@@ -3,13 +3,14 @@
  *
  * @internal
  */
-import { dirname, join, resolve } from "node:path"
+import { dirname, join } from "node:path"
 import type { Emulator } from "@bedrock-embed/emulator"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Config from "../../Config.ts"
 import { defaults } from "../../Gateway.ts"
 import * as Server from "../../Server.ts"
+import * as Cache from "../cache.ts"
 import { databaseFile } from "../team/team.ts"
 import { failure, lines, loadEmulator, messageOf, numberFlag, text } from "./shared.ts"
 
@@ -113,25 +114,6 @@ const limitsLine = (config: Config.Config): string => {
   )
 }
 
-/** Where the embedding cache keeps vectors, when the config has one (`litellm_settings.cache: true`). */
-const cacheLine = (config: Config.Config): ReadonlyArray<string> => {
-  const settings = config.litellm_settings
-  if (settings?.cache !== true) return []
-  const params = settings.cache_params ?? {}
-  const types = params.supported_call_types
-  if (types !== undefined && !types.includes("embedding") && !types.includes("aembedding")) return []
-  const type = params.type ?? "disk"
-  const where =
-    type === "disk"
-      ? `disk, ${join(resolve(params.disk_cache_dir ?? ".bedrock-embed-cache"), "embeddings.db")}`
-      : type === "local"
-        ? `local, in this process (up to ${params.max_size_in_memory ?? 10_000} entries)`
-        : type === "redis"
-          ? `redis, ${params.host === undefined ? "router_settings.redis_* / REDIS_URL / REDIS_HOST" : `${params.host}:${params.port ?? 6379}`}`
-          : `s3, s3://${params.s3_bucket_name}/${(params.s3_path ?? "").replace(/^\/+|\/+$/g, "")}`
-  return [`  cache: ${where}${params.ttl === undefined ? "" : `, ttl ${params.ttl} s`}`]
-}
-
 const serveBanner = (options: {
   readonly url: string
   readonly config: Config.Config
@@ -151,13 +133,14 @@ const serveBanner = (options: {
       ? "none (no master_key)"
       : `Authorization: Bearer ${options.key} (general_settings.master_key)`
   const header = options.key === undefined ? "" : ` -H "Authorization: Bearer ${options.key}"`
+  const cache = Cache.describe(options.config)
   return [
     `bedrock-embed gateway listening on ${options.url}`,
     source,
     ...aliases.map((alias) => `    ${alias}`),
     `  auth: ${auth}`,
     ...(options.key === undefined ? [] : [`  dashboard: ${options.url}/ui (the master key)`]),
-    ...cacheLine(options.config),
+    ...(cache === undefined ? [] : [`  cache: ${cache}`]),
     limitsLine(options.config),
     options.config.litellm_settings?.drop_params === true
       ? "  unsupported params: dropped (litellm_settings.drop_params: true)"
@@ -192,9 +175,10 @@ const serveFlags = {
 const withCacheDir = (config: Config.Config, file: Option.Option<string>): Config.Config => {
   const settings = config.litellm_settings
   const params = settings?.cache_params
-  const disk = settings?.cache === true && (params?.type ?? "disk") === "disk"
-  if (Option.isNone(file) || !disk || params?.disk_cache_dir !== undefined) return config
-  const disk_cache_dir = join(dirname(file.value), ".bedrock-embed-cache")
+  if (Option.isNone(file) || Cache.configured(config)?.type !== "disk" || params?.disk_cache_dir !== undefined) {
+    return config
+  }
+  const disk_cache_dir = join(dirname(file.value), Cache.DEFAULT_DISK_DIR)
   return { ...config, litellm_settings: { ...settings, cache_params: { ...params, disk_cache_dir } } }
 }
 

@@ -41,7 +41,7 @@ export const openCache = (options: Options) =>
     const decoded = yield* EmbeddingRequest.decode({ ...options.request, model, input: "" })
     const modelId = Cache.modelIdOf(model)
     const params = Cache.vectorParams(decoded)
-    const cache = Cache.over("disk", undefined, yield* Cache.diskStore(options.cache, undefined))
+    const cache = Cache.over("disk", undefined, yield* Cache.diskStore(options.cache))
     const run: RunCache = {
       cache,
       keyOf: (text) => Cache.keyOf(undefined, modelId, params, text),
