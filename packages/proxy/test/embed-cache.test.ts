@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url"
 import { Config, EmbedFile, Server } from "@bedrock-embed/proxy"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { finish, listening } from "./cli.ts"
 import { startVectorStandIn, type VectorStandIn } from "./support/vector-standin.ts"
 
 const ACCESS_KEY = "AKIDEXAMPLE"
@@ -249,16 +250,7 @@ describe("the command line", () => {
     // A command that should have exited but serves instead is stopped, not left running after the test.
     const stop = setTimeout(() => child.kill("SIGKILL"), 30_000)
     child.on("exit", () => clearTimeout(stop))
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (d) => {
-      out += d
-    })
-    child.stderr.on("data", (d) => {
-      err += d
-    })
-    const [code] = await once(child, "exit")
-    return { code: code as number, out, err }
+    return finish(child)
   }
 
   it("--cache DIR: the summary says how many came from the cache, at no cost", async () => {
@@ -310,16 +302,7 @@ describe("the command line", () => {
     await writeFile(config, gatewayConfig([]))
     const child = spawned(["serve", "--config", config, "--port", "0"], cwd)
     try {
-      let out = ""
-      child.stdout!.on("data", (d) => {
-        out += d
-      })
-      let url: string | undefined
-      for (let i = 0; i < 400 && url === undefined; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 25))
-        url = /listening on (http:\/\/\S+)/.exec(out)?.[1]
-      }
-      assert.isDefined(url, out)
+      const { url, out } = await listening(child)
       // The banner says where the vectors are kept.
       assert.include(out, `  cache: disk, ${join(configDir, ".bedrock-embed-cache", "embeddings.db")}\n`)
       const response = await fetch(`${url}/v1/embeddings`, {
